@@ -1,0 +1,2 @@
+//! The `w5500-sim` bridge binary (placeholder: being written).
+fn main() {}
