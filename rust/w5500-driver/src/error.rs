@@ -76,6 +76,13 @@ pub enum Error {
     BrokenPipe,
     /// A datagram socket without a peer was asked to send without an address.
     DestinationRequired,
+    /// Sending to a broadcast address without `SO_BROADCAST`.
+    PermissionDenied,
+    /// A per-socket hardware resource is exhausted (e.g. a second multicast group).
+    NoBufferSpace,
+    /// The chip reported something impossible (a UDP length beyond the bytes waiting, an
+    /// unknown state); what was affected has been discarded.
+    ChipState,
 }
 
 /// POSIX errno names the driver reports. The C layer maps each to its libc's number.
@@ -110,6 +117,8 @@ pub enum Errno {
     ENOPROTOOPT,
     EPIPE,
     EDESTADDRREQ,
+    EACCES,
+    ENOBUFS,
 }
 
 impl Error {
@@ -146,6 +155,9 @@ impl Error {
             Error::NoProtocolOption => Errno::ENOPROTOOPT,
             Error::BrokenPipe => Errno::EPIPE,
             Error::DestinationRequired => Errno::EDESTADDRREQ,
+            Error::PermissionDenied => Errno::EACCES,
+            Error::NoBufferSpace => Errno::ENOBUFS,
+            Error::ChipState => Errno::EIO,
         }
     }
 }

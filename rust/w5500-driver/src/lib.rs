@@ -16,6 +16,7 @@ pub mod bus;
 pub mod chip;
 pub mod error;
 pub mod hw;
+pub mod stack;
 
 pub use error::{Errno, Error, Result};
 pub use w5500_regs as regs;

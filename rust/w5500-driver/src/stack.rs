@@ -1,0 +1,1337 @@
+//! BSD socket semantics on the chip's 8 hardware sockets, without blocking.
+//!
+//! [`Stack`] owns the chip and a table of user sockets. Every call either completes or returns
+//! [`Error::WouldBlock`]; waiting, deadlines and wake-ups belong to [`crate::bsd`], which is
+//! written once over a small OS interface. The chip's interrupt state is drained by
+//! [`Stack::service`], which the OS layer calls when INTn is low (or periodically when no pin is
+//! wired); the stack acts on the chip's *state* (`Sn_SR`, sizes), not on which interrupt bits
+//! were set, so a lost or merged interrupt costs latency, never correctness.
+//!
+//! # Hardware socket policy
+//! - `socket()` reserves one hardware socket, so exhaustion is reported where POSIX reports it
+//!   (`ENFILE` from `socket()`), not later from `connect()`.
+//! - A listener keeps up to `backlog` hardware sockets in LISTEN on its port. When one of them
+//!   takes a connection, [`Stack::service`] arms another free socket at once, so the listener
+//!   keeps listening while connections wait for `accept()`. `accept()` hands the connected
+//!   hardware socket to a new user socket and re-arms. When no hardware socket is free, SYNs
+//!   are refused by the chip (RST) until one frees up.
+//! - Sockets reserved for the driver's own services (DHCP, DNS) are never given to users.
+//! - `close()` on a connected TCP socket sends FIN (DISCON) and lets the stack finish the
+//!   close in the background, then issues CLOSE: no hardware socket is ever parked in
+//!   TIME_WAIT, and the user's descriptor is free at once.
+
+use core::net::{Ipv4Addr, SocketAddrV4};
+
+use embedded_hal::spi::SpiDevice;
+use w5500_regs::{
+    Protocol, Sn, SocketCommand, SocketInterrupt, SocketMode, SocketSet, SocketStatus,
+    UDP_MAX_PAYLOAD, UDP_RX_HEADER_LEN,
+};
+
+use crate::chip::{Chip, PhyStatus};
+use crate::error::{Error, Result};
+
+/// Number of user sockets the table holds: one per hardware socket.
+pub const MAX_SOCKETS: usize = 8;
+
+/// First port handed out for ephemeral binds (RFC 6335 dynamic range).
+pub const EPHEMERAL_FIRST: u16 = 49152;
+
+/// How long a closing TCP socket may wait for the FIN exchange before it is closed hard.
+pub const CLOSE_LINGER_MS: u64 = 2_000;
+
+/// How often [`Stack::service`] re-reads `PHYCFGR` for the link state (there is no link
+/// interrupt on this chip).
+pub const LINK_POLL_MS: u64 = 250;
+
+/// Socket type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SockType {
+    /// `SOCK_STREAM`: TCP.
+    Stream,
+    /// `SOCK_DGRAM`: UDP.
+    Datagram,
+}
+
+/// A user socket: index into the table plus a generation, so a handle used after `close()`
+/// (even if the slot was reused) is [`Error::BadDescriptor`], never another socket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SocketId {
+    index: u8,
+    generation: u8,
+}
+
+impl SocketId {
+    /// Table index (0..[`MAX_SOCKETS`]).
+    pub const fn index(self) -> usize {
+        self.index as usize
+    }
+
+    /// Pack into 16 bits (for FFI): generation in the high byte.
+    pub const fn to_raw(self) -> u16 {
+        ((self.generation as u16) << 8) | self.index as u16
+    }
+
+    /// Unpack from [`SocketId::to_raw`]; validity is checked on use.
+    pub const fn from_raw(raw: u16) -> Self {
+        SocketId {
+            index: (raw & 0xff) as u8,
+            generation: (raw >> 8) as u8,
+        }
+    }
+}
+
+/// Flags for `send`/`recv` the stack itself acts on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RecvFlags {
+    /// `MSG_PEEK`: leave the data in the buffer.
+    pub peek: bool,
+}
+
+/// Options settable per socket (the `SO_*`/`TCP_*`/`IP_*` a W5500 can honour).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SockOpt {
+    /// `SO_REUSEADDR`.
+    ReuseAddr(bool),
+    /// `SO_KEEPALIVE`: the chip sends keep-alives every `keepalive_units` × 5 s.
+    KeepAlive(bool),
+    /// `SO_BROADCAST`: allow sending to broadcast addresses.
+    Broadcast(bool),
+    /// `TCP_NODELAY`: accepted; the chip has no Nagle, and ND (no delayed ACK) is always set.
+    NoDelay(bool),
+    /// `IP_ADD_MEMBERSHIP`: join an IPv4 multicast group (one per socket on this chip).
+    AddMembership(Ipv4Addr),
+    /// `IP_DROP_MEMBERSHIP`.
+    DropMembership(Ipv4Addr),
+}
+
+/// Readiness of a socket, for `poll()`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Readiness {
+    /// `POLLIN`: data, EOF, or a connection to accept.
+    pub readable: bool,
+    /// `POLLOUT`: room to send (or a connect finished).
+    pub writable: bool,
+    /// `POLLERR`: an error is pending (see [`Stack::take_error`]).
+    pub error: bool,
+    /// `POLLHUP`: the connection is gone both ways.
+    pub hangup: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum HwOwner {
+    Free,
+    /// Reserved for the driver's own services.
+    Service,
+    /// The hardware socket behind user socket `index`.
+    User(u8),
+    /// One of the listening (or connected, not yet accepted) sockets of listener `index`.
+    Listener(u8),
+    /// Finishing a close in the background; CLOSE after the deadline.
+    Closing {
+        deadline_ms: u64,
+    },
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Hw {
+    owner: HwOwner,
+    /// `Sn_IR` bits latched by `service` and not yet acted on.
+    events: SocketInterrupt,
+    /// Last `Sn_SR` seen.
+    status: SocketStatus,
+    /// A SEND was issued and neither SEND_OK nor TIMEOUT has been seen.
+    send_in_flight: bool,
+    /// Destination last written to `Sn_DIPR`/`Sn_DPORT` (UDP), to skip rewriting it.
+    udp_dest: Option<SocketAddrV4>,
+    /// Order in which a listener's socket got its connection (for FIFO accept).
+    accept_seq: u32,
+}
+
+impl Hw {
+    const FREE: Hw = Hw {
+        owner: HwOwner::Free,
+        events: SocketInterrupt::empty(),
+        status: SocketStatus::Closed,
+        send_in_flight: false,
+        udp_dest: None,
+        accept_seq: 0,
+    };
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Created; hardware socket reserved, not opened.
+    Fresh,
+    /// UDP socket opened on its port, or TCP socket bound (port chosen, not opened).
+    Bound,
+    /// TCP: CONNECT issued.
+    Connecting,
+    /// TCP: connected (ESTABLISHED or later).
+    Connected,
+    /// TCP: listening (hardware sockets owned by the listener).
+    Listening { backlog: u8 },
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    in_use: bool,
+    generation: u8,
+    ty: SockType,
+    hw: Option<Sn>,
+    phase: Phase,
+    port: u16,
+    peer: Option<SocketAddrV4>,
+    reuse_addr: bool,
+    keepalive: bool,
+    broadcast: bool,
+    group: Option<Ipv4Addr>,
+    shut_rd: bool,
+    shut_wr: bool,
+    error: Option<Error>,
+    /// The peer sent FIN (TCP) and all its data has been read: reads return 0.
+    eof: bool,
+}
+
+impl Slot {
+    const EMPTY: Slot = Slot {
+        in_use: false,
+        generation: 0,
+        ty: SockType::Stream,
+        hw: None,
+        phase: Phase::Fresh,
+        port: 0,
+        peer: None,
+        reuse_addr: false,
+        keepalive: false,
+        broadcast: false,
+        group: None,
+        shut_rd: false,
+        shut_wr: false,
+        error: None,
+        eof: false,
+    };
+}
+
+/// Stack-wide settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StackConfig {
+    /// Hardware sockets kept for the driver's own services (DHCP, DNS), taken from the top
+    /// (socket 7 down).
+    pub reserved_for_services: u8,
+    /// `Sn_KPALVTR` used for `SO_KEEPALIVE` (units of 5 s).
+    pub keepalive_units: u8,
+}
+
+impl Default for StackConfig {
+    fn default() -> Self {
+        StackConfig {
+            reserved_for_services: 0,
+            keepalive_units: 2,
+        }
+    }
+}
+
+/// The socket table over one chip.
+#[derive(Debug)]
+pub struct Stack<SPI> {
+    chip: Chip<SPI>,
+    hw: [Hw; 8],
+    slots: [Slot; MAX_SOCKETS],
+    config: StackConfig,
+    next_port: u16,
+    accept_counter: u32,
+    link: PhyStatus,
+    last_link_poll_ms: Option<u64>,
+    ip: Ipv4Addr,
+    netmask: Ipv4Addr,
+}
+
+/// The socket-interrupt mask every open hardware socket uses: every event, so INTn wakes
+/// whoever waits.
+const SOCKET_IMR: SocketInterrupt = SocketInterrupt::all();
+
+impl<SPI: SpiDevice> Stack<SPI> {
+    /// A stack over a chip that [`Chip::init`] has brought up. Closes every hardware socket
+    /// and enables the interrupts of all of them.
+    pub fn new(mut chip: Chip<SPI>, config: StackConfig) -> Result<Self> {
+        if usize::from(config.reserved_for_services) >= Sn::ALL.len() {
+            return Err(Error::InvalidArgument);
+        }
+        for s in Sn::ALL {
+            chip.close_socket(s)?;
+        }
+        chip.set_interrupt_masks(w5500_regs::Interrupt::empty(), SocketSet::all())?;
+        let (ip, netmask, _) = chip.ipv4()?;
+        let link = chip.phy_status()?;
+        let mut hw = [Hw::FREE; 8];
+        for i in 0..usize::from(config.reserved_for_services) {
+            hw[7 - i].owner = HwOwner::Service;
+        }
+        Ok(Stack {
+            chip,
+            hw,
+            slots: [Slot::EMPTY; MAX_SOCKETS],
+            config,
+            next_port: EPHEMERAL_FIRST,
+            accept_counter: 0,
+            link,
+            last_link_poll_ms: None,
+            ip,
+            netmask,
+        })
+    }
+
+    /// The chip, for configuration and for the services that own reserved sockets.
+    pub fn chip(&mut self) -> &mut Chip<SPI> {
+        &mut self.chip
+    }
+
+    /// The hardware sockets reserved for services, lowest first.
+    pub fn service_sockets(&self) -> impl Iterator<Item = Sn> + '_ {
+        Sn::ALL
+            .into_iter()
+            .filter(|s| self.hw[s.index()].owner == HwOwner::Service)
+    }
+
+    /// Hardware sockets neither in use nor reserved (Adafruit's "remaining sockets").
+    pub fn free_hw_sockets(&self) -> usize {
+        self.hw.iter().filter(|h| h.owner == HwOwner::Free).count()
+    }
+
+    /// The link as last read.
+    pub fn link(&self) -> PhyStatus {
+        self.link
+    }
+
+    /// Program a new IPv4 configuration (from DHCP or the application).
+    pub fn set_ipv4(&mut self, ip: Ipv4Addr, netmask: Ipv4Addr, gateway: Ipv4Addr) -> Result<()> {
+        self.chip.set_ipv4(ip, netmask, gateway)?;
+        self.ip = ip;
+        self.netmask = netmask;
+        Ok(())
+    }
+
+    /// The IPv4 address programmed in the chip.
+    pub fn ipv4(&self) -> Ipv4Addr {
+        self.ip
+    }
+
+    fn slot(&self, id: SocketId) -> Result<&Slot> {
+        match self.slots.get(id.index()) {
+            Some(s) if s.in_use && s.generation == id.generation => Ok(s),
+            _ => Err(Error::BadDescriptor),
+        }
+    }
+
+    fn slot_mut(&mut self, id: SocketId) -> Result<&mut Slot> {
+        match self.slots.get_mut(id.index()) {
+            Some(s) if s.in_use && s.generation == id.generation => Ok(s),
+            _ => Err(Error::BadDescriptor),
+        }
+    }
+
+    /// True while `id` names an open socket.
+    pub fn is_valid(&self, id: SocketId) -> bool {
+        self.slot(id).is_ok()
+    }
+
+    fn take_free_hw(&mut self, owner: HwOwner) -> Option<Sn> {
+        let s = Sn::ALL
+            .into_iter()
+            .find(|s| self.hw[s.index()].owner == HwOwner::Free)?;
+        self.hw[s.index()] = Hw { owner, ..Hw::FREE };
+        Some(s)
+    }
+
+    /// `socket()`: a new socket of type `ty`, holding one hardware socket.
+    pub fn socket(&mut self, ty: SockType) -> Result<SocketId> {
+        let index = self
+            .slots
+            .iter()
+            .position(|s| !s.in_use)
+            .ok_or(Error::NoFreeSocket)?;
+        let sn = self
+            .take_free_hw(HwOwner::User(index as u8))
+            .ok_or(Error::NoFreeSocket)?;
+        let generation = self.slots[index].generation.wrapping_add(1);
+        self.slots[index] = Slot {
+            in_use: true,
+            generation,
+            ty,
+            hw: Some(sn),
+            ..Slot::EMPTY
+        };
+        Ok(SocketId {
+            index: index as u8,
+            generation,
+        })
+    }
+
+    fn port_in_use(&self, port: u16, ty: SockType, except: usize) -> bool {
+        self.slots
+            .iter()
+            .enumerate()
+            .any(|(i, s)| i != except && s.in_use && s.ty == ty && s.port == port && !s.reuse_addr)
+    }
+
+    fn ephemeral_port(&mut self, ty: SockType, except: usize) -> u16 {
+        for _ in 0..(u16::MAX - EPHEMERAL_FIRST) {
+            let p = self.next_port;
+            self.next_port = if p == u16::MAX {
+                EPHEMERAL_FIRST
+            } else {
+                p + 1
+            };
+            if !self.port_in_use(p, ty, except) {
+                return p;
+            }
+        }
+        self.next_port
+    }
+
+    /// `bind()`: choose the local port (0 = ephemeral). The address must be unspecified or
+    /// ours. A UDP socket opens on the chip at once, so it can receive.
+    pub fn bind(&mut self, id: SocketId, addr: SocketAddrV4) -> Result<()> {
+        let ip = self.ip;
+        let slot = *self.slot(id)?;
+        if slot.phase != Phase::Fresh {
+            return Err(Error::InvalidArgument);
+        }
+        if !addr.ip().is_unspecified() && *addr.ip() != ip {
+            return Err(Error::AddrNotAvailable);
+        }
+        let port = if addr.port() == 0 {
+            self.ephemeral_port(slot.ty, id.index())
+        } else {
+            if !slot.reuse_addr && self.port_in_use(addr.port(), slot.ty, id.index()) {
+                return Err(Error::AddrInUse);
+            }
+            addr.port()
+        };
+        self.slot_mut(id)?.port = port;
+        if slot.ty == SockType::Datagram {
+            self.open_udp(id)?;
+        }
+        self.slot_mut(id)?.phase = Phase::Bound;
+        Ok(())
+    }
+
+    fn open_udp(&mut self, id: SocketId) -> Result<()> {
+        let slot = *self.slot(id)?;
+        let sn = slot.hw.ok_or(Error::BadDescriptor)?;
+        let mut mode = SocketMode::new(Protocol::Udp);
+        if let Some(group) = slot.group {
+            // Multicast: Sn_DIPR/Sn_DPORT hold the group before OPEN (§3.2 Sn_MR MULTI).
+            mode = mode.with(SocketMode::MULTI_MFEN, true);
+            self.chip
+                .set_peer(sn, SocketAddrV4::new(group, slot.port))?;
+        }
+        self.chip.open_socket(sn, mode, slot.port)?;
+        self.chip.set_socket_interrupt_mask(sn, SOCKET_IMR)?;
+        self.hw[sn.index()].status = SocketStatus::Udp;
+        self.hw[sn.index()].udp_dest = slot.group.map(|g| SocketAddrV4::new(g, slot.port));
+        Ok(())
+    }
+
+    fn ensure_bound(&mut self, id: SocketId) -> Result<()> {
+        if self.slot(id)?.phase == Phase::Fresh {
+            self.bind(id, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0))?;
+        }
+        Ok(())
+    }
+
+    fn open_tcp(&mut self, sn: Sn, port: u16, keepalive: bool) -> Result<()> {
+        // ND: no delayed ACK, for request/response latency (§3.2 Sn_MR).
+        let mode = SocketMode::new(Protocol::Tcp).with(SocketMode::ND_MC_MMB, true);
+        self.chip.open_socket(sn, mode, port)?;
+        self.chip.set_socket_interrupt_mask(sn, SOCKET_IMR)?;
+        let units = if keepalive {
+            self.config.keepalive_units
+        } else {
+            0
+        };
+        self.chip.set_keepalive(sn, units)?;
+        let h = &mut self.hw[sn.index()];
+        h.status = SocketStatus::Init;
+        h.events = SocketInterrupt::empty();
+        h.send_in_flight = false;
+        Ok(())
+    }
+
+    fn require_link_and_address(&self) -> Result<()> {
+        if !self.link.link_up {
+            return Err(Error::NetworkDown);
+        }
+        if self.ip.is_unspecified() {
+            return Err(Error::NetworkUnreachable);
+        }
+        Ok(())
+    }
+
+    /// `connect()`: TCP starts the handshake and returns [`Error::InProgress`] (the blocking
+    /// layer waits for [`Stack::connect_result`]); UDP records the default peer at once.
+    pub fn connect(&mut self, id: SocketId, peer: SocketAddrV4) -> Result<()> {
+        let slot = *self.slot(id)?;
+        if peer.ip().is_unspecified() || peer.port() == 0 {
+            return Err(Error::InvalidArgument);
+        }
+        match slot.ty {
+            SockType::Datagram => {
+                self.check_broadcast(&slot, *peer.ip())?;
+                self.ensure_bound(id)?;
+                self.slot_mut(id)?.peer = Some(peer);
+                Ok(())
+            }
+            SockType::Stream => {
+                match slot.phase {
+                    Phase::Connecting => return Err(Error::Already),
+                    Phase::Connected => return Err(Error::AlreadyConnected),
+                    Phase::Listening { .. } => return Err(Error::InvalidArgument),
+                    Phase::Fresh | Phase::Bound => {}
+                }
+                self.require_link_and_address()?;
+                if peer.ip().is_broadcast() || peer.ip().is_multicast() {
+                    return Err(Error::InvalidArgument);
+                }
+                self.ensure_bound(id)?;
+                let slot = *self.slot(id)?;
+                let sn = slot.hw.ok_or(Error::BadDescriptor)?;
+                self.open_tcp(sn, slot.port, slot.keepalive)?;
+                self.chip.set_peer(sn, peer)?;
+                self.chip.command(sn, SocketCommand::Connect)?;
+                self.hw[sn.index()].status = SocketStatus::SynSent;
+                let s = self.slot_mut(id)?;
+                s.phase = Phase::Connecting;
+                s.peer = Some(peer);
+                s.error = None;
+                Err(Error::InProgress)
+            }
+        }
+    }
+
+    /// Outcome of a TCP connect: `Ok(())` once connected, [`Error::WouldBlock`] while the
+    /// handshake runs, or why it failed (refused, timed out, host unreachable).
+    pub fn connect_result(&mut self, id: SocketId) -> Result<()> {
+        let slot = *self.slot(id)?;
+        match slot.phase {
+            Phase::Connected => Ok(()),
+            Phase::Connecting => {
+                let sn = slot.hw.ok_or(Error::BadDescriptor)?;
+                self.refresh(sn)?;
+                match self.slot(id)?.phase {
+                    Phase::Connected => Ok(()),
+                    Phase::Connecting => Err(Error::WouldBlock),
+                    _ => Err(self
+                        .slot_mut(id)?
+                        .error
+                        .take()
+                        .unwrap_or(Error::ConnectionRefused)),
+                }
+            }
+            _ => Err(slot.error.unwrap_or(Error::NotConnected)),
+        }
+    }
+
+    /// Read the socket's events and state from the chip and update the table. Cheap enough to
+    /// call before each operation that depends on state: two SPI frames, three when there
+    /// were events to clear.
+    fn refresh(&mut self, sn: Sn) -> Result<()> {
+        let (ir, sr) = self.chip.socket_events(sn)?;
+        self.chip.clear_socket_events(sn, ir)?;
+        self.apply_events(sn, ir, sr)
+    }
+
+    fn apply_events(&mut self, sn: Sn, ir: SocketInterrupt, sr: SocketStatus) -> Result<()> {
+        let h = &mut self.hw[sn.index()];
+        h.events |= ir;
+        h.status = sr;
+        if ir.intersects(SocketInterrupt::SEND_OK | SocketInterrupt::TIMEOUT) {
+            h.send_in_flight = false;
+        }
+        let owner = h.owner;
+        match owner {
+            HwOwner::User(i) => self.update_user(usize::from(i), sn, ir, sr),
+            HwOwner::Listener(i) => self.update_listener_socket(usize::from(i), sn, sr),
+            HwOwner::Closing { .. } => {
+                if matches!(
+                    sr,
+                    SocketStatus::Closed | SocketStatus::TimeWait | SocketStatus::Unknown(_)
+                ) {
+                    self.chip.close_socket(sn)?;
+                    self.hw[sn.index()] = Hw::FREE;
+                }
+                Ok(())
+            }
+            HwOwner::Free | HwOwner::Service => Ok(()),
+        }
+    }
+
+    fn update_user(
+        &mut self,
+        index: usize,
+        sn: Sn,
+        ir: SocketInterrupt,
+        sr: SocketStatus,
+    ) -> Result<()> {
+        let Some(slot) = self.slots.get_mut(index) else {
+            return Ok(());
+        };
+        if slot.ty == SockType::Datagram {
+            if ir.contains(SocketInterrupt::TIMEOUT) {
+                // A UDP SEND whose ARP got no answer (§3.2 Sn_IR TIMEOUT); the socket stays open.
+                slot.error = Some(Error::HostUnreachable);
+            }
+            if sr == SocketStatus::Closed && slot.phase == Phase::Bound {
+                slot.error = Some(Error::ConnectionAborted);
+            }
+            return Ok(());
+        }
+        match slot.phase {
+            Phase::Connecting => match sr {
+                SocketStatus::Established | SocketStatus::CloseWait => {
+                    slot.phase = Phase::Connected;
+                }
+                SocketStatus::Closed => {
+                    let timed_out = self.hw[sn.index()]
+                        .events
+                        .contains(SocketInterrupt::TIMEOUT);
+                    let err = if timed_out {
+                        // ARP timeout vs SYN timeout: the chip fills Sn_DHAR when ARP resolves.
+                        match self.chip_peer_mac_resolved(sn)? {
+                            true => Error::TimedOut,
+                            false => Error::HostUnreachable,
+                        }
+                    } else {
+                        Error::ConnectionRefused
+                    };
+                    if let Some(slot) = self.slots.get_mut(index) {
+                        slot.error = Some(err);
+                        slot.phase = Phase::Bound;
+                    }
+                }
+                _ => {}
+            },
+            Phase::Connected if sr == SocketStatus::Closed && slot.error.is_none() && !slot.eof => {
+                let timed_out = ir.contains(SocketInterrupt::TIMEOUT)
+                    || self.hw[sn.index()]
+                        .events
+                        .contains(SocketInterrupt::TIMEOUT);
+                if let Some(slot) = self.slots.get_mut(index) {
+                    slot.error = Some(if timed_out {
+                        Error::TimedOut
+                    } else {
+                        Error::ConnectionReset
+                    });
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn chip_peer_mac_resolved(&mut self, sn: Sn) -> Result<bool> {
+        let mut mac = [0u8; 6];
+        self.chip.bus().read(
+            w5500_regs::Block::Socket(sn),
+            w5500_regs::sn::DHAR,
+            &mut mac,
+        )?;
+        Ok(mac != [0xff; 6] && mac != [0; 6])
+    }
+
+    fn update_listener_socket(&mut self, index: usize, sn: Sn, sr: SocketStatus) -> Result<()> {
+        match sr {
+            SocketStatus::Established | SocketStatus::CloseWait
+                if self.hw[sn.index()].accept_seq == 0 =>
+            {
+                self.accept_counter = self.accept_counter.wrapping_add(1).max(1);
+                self.hw[sn.index()].accept_seq = self.accept_counter;
+                // Keep listening while this connection waits for accept().
+                self.arm_listeners(index)?;
+            }
+            SocketStatus::Closed | SocketStatus::Unknown(_) => {
+                // A pending connection was reset before accept(), or LISTEN failed: re-arm.
+                let Some(slot) = self.slots.get(index) else {
+                    return Ok(());
+                };
+                let port = slot.port;
+                self.hw[sn.index()].accept_seq = 0;
+                self.open_tcp(sn, port, slot.keepalive)?;
+                self.chip.command(sn, SocketCommand::Listen)?;
+                self.hw[sn.index()].status = SocketStatus::Listen;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Sockets of listener `index`: (listening, pending connections).
+    fn listener_counts(&self, index: usize) -> (usize, usize) {
+        let mut listening = 0;
+        let mut pending = 0;
+        for h in &self.hw {
+            if h.owner == HwOwner::Listener(index as u8) {
+                if h.accept_seq != 0 {
+                    pending += 1;
+                } else {
+                    listening += 1;
+                }
+            }
+        }
+        (listening, pending)
+    }
+
+    /// Arm free hardware sockets in LISTEN until listener `index` has its backlog covered.
+    fn arm_listeners(&mut self, index: usize) -> Result<()> {
+        let Some(slot) = self.slots.get(index).copied() else {
+            return Ok(());
+        };
+        let Phase::Listening { backlog } = slot.phase else {
+            return Ok(());
+        };
+        loop {
+            let (listening, pending) = self.listener_counts(index);
+            if listening >= 1 && listening + pending >= usize::from(backlog) {
+                return Ok(());
+            }
+            let Some(sn) = self.take_free_hw(HwOwner::Listener(index as u8)) else {
+                return Ok(());
+            };
+            self.open_tcp(sn, slot.port, slot.keepalive)?;
+            self.chip.command(sn, SocketCommand::Listen)?;
+            self.hw[sn.index()].status = SocketStatus::Listen;
+        }
+    }
+
+    /// `listen()`: the socket's hardware socket and up to `backlog - 1` more listen on its
+    /// port. A backlog of 0 counts as 1; more than the free sockets is capped by what is free.
+    pub fn listen(&mut self, id: SocketId, backlog: u32) -> Result<()> {
+        let slot = *self.slot(id)?;
+        if slot.ty != SockType::Stream {
+            return Err(Error::Unsupported);
+        }
+        match slot.phase {
+            Phase::Fresh | Phase::Bound => {}
+            Phase::Listening { .. } => return Ok(()),
+            _ => return Err(Error::InvalidArgument),
+        }
+        self.ensure_bound(id)?;
+        let backlog = backlog.clamp(1, Sn::ALL.len() as u32) as u8;
+        let sn = slot.hw.ok_or(Error::BadDescriptor)?;
+        self.hw[sn.index()].owner = HwOwner::Listener(id.index);
+        {
+            let s = self.slot_mut(id)?;
+            s.hw = None;
+            s.phase = Phase::Listening { backlog };
+        }
+        let port = self.slot(id)?.port;
+        self.open_tcp(sn, port, slot.keepalive)?;
+        self.chip.command(sn, SocketCommand::Listen)?;
+        self.hw[sn.index()].status = SocketStatus::Listen;
+        self.arm_listeners(id.index())
+    }
+
+    /// `accept()`: the oldest pending connection as a new socket, with its peer address.
+    pub fn accept(&mut self, id: SocketId) -> Result<(SocketId, SocketAddrV4)> {
+        let slot = *self.slot(id)?;
+        if !matches!(slot.phase, Phase::Listening { .. }) {
+            return Err(Error::InvalidArgument);
+        }
+        // Refresh listener sockets so connections that arrived are seen even without INTn.
+        for s in Sn::ALL {
+            if self.hw[s.index()].owner == HwOwner::Listener(id.index) {
+                self.refresh(s)?;
+            }
+        }
+        let pending = Sn::ALL
+            .into_iter()
+            .filter(|s| {
+                let h = &self.hw[s.index()];
+                h.owner == HwOwner::Listener(id.index) && h.accept_seq != 0
+            })
+            .min_by_key(|s| self.hw[s.index()].accept_seq);
+        let Some(sn) = pending else {
+            return Err(Error::WouldBlock);
+        };
+        let new_index = self
+            .slots
+            .iter()
+            .position(|s| !s.in_use)
+            .ok_or(Error::NoFreeSocket)?;
+        let peer = self.chip.peer(sn)?;
+        let generation = self.slots[new_index].generation.wrapping_add(1);
+        self.slots[new_index] = Slot {
+            in_use: true,
+            generation,
+            ty: SockType::Stream,
+            hw: Some(sn),
+            phase: Phase::Connected,
+            port: slot.port,
+            peer: Some(peer),
+            reuse_addr: true,
+            keepalive: slot.keepalive,
+            ..Slot::EMPTY
+        };
+        let h = &mut self.hw[sn.index()];
+        h.owner = HwOwner::User(new_index as u8);
+        h.accept_seq = 0;
+        self.arm_listeners(id.index())?;
+        Ok((
+            SocketId {
+                index: new_index as u8,
+                generation,
+            },
+            peer,
+        ))
+    }
+
+    fn check_broadcast(&self, slot: &Slot, dst: Ipv4Addr) -> Result<()> {
+        let directed = !self.netmask.is_unspecified()
+            && u32::from(dst) | u32::from(self.netmask) == u32::MAX
+            && u32::from(dst) & u32::from(self.netmask)
+                == u32::from(self.ip) & u32::from(self.netmask);
+        if (dst.is_broadcast() || directed) && !slot.broadcast {
+            return Err(Error::PermissionDenied);
+        }
+        Ok(())
+    }
+
+    /// `send()` on a TCP socket or a connected UDP socket; `sendto()` with `to` on UDP.
+    /// TCP may take fewer bytes than offered (a short write); UDP takes all or nothing and
+    /// refuses datagrams over 1472 bytes with [`Error::MessageTooLong`].
+    pub fn send(&mut self, id: SocketId, data: &[u8], to: Option<SocketAddrV4>) -> Result<usize> {
+        let slot = *self.slot(id)?;
+        if let Some(e) = slot.error {
+            if slot.ty == SockType::Datagram || slot.phase != Phase::Connecting {
+                self.slot_mut(id)?.error = None;
+                return Err(e);
+            }
+        }
+        if slot.shut_wr {
+            return Err(Error::BrokenPipe);
+        }
+        match slot.ty {
+            SockType::Stream => self.send_tcp(id, data),
+            SockType::Datagram => self.send_udp(id, data, to),
+        }
+    }
+
+    fn send_tcp(&mut self, id: SocketId, data: &[u8]) -> Result<usize> {
+        let slot = *self.slot(id)?;
+        match slot.phase {
+            Phase::Connected => {}
+            Phase::Connecting => return Err(Error::WouldBlock),
+            _ => return Err(Error::NotConnected),
+        }
+        let sn = slot.hw.ok_or(Error::BadDescriptor)?;
+        if data.is_empty() {
+            return Ok(0);
+        }
+        if self.hw[sn.index()].send_in_flight {
+            self.refresh(sn)?;
+        }
+        let status = self.hw[sn.index()].status;
+        if !matches!(status, SocketStatus::Established | SocketStatus::CloseWait) {
+            self.refresh(sn)?;
+            let slot = self.slot_mut(id)?;
+            return Err(slot.error.take().unwrap_or(Error::BrokenPipe));
+        }
+        if self.hw[sn.index()].send_in_flight {
+            return Err(Error::WouldBlock);
+        }
+        let (free, wr) = self.chip.tx_state(sn)?;
+        let n = data.len().min(usize::from(free));
+        if n == 0 {
+            return Err(Error::WouldBlock);
+        }
+        self.chip.write_tx(sn, wr, &data[..n])?;
+        self.chip.command(sn, SocketCommand::Send)?;
+        self.hw[sn.index()].send_in_flight = true;
+        Ok(n)
+    }
+
+    fn send_udp(&mut self, id: SocketId, data: &[u8], to: Option<SocketAddrV4>) -> Result<usize> {
+        if data.len() > UDP_MAX_PAYLOAD {
+            return Err(Error::MessageTooLong);
+        }
+        let slot = *self.slot(id)?;
+        let dest = to.or(slot.peer).ok_or(Error::DestinationRequired)?;
+        if dest.port() == 0 || dest.ip().is_unspecified() {
+            return Err(Error::InvalidArgument);
+        }
+        self.check_broadcast(&slot, *dest.ip())?;
+        if !self.link.link_up {
+            return Err(Error::NetworkDown);
+        }
+        self.ensure_bound(id)?;
+        let sn = self.slot(id)?.hw.ok_or(Error::BadDescriptor)?;
+        if self.hw[sn.index()].send_in_flight {
+            self.refresh(sn)?;
+            if let Some(e) = self.slot_mut(id)?.error.take() {
+                return Err(e);
+            }
+            if self.hw[sn.index()].send_in_flight {
+                return Err(Error::WouldBlock);
+            }
+        }
+        let (free, wr) = self.chip.tx_state(sn)?;
+        if usize::from(free) < data.len() {
+            return Err(Error::WouldBlock);
+        }
+        if self.hw[sn.index()].udp_dest != Some(dest) {
+            self.chip.set_peer(sn, dest)?;
+            self.hw[sn.index()].udp_dest = Some(dest);
+        }
+        self.chip.write_tx(sn, wr, data)?;
+        self.chip.command(sn, SocketCommand::Send)?;
+        self.hw[sn.index()].send_in_flight = true;
+        Ok(data.len())
+    }
+
+    /// Whether the last SEND on this socket has completed: `Ok(true)` when done (or none),
+    /// `Ok(false)` while in flight, or the error it ended with (UDP: ARP timeout).
+    pub fn send_done(&mut self, id: SocketId) -> Result<bool> {
+        let sn = self.slot(id)?.hw.ok_or(Error::BadDescriptor)?;
+        if self.hw[sn.index()].send_in_flight {
+            self.refresh(sn)?;
+        }
+        if self.slot(id)?.ty == SockType::Datagram {
+            if let Some(e) = self.slot_mut(id)?.error.take() {
+                return Err(e);
+            }
+        }
+        Ok(!self.hw[sn.index()].send_in_flight)
+    }
+
+    /// `recv()`/`recvfrom()`: bytes into `buf` and the sender. TCP returns `Ok((0, _))` at end
+    /// of stream. A UDP datagram larger than `buf` is truncated and its rest discarded
+    /// (returned length is what was copied; see [`Stack::recv_datagram`] for the full size).
+    pub fn recv(
+        &mut self,
+        id: SocketId,
+        buf: &mut [u8],
+        flags: RecvFlags,
+    ) -> Result<(usize, SocketAddrV4)> {
+        let slot = *self.slot(id)?;
+        match slot.ty {
+            SockType::Stream => self.recv_tcp(id, buf, flags),
+            SockType::Datagram => {
+                let (n, _, from) = self.recv_datagram(id, buf, flags)?;
+                Ok((n, from))
+            }
+        }
+    }
+
+    fn recv_tcp(
+        &mut self,
+        id: SocketId,
+        buf: &mut [u8],
+        flags: RecvFlags,
+    ) -> Result<(usize, SocketAddrV4)> {
+        let slot = *self.slot(id)?;
+        let peer = slot
+            .peer
+            .unwrap_or(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0));
+        match slot.phase {
+            Phase::Connected => {}
+            Phase::Connecting => return Err(Error::WouldBlock),
+            _ => return Err(slot.error.unwrap_or(Error::NotConnected)),
+        }
+        if slot.shut_rd || slot.eof {
+            return Ok((0, peer));
+        }
+        let sn = slot.hw.ok_or(Error::BadDescriptor)?;
+        let rx = self.chip.rx_state(sn)?;
+        if rx.received == 0 {
+            self.refresh(sn)?;
+            let status = self.hw[sn.index()].status;
+            // Data may have arrived between the two reads; look again before deciding.
+            let rx = self.chip.rx_state(sn)?;
+            if rx.received == 0 {
+                return match status {
+                    SocketStatus::Established => Err(Error::WouldBlock),
+                    SocketStatus::CloseWait
+                    | SocketStatus::LastAck
+                    | SocketStatus::TimeWait
+                    | SocketStatus::Closing => {
+                        self.slot_mut(id)?.eof = true;
+                        Ok((0, peer))
+                    }
+                    _ => {
+                        let s = self.slot_mut(id)?;
+                        match s.error.take() {
+                            Some(e) => {
+                                s.eof = true;
+                                Err(e)
+                            }
+                            None => {
+                                s.eof = true;
+                                Ok((0, peer))
+                            }
+                        }
+                    }
+                };
+            }
+            return self.copy_tcp(sn, rx, buf, flags).map(|n| (n, peer));
+        }
+        self.copy_tcp(sn, rx, buf, flags).map(|n| (n, peer))
+    }
+
+    fn copy_tcp(
+        &mut self,
+        sn: Sn,
+        rx: crate::hw::RxState,
+        buf: &mut [u8],
+        flags: RecvFlags,
+    ) -> Result<usize> {
+        let n = buf.len().min(usize::from(rx.received));
+        let Some(dst) = buf.get_mut(..n) else {
+            return Ok(0);
+        };
+        self.chip.read_rx(sn, rx.read_ptr, dst)?;
+        if !flags.peek && n > 0 {
+            self.chip
+                .consume_rx(sn, rx.read_ptr.wrapping_add(n as u16))?;
+        }
+        Ok(n)
+    }
+
+    /// Receive one UDP datagram: (bytes copied, full datagram length, sender). Reads the
+    /// chip's 8-byte header and as much payload as fits in one frame, then discards the rest
+    /// of the datagram (unless `peek`). A header whose length exceeds the bytes waiting is
+    /// chip corruption: the buffer is flushed and [`Error::ChipState`] returned, never an
+    /// over-read.
+    pub fn recv_datagram(
+        &mut self,
+        id: SocketId,
+        buf: &mut [u8],
+        flags: RecvFlags,
+    ) -> Result<(usize, usize, SocketAddrV4)> {
+        let slot = *self.slot(id)?;
+        if slot.ty != SockType::Datagram {
+            return Err(Error::Unsupported);
+        }
+        if let Some(e) = slot.error {
+            self.slot_mut(id)?.error = None;
+            return Err(e);
+        }
+        if slot.phase == Phase::Fresh {
+            return Err(Error::WouldBlock);
+        }
+        let sn = slot.hw.ok_or(Error::BadDescriptor)?;
+        let rx = self.chip.rx_state(sn)?;
+        if usize::from(rx.received) < UDP_RX_HEADER_LEN {
+            return Err(Error::WouldBlock);
+        }
+        let want = buf.len().min(usize::from(rx.received) - UDP_RX_HEADER_LEN);
+        let mut head = [0u8; UDP_RX_HEADER_LEN];
+        // One frame for header and payload when the caller's buffer is non-empty.
+        let (n, len, from) = {
+            self.chip.read_rx(sn, rx.read_ptr, &mut head)?;
+            let len = usize::from(u16::from_be_bytes([head[6], head[7]]));
+            let from = SocketAddrV4::new(
+                Ipv4Addr::new(head[0], head[1], head[2], head[3]),
+                u16::from_be_bytes([head[4], head[5]]),
+            );
+            if UDP_RX_HEADER_LEN + len > usize::from(rx.received) {
+                // Impossible on a healthy chip: drop everything waiting rather than trust it.
+                self.chip
+                    .consume_rx(sn, rx.read_ptr.wrapping_add(rx.received))?;
+                return Err(Error::ChipState);
+            }
+            let n = want.min(len);
+            if let Some(dst) = buf.get_mut(..n) {
+                self.chip
+                    .read_rx(sn, rx.read_ptr.wrapping_add(UDP_RX_HEADER_LEN as u16), dst)?;
+            }
+            (n, len, from)
+        };
+        if let Some(peer) = slot.peer {
+            if from != peer {
+                // Connected UDP: datagrams from others are dropped (POSIX connect() filter).
+                self.chip.consume_rx(
+                    sn,
+                    rx.read_ptr.wrapping_add((UDP_RX_HEADER_LEN + len) as u16),
+                )?;
+                return Err(Error::WouldBlock);
+            }
+        }
+        if !flags.peek {
+            self.chip.consume_rx(
+                sn,
+                rx.read_ptr.wrapping_add((UDP_RX_HEADER_LEN + len) as u16),
+            )?;
+        }
+        Ok((n, len, from))
+    }
+
+    /// `FIONREAD`: TCP bytes waiting, or the payload length of the next UDP datagram.
+    pub fn bytes_available(&mut self, id: SocketId) -> Result<usize> {
+        let slot = *self.slot(id)?;
+        let Some(sn) = slot.hw else { return Ok(0) };
+        if slot.phase == Phase::Fresh {
+            return Ok(0);
+        }
+        let rx = self.chip.rx_state(sn)?;
+        match slot.ty {
+            SockType::Stream => Ok(usize::from(rx.received)),
+            SockType::Datagram => {
+                if usize::from(rx.received) < UDP_RX_HEADER_LEN {
+                    return Ok(0);
+                }
+                let mut head = [0u8; UDP_RX_HEADER_LEN];
+                self.chip.read_rx(sn, rx.read_ptr, &mut head)?;
+                Ok(usize::from(u16::from_be_bytes([head[6], head[7]])))
+            }
+        }
+    }
+
+    /// `shutdown()`: `read` stops further reads (they return 0); `write` sends FIN after the
+    /// data already queued (DISCON).
+    pub fn shutdown(&mut self, id: SocketId, read: bool, write: bool) -> Result<()> {
+        let slot = *self.slot(id)?;
+        if slot.ty == SockType::Stream && slot.phase != Phase::Connected {
+            return Err(Error::NotConnected);
+        }
+        if write && !slot.shut_wr && slot.ty == SockType::Stream {
+            if let Some(sn) = slot.hw {
+                self.chip.command(sn, SocketCommand::Discon)?;
+            }
+        }
+        let s = self.slot_mut(id)?;
+        s.shut_rd |= read;
+        s.shut_wr |= write;
+        Ok(())
+    }
+
+    /// `close()`: the descriptor is free at once. A connected TCP socket sends FIN and is
+    /// closed (CLOSE) by [`Stack::service`] once the FIN exchange ends or after
+    /// [`CLOSE_LINGER_MS`]; a listener closes all its hardware sockets.
+    pub fn close(&mut self, id: SocketId, now_ms: u64) -> Result<()> {
+        let slot = *self.slot(id)?;
+        self.slots[id.index()].in_use = false;
+        self.slots[id.index()].hw = None;
+        let mut result = Ok(());
+        if let Phase::Listening { .. } = slot.phase {
+            for s in Sn::ALL {
+                if self.hw[s.index()].owner == HwOwner::Listener(id.index) {
+                    if let Err(e) = self.chip.close_socket(s) {
+                        result = Err(e);
+                    }
+                    self.hw[s.index()] = Hw::FREE;
+                }
+            }
+            return result;
+        }
+        let Some(sn) = slot.hw else { return Ok(()) };
+        let status = self.hw[sn.index()].status;
+        let graceful = slot.ty == SockType::Stream
+            && slot.phase == Phase::Connected
+            && matches!(status, SocketStatus::Established | SocketStatus::CloseWait);
+        if graceful {
+            if !slot.shut_wr {
+                result = self.chip.command(sn, SocketCommand::Discon);
+            }
+            if result.is_ok() {
+                self.hw[sn.index()].owner = HwOwner::Closing {
+                    deadline_ms: now_ms.saturating_add(CLOSE_LINGER_MS),
+                };
+                return Ok(());
+            }
+        }
+        let closed = self.chip.close_socket(sn);
+        self.hw[sn.index()] = Hw::FREE;
+        result.and(closed)
+    }
+
+    /// Set a socket option.
+    pub fn set_option(&mut self, id: SocketId, opt: SockOpt) -> Result<()> {
+        let slot = *self.slot(id)?;
+        match opt {
+            SockOpt::ReuseAddr(on) => self.slot_mut(id)?.reuse_addr = on,
+            SockOpt::Broadcast(on) => self.slot_mut(id)?.broadcast = on,
+            SockOpt::NoDelay(_) => {
+                if slot.ty != SockType::Stream {
+                    return Err(Error::NoProtocolOption);
+                }
+            }
+            SockOpt::KeepAlive(on) => {
+                if slot.ty != SockType::Stream {
+                    return Err(Error::NoProtocolOption);
+                }
+                self.slot_mut(id)?.keepalive = on;
+                if let (Some(sn), Phase::Connected | Phase::Connecting) = (slot.hw, slot.phase) {
+                    let units = if on { self.config.keepalive_units } else { 0 };
+                    self.chip.set_keepalive(sn, units)?;
+                }
+            }
+            SockOpt::AddMembership(group) => {
+                if slot.ty != SockType::Datagram || !group.is_multicast() {
+                    return Err(Error::InvalidArgument);
+                }
+                if slot.group.is_some_and(|g| g != group) {
+                    // One group per hardware socket: Sn_DIPR holds it.
+                    return Err(Error::NoBufferSpace);
+                }
+                self.slot_mut(id)?.group = Some(group);
+                if slot.phase == Phase::Bound {
+                    self.open_udp(id)?;
+                }
+            }
+            SockOpt::DropMembership(group) => {
+                if slot.group != Some(group) {
+                    return Err(Error::AddrNotAvailable);
+                }
+                self.slot_mut(id)?.group = None;
+                if slot.phase == Phase::Bound {
+                    self.open_udp(id)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `SO_ERROR`: the pending error, cleared by reading it.
+    pub fn take_error(&mut self, id: SocketId) -> Result<Option<Error>> {
+        Ok(self.slot_mut(id)?.error.take())
+    }
+
+    /// `SO_TYPE`.
+    pub fn socket_type(&self, id: SocketId) -> Result<SockType> {
+        Ok(self.slot(id)?.ty)
+    }
+
+    /// `getsockname()`.
+    pub fn local_addr(&self, id: SocketId) -> Result<SocketAddrV4> {
+        let slot = self.slot(id)?;
+        Ok(SocketAddrV4::new(self.ip, slot.port))
+    }
+
+    /// `getpeername()`.
+    pub fn peer_addr(&self, id: SocketId) -> Result<SocketAddrV4> {
+        let slot = self.slot(id)?;
+        match (slot.ty, slot.phase, slot.peer) {
+            (SockType::Stream, Phase::Connected, Some(p)) => Ok(p),
+            (SockType::Datagram, _, Some(p)) => Ok(p),
+            _ => Err(Error::NotConnected),
+        }
+    }
+
+    /// Readiness for `poll()`, read from the chip's state.
+    pub fn readiness(&mut self, id: SocketId) -> Result<Readiness> {
+        let slot = *self.slot(id)?;
+        let mut r = Readiness {
+            error: slot.error.is_some(),
+            ..Readiness::default()
+        };
+        match (slot.ty, slot.phase) {
+            (SockType::Stream, Phase::Listening { .. }) => {
+                for s in Sn::ALL {
+                    if self.hw[s.index()].owner == HwOwner::Listener(id.index) {
+                        self.refresh(s)?;
+                    }
+                }
+                r.readable = self
+                    .hw
+                    .iter()
+                    .any(|h| h.owner == HwOwner::Listener(id.index) && h.accept_seq != 0);
+            }
+            (SockType::Stream, Phase::Connecting) => {
+                if let Some(sn) = slot.hw {
+                    self.refresh(sn)?;
+                }
+                let s = *self.slot(id)?;
+                r.writable = s.phase == Phase::Connected;
+                r.error = s.error.is_some();
+                r.hangup = r.error;
+            }
+            (SockType::Stream, Phase::Connected) => {
+                let sn = slot.hw.ok_or(Error::BadDescriptor)?;
+                self.refresh(sn)?;
+                let rx = self.chip.rx_state(sn)?;
+                let status = self.hw[sn.index()].status;
+                let open = matches!(status, SocketStatus::Established | SocketStatus::CloseWait);
+                r.readable = rx.received > 0 || !matches!(status, SocketStatus::Established);
+                if open && !slot.shut_wr && !self.hw[sn.index()].send_in_flight {
+                    let (free, _) = self.chip.tx_state(sn)?;
+                    r.writable = free > 0;
+                }
+                let s = self.slot(id)?;
+                r.error = s.error.is_some();
+                r.hangup = !open && rx.received == 0;
+            }
+            (SockType::Stream, _) => {
+                r.hangup = true;
+            }
+            (SockType::Datagram, Phase::Fresh) => {
+                r.writable = true;
+            }
+            (SockType::Datagram, _) => {
+                let sn = slot.hw.ok_or(Error::BadDescriptor)?;
+                self.refresh(sn)?;
+                let rx = self.chip.rx_state(sn)?;
+                r.readable = usize::from(rx.received) >= UDP_RX_HEADER_LEN;
+                r.writable = !self.hw[sn.index()].send_in_flight;
+                r.error = self.slot(id)?.error.is_some();
+            }
+        }
+        Ok(r)
+    }
+
+    /// Drain the chip's interrupt state: read `IR`/`SIR`, then each flagged socket's `Sn_IR`
+    /// and `Sn_SR`, clear what was read (so INTn can assert again) and update the table.
+    /// With `poll_all` every socket in use is read whether flagged or not: the fallback when
+    /// no INTn pin is wired or an interrupt may have been lost. Also re-reads the link state
+    /// every [`LINK_POLL_MS`] and finishes background closes.
+    pub fn service(&mut self, now_ms: u64, poll_all: bool) -> Result<()> {
+        let (_ir, sir) = self.chip.interrupts()?;
+        for s in Sn::ALL {
+            let h = self.hw[s.index()];
+            let flagged = sir.contains(s.bit());
+            let in_use = !matches!(h.owner, HwOwner::Free | HwOwner::Service);
+            if flagged && !in_use {
+                // Nobody owns it: clear whatever is latched so INTn de-asserts.
+                if h.owner == HwOwner::Free {
+                    self.chip.clear_socket_events(s, SocketInterrupt::all())?;
+                }
+                continue;
+            }
+            if flagged || (poll_all && in_use) {
+                self.refresh(s)?;
+            }
+            if let HwOwner::Closing { deadline_ms } = self.hw[s.index()].owner {
+                if now_ms >= deadline_ms {
+                    self.chip.close_socket(s)?;
+                    self.hw[s.index()] = Hw::FREE;
+                }
+            }
+        }
+        let due = self
+            .last_link_poll_ms
+            .is_none_or(|t| now_ms.saturating_sub(t) >= LINK_POLL_MS);
+        if due {
+            self.link = self.chip.phy_status()?;
+            self.last_link_poll_ms = Some(now_ms);
+        }
+        Ok(())
+    }
+
+    /// The earliest time [`Stack::service`] has timed work to do (a background close
+    /// deadline or the next link poll), so the OS layer can bound its waits.
+    pub fn next_deadline_ms(&self) -> Option<u64> {
+        let closing = self
+            .hw
+            .iter()
+            .filter_map(|h| match h.owner {
+                HwOwner::Closing { deadline_ms } => Some(deadline_ms),
+                _ => None,
+            })
+            .min();
+        let link = self.last_link_poll_ms.map(|t| t + LINK_POLL_MS);
+        match (closing, link) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
