@@ -103,6 +103,23 @@ pub enum SockOpt {
     AddMembership(Ipv4Addr),
     /// `IP_DROP_MEMBERSHIP`.
     DropMembership(Ipv4Addr),
+    /// `O_NONBLOCK` (through `fcntl` or `FIONBIO`).
+    NonBlocking(bool),
+    /// `SO_RCVTIMEO` in ms; `None` or `Some(0)` waits forever, as POSIX says.
+    RcvTimeout(Option<u32>),
+    /// `SO_SNDTIMEO` in ms; same rule.
+    SndTimeout(Option<u32>),
+}
+
+/// How a blocking call on a socket may wait, from its options.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Blocking {
+    /// `O_NONBLOCK` is set: never wait.
+    pub nonblocking: bool,
+    /// Longest wait for reads, in ms (`None`: no limit).
+    pub rcv_timeout_ms: Option<u32>,
+    /// Longest wait for writes and connect, in ms (`None`: no limit).
+    pub snd_timeout_ms: Option<u32>,
 }
 
 /// Readiness of a socket, for `poll()`.
@@ -191,6 +208,12 @@ struct Slot {
     error: Option<Error>,
     /// The peer sent FIN (TCP) and all its data has been read: reads return 0.
     eof: bool,
+    /// `O_NONBLOCK`.
+    nonblocking: bool,
+    /// `SO_RCVTIMEO` in ms (`None`: wait forever).
+    rcv_timeout_ms: Option<u32>,
+    /// `SO_SNDTIMEO` in ms (`None`: wait forever); also bounds a blocking connect.
+    snd_timeout_ms: Option<u32>,
 }
 
 impl Slot {
@@ -210,6 +233,9 @@ impl Slot {
         shut_wr: false,
         error: None,
         eof: false,
+        nonblocking: false,
+        rcv_timeout_ms: None,
+        snd_timeout_ms: None,
     };
 }
 
@@ -1150,6 +1176,9 @@ impl<SPI: SpiDevice> Stack<SPI> {
         let slot = *self.slot(id)?;
         match opt {
             SockOpt::ReuseAddr(on) => self.slot_mut(id)?.reuse_addr = on,
+            SockOpt::NonBlocking(on) => self.slot_mut(id)?.nonblocking = on,
+            SockOpt::RcvTimeout(t) => self.slot_mut(id)?.rcv_timeout_ms = t.filter(|&v| v > 0),
+            SockOpt::SndTimeout(t) => self.slot_mut(id)?.snd_timeout_ms = t.filter(|&v| v > 0),
             SockOpt::Broadcast(on) => self.slot_mut(id)?.broadcast = on,
             SockOpt::NoDelay(_) => {
                 if slot.ty != SockType::Stream {
@@ -1189,6 +1218,32 @@ impl<SPI: SpiDevice> Stack<SPI> {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// The socket's blocking parameters.
+    pub fn blocking(&self, id: SocketId) -> Result<Blocking> {
+        let s = self.slot(id)?;
+        Ok(Blocking {
+            nonblocking: s.nonblocking,
+            rcv_timeout_ms: s.rcv_timeout_ms,
+            snd_timeout_ms: s.snd_timeout_ms,
+        })
+    }
+
+    /// Abandon a connect that took too long: close the attempt, keep the socket.
+    pub fn abort_connect(&mut self, id: SocketId) -> Result<()> {
+        let slot = *self.slot(id)?;
+        if slot.phase != Phase::Connecting {
+            return Ok(());
+        }
+        if let Some(sn) = slot.hw {
+            self.chip.close_socket(sn)?;
+            self.hw[sn.index()].status = SocketStatus::Closed;
+        }
+        let s = self.slot_mut(id)?;
+        s.phase = Phase::Bound;
+        s.error = None;
         Ok(())
     }
 

@@ -1,0 +1,384 @@
+//! Blocking BSD socket calls, written once over a small OS interface.
+//!
+//! [`crate::stack::Stack`] never waits; this layer turns its [`Error::WouldBlock`] into the
+//! POSIX behaviours: block until the chip has news, give up at `SO_RCVTIMEO`/`SO_SNDTIMEO`
+//! (`EAGAIN`, as Zephyr and Linux report it), return at once for `O_NONBLOCK` and
+//! `MSG_DONTWAIT`, loop for `MSG_WAITALL` and for whole-buffer blocking sends, and wait for
+//! several sockets in [`Bsd::poll`].
+//!
+//! The OS provides [`Os`]: a lock around the stack, a monotonic clock, and a wait that a
+//! [`Os::notify_all`] ends early. Waits use an *epoch* so a wake-up between "try" and "wait"
+//! is never lost. Every wait is bounded by the poll interval: with no INTn pin, or a lost
+//! interrupt, the chip is still serviced.
+//!
+//! Concurrency: any socket may be used from any thread; each stack call holds the lock only
+//! for its SPI work, never while waiting. Closing a socket wakes everyone, so a thread blocked
+//! on that socket returns [`Error::BadDescriptor`] at once.
+
+use core::net::SocketAddrV4;
+
+use embedded_hal::spi::SpiDevice;
+
+use crate::error::{Error, Result};
+use crate::stack::{Readiness, RecvFlags, SockOpt, SockType, SocketId, Stack};
+
+/// The OS services the blocking layer needs.
+pub trait Os {
+    /// The SPI device the stack runs on.
+    type Spi: SpiDevice;
+
+    /// Run `f` with exclusive access to the stack (serialises SPI access).
+    fn with_stack<R>(&self, f: impl FnOnce(&mut Stack<Self::Spi>) -> R) -> R;
+
+    /// Monotonic time in milliseconds.
+    fn now_ms(&self) -> u64;
+
+    /// A counter that [`Os::notify_all`] increments.
+    fn epoch(&self) -> u32;
+
+    /// Wait until the epoch differs from `seen` or the clock reaches `deadline_ms`. May return
+    /// early. Must not hold the stack lock.
+    fn wait(&self, seen: u32, deadline_ms: u64);
+
+    /// Increment the epoch and wake every waiter.
+    fn notify_all(&self);
+
+    /// True when INTn is wired, so waits can rely on [`Bsd::on_interrupt`]; false makes every
+    /// wake-up poll all sockets.
+    fn has_interrupt_pin(&self) -> bool;
+
+    /// Longest single wait: the poll period when no INTn pin is wired, and the safety poll
+    /// otherwise.
+    fn poll_interval_ms(&self) -> u64;
+}
+
+/// `MSG_*` flags a caller passes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MsgFlags {
+    /// `MSG_PEEK`.
+    pub peek: bool,
+    /// `MSG_DONTWAIT`.
+    pub dontwait: bool,
+    /// `MSG_WAITALL`.
+    pub waitall: bool,
+}
+
+/// One entry of [`Bsd::poll`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PollFd {
+    /// The socket.
+    pub id: SocketId,
+    /// Wanted: readable.
+    pub want_read: bool,
+    /// Wanted: writable.
+    pub want_write: bool,
+    /// Result: what is ready (errors and hang-ups are always reported).
+    pub ready: Readiness,
+    /// Result: the socket is not valid (`POLLNVAL`).
+    pub invalid: bool,
+}
+
+impl PollFd {
+    /// An entry for `id`.
+    pub fn new(id: SocketId, want_read: bool, want_write: bool) -> Self {
+        PollFd {
+            id,
+            want_read,
+            want_write,
+            ready: Readiness::default(),
+            invalid: false,
+        }
+    }
+
+    fn is_ready(&self) -> bool {
+        self.invalid
+            || (self.want_read && self.ready.readable)
+            || (self.want_write && self.ready.writable)
+            || self.ready.error
+            || self.ready.hangup
+    }
+}
+
+/// Which timeout a call uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Dir {
+    Recv,
+    Send,
+}
+
+/// The blocking socket API over an [`Os`].
+#[derive(Debug)]
+pub struct Bsd<O> {
+    os: O,
+}
+
+impl<O: Os> Bsd<O> {
+    /// The API over `os`.
+    pub fn new(os: O) -> Self {
+        Bsd { os }
+    }
+
+    /// The OS binding.
+    pub fn os(&self) -> &O {
+        &self.os
+    }
+
+    /// Service the chip after INTn asserted (or periodically) and wake waiters. Drains until
+    /// nothing is pending: INTn is a level.
+    pub fn on_interrupt(&self) -> Result<()> {
+        let now = self.os.now_ms();
+        let r = self.os.with_stack(|s| s.service(now, false));
+        self.os.notify_all();
+        r
+    }
+
+    /// Wait for the chip, bounded, then service it so the next try sees fresh state.
+    fn wait_for_news(&self, seen: u32, deadline: Option<u64>) -> Result<()> {
+        let now = self.os.now_ms();
+        let interval = self.os.poll_interval_ms().max(1);
+        let housekeeping = self.os.with_stack(|s| s.next_deadline_ms());
+        let mut until = now.saturating_add(interval);
+        if let Some(d) = deadline {
+            until = until.min(d);
+        }
+        if let Some(h) = housekeeping {
+            until = until.min(h.max(now));
+        }
+        self.os.wait(seen, until);
+        let woke_by_event = self.os.epoch() != seen;
+        let poll_all = !self.os.has_interrupt_pin() || !woke_by_event;
+        let now = self.os.now_ms();
+        self.os.with_stack(|s| s.service(now, poll_all))
+    }
+
+    /// Run `op` until it does not say `WouldBlock`, within the socket's timeout for `dir`.
+    fn block_on<T>(
+        &self,
+        id: SocketId,
+        dir: Dir,
+        dontwait: bool,
+        mut op: impl FnMut(&mut Stack<O::Spi>) -> Result<T>,
+    ) -> Result<T> {
+        let b = self.os.with_stack(|s| s.blocking(id))?;
+        let timeout = match dir {
+            Dir::Recv => b.rcv_timeout_ms,
+            Dir::Send => b.snd_timeout_ms,
+        };
+        let deadline = timeout.map(|t| self.os.now_ms().saturating_add(u64::from(t)));
+        loop {
+            let seen = self.os.epoch();
+            match self.os.with_stack(&mut op) {
+                Err(Error::WouldBlock) => {}
+                other => return other,
+            }
+            if b.nonblocking || dontwait {
+                return Err(Error::WouldBlock);
+            }
+            if deadline.is_some_and(|d| self.os.now_ms() >= d) {
+                return Err(Error::WouldBlock);
+            }
+            self.wait_for_news(seen, deadline)?;
+        }
+    }
+
+    /// `socket()`.
+    pub fn socket(&self, ty: SockType) -> Result<SocketId> {
+        self.os.with_stack(|s| s.socket(ty))
+    }
+
+    /// `bind()`.
+    pub fn bind(&self, id: SocketId, addr: SocketAddrV4) -> Result<()> {
+        self.os.with_stack(|s| s.bind(id, addr))
+    }
+
+    /// `listen()`.
+    pub fn listen(&self, id: SocketId, backlog: u32) -> Result<()> {
+        self.os.with_stack(|s| s.listen(id, backlog))
+    }
+
+    /// `connect()`. Blocking: waits for the handshake, bounded by `SO_SNDTIMEO` (then
+    /// `ETIMEDOUT`) and by the chip's own retransmission timeout. Non-blocking: returns
+    /// [`Error::InProgress`]; completion shows as writable in [`Bsd::poll`], and the outcome
+    /// through [`Bsd::take_error`] or a second `connect()`.
+    pub fn connect(&self, id: SocketId, peer: SocketAddrV4) -> Result<()> {
+        match self.os.with_stack(|s| s.connect(id, peer)) {
+            Err(Error::InProgress) => {}
+            Err(Error::Already) => {
+                // A second connect() on a non-blocking socket reports the outcome.
+                return match self.os.with_stack(|s| s.connect_result(id)) {
+                    Ok(()) => Err(Error::AlreadyConnected),
+                    Err(Error::WouldBlock) => Err(Error::Already),
+                    Err(e) => Err(e),
+                };
+            }
+            other => return other,
+        }
+        let b = self.os.with_stack(|s| s.blocking(id))?;
+        if b.nonblocking {
+            return Err(Error::InProgress);
+        }
+        match self.block_on(id, Dir::Send, false, |s| s.connect_result(id)) {
+            Err(Error::WouldBlock) => {
+                self.os.with_stack(|s| s.abort_connect(id))?;
+                Err(Error::TimedOut)
+            }
+            other => other,
+        }
+    }
+
+    /// `accept()`.
+    pub fn accept(&self, id: SocketId) -> Result<(SocketId, SocketAddrV4)> {
+        self.block_on(id, Dir::Recv, false, |s| s.accept(id))
+    }
+
+    /// `send()`/`sendto()`. Blocking TCP sends everything (or what went before a timeout);
+    /// non-blocking may be short. UDP waits for the chip to finish the datagram, so an ARP
+    /// failure is reported here as `EHOSTUNREACH`.
+    pub fn send(
+        &self,
+        id: SocketId,
+        data: &[u8],
+        to: Option<SocketAddrV4>,
+        flags: MsgFlags,
+    ) -> Result<usize> {
+        let ty = self.os.with_stack(|s| s.socket_type(id))?;
+        match ty {
+            SockType::Datagram => {
+                let n = self.block_on(id, Dir::Send, flags.dontwait, |s| s.send(id, data, to))?;
+                let b = self.os.with_stack(|s| s.blocking(id))?;
+                if !b.nonblocking && !flags.dontwait {
+                    match self.block_on(id, Dir::Send, false, |s| {
+                        s.send_done(id)
+                            .and_then(|done| if done { Ok(()) } else { Err(Error::WouldBlock) })
+                    }) {
+                        Ok(()) | Err(Error::WouldBlock) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(n)
+            }
+            SockType::Stream => {
+                let mut sent = 0;
+                while sent < data.len() {
+                    let rest = data.get(sent..).unwrap_or_default();
+                    match self.block_on(id, Dir::Send, flags.dontwait, |s| s.send(id, rest, None)) {
+                        Ok(n) => sent += n,
+                        Err(e) if sent > 0 && e == Error::WouldBlock => break,
+                        Err(e) => return Err(e),
+                    }
+                    let b = self.os.with_stack(|s| s.blocking(id))?;
+                    if b.nonblocking || flags.dontwait {
+                        break;
+                    }
+                }
+                Ok(sent)
+            }
+        }
+    }
+
+    /// `recv()`/`recvfrom()`. `MSG_WAITALL` on TCP fills the buffer unless EOF, an error or a
+    /// timeout comes first (then what was read is returned).
+    pub fn recv(
+        &self,
+        id: SocketId,
+        buf: &mut [u8],
+        flags: MsgFlags,
+    ) -> Result<(usize, SocketAddrV4)> {
+        let rf = RecvFlags { peek: flags.peek };
+        let ty = self.os.with_stack(|s| s.socket_type(id))?;
+        if !flags.waitall || ty == SockType::Datagram || flags.peek {
+            return self.block_on(id, Dir::Recv, flags.dontwait, |s| s.recv(id, buf, rf));
+        }
+        let mut got = 0;
+        let mut from = SocketAddrV4::new(core::net::Ipv4Addr::UNSPECIFIED, 0);
+        while got < buf.len() {
+            let rest = buf.get_mut(got..).unwrap_or_default();
+            match self.block_on(id, Dir::Recv, flags.dontwait, |s| s.recv(id, rest, rf)) {
+                Ok((0, a)) => {
+                    from = a;
+                    break;
+                }
+                Ok((n, a)) => {
+                    got += n;
+                    from = a;
+                }
+                Err(e) if got > 0 && e != Error::BadDescriptor => break,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok((got, from))
+    }
+
+    /// `shutdown()`.
+    pub fn shutdown(&self, id: SocketId, read: bool, write: bool) -> Result<()> {
+        let r = self.os.with_stack(|s| s.shutdown(id, read, write));
+        self.os.notify_all();
+        r
+    }
+
+    /// `close()`: frees the socket and wakes every waiter, so a call blocked on it returns.
+    pub fn close(&self, id: SocketId) -> Result<()> {
+        let now = self.os.now_ms();
+        let r = self.os.with_stack(|s| s.close(id, now));
+        self.os.notify_all();
+        r
+    }
+
+    /// `setsockopt()` for the options the stack knows.
+    pub fn set_option(&self, id: SocketId, opt: SockOpt) -> Result<()> {
+        self.os.with_stack(|s| s.set_option(id, opt))
+    }
+
+    /// `SO_ERROR`.
+    pub fn take_error(&self, id: SocketId) -> Result<Option<Error>> {
+        self.os.with_stack(|s| s.take_error(id))
+    }
+
+    /// `getsockname()`.
+    pub fn local_addr(&self, id: SocketId) -> Result<SocketAddrV4> {
+        self.os.with_stack(|s| s.local_addr(id))
+    }
+
+    /// `getpeername()`.
+    pub fn peer_addr(&self, id: SocketId) -> Result<SocketAddrV4> {
+        self.os.with_stack(|s| s.peer_addr(id))
+    }
+
+    /// `FIONREAD`.
+    pub fn bytes_available(&self, id: SocketId) -> Result<usize> {
+        self.os.with_stack(|s| s.bytes_available(id))
+    }
+
+    /// `poll()`: wait until one of `fds` is ready or `timeout_ms` passes (`None`: no limit,
+    /// `Some(0)`: just look). Returns how many entries are ready.
+    pub fn poll(&self, fds: &mut [PollFd], timeout_ms: Option<u32>) -> Result<usize> {
+        let deadline = timeout_ms.map(|t| self.os.now_ms().saturating_add(u64::from(t)));
+        loop {
+            let seen = self.os.epoch();
+            let mut ready = 0;
+            self.os.with_stack(|s| {
+                for fd in fds.iter_mut() {
+                    match s.readiness(fd.id) {
+                        Ok(r) => {
+                            fd.ready = r;
+                            fd.invalid = false;
+                        }
+                        Err(Error::BadDescriptor) => {
+                            fd.ready = Readiness::default();
+                            fd.invalid = true;
+                        }
+                        Err(e) => return Err(e),
+                    }
+                    if fd.is_ready() {
+                        ready += 1;
+                    }
+                }
+                Ok(())
+            })?;
+            if ready > 0 || deadline.is_some_and(|d| self.os.now_ms() >= d) {
+                return Ok(ready);
+            }
+            self.wait_for_news(seen, deadline)?;
+        }
+    }
+}
