@@ -51,7 +51,7 @@ pub const MAX_VIOLATIONS: usize = 4096;
 /// Timing choices for behaviour the datasheet leaves unspecified.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ChipConfig {
-    /// How long `Sn_CR` reads back a command before the chip accepts it (default 2 µs).
+    /// How long `Sn_CR` reads back a command before the chip accepts it (default 5 µs).
     pub command_delay: Duration,
     /// How long the link stays down after a PHY reset, hardware reset or leaving power-down
     /// (default 10 ms; a real PHY with auto-negotiation takes one to three seconds).
@@ -63,7 +63,7 @@ pub struct ChipConfig {
 impl Default for ChipConfig {
     fn default() -> Self {
         ChipConfig {
-            command_delay: Duration::from_micros(2),
+            command_delay: Duration::from_micros(5),
             link_up_delay: Duration::from_millis(10),
             soft_reset_time: Duration::from_micros(1),
         }
