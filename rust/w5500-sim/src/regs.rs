@@ -9,7 +9,7 @@
 //! BSB field (DS §2.2.2): 0 = common registers, `4n+1` = socket n registers, `4n+2` = socket n
 //! TX buffer, `4n+3` = socket n RX buffer, and `4n` for n ≥ 1 is reserved.
 
-/// How a register byte reacts to SPI reads and writes (DS §3, the "[R]", "[R/W]" marks).
+/// How a register byte reacts to SPI reads and writes (DS §3, the `R` and `R/W` marks).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
     /// Readable and writable.
