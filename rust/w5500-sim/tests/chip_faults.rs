@@ -165,3 +165,24 @@ fn wall_clock_mode_follows_host_time() {
     s.advance(Duration::from_millis(5));
     assert!(s.now() - b >= Duration::from_millis(5));
 }
+
+#[test]
+fn common_brief_sim_is_send() {
+    fn assert_send<T: Send>() {}
+    assert_send::<Sim<ScriptedNetwork>>();
+    assert_send::<w5500_sim::chip::Chip>();
+    #[cfg(feature = "std")]
+    assert_send::<
+        w5500_sim::spi::SimSpiDevice<std::sync::Arc<std::sync::Mutex<Sim<ScriptedNetwork>>>>,
+    >();
+}
+
+#[test]
+fn fault_chip_absent_keeps_intn_high() {
+    let mut s = setup();
+    wr(&mut s, 0, common::SIMR, &[0xFF]);
+    s.inject_spurious_interrupt(0, 0x01);
+    assert!(s.int_asserted());
+    s.faults_mut().chip_absent = Some(0xFF);
+    assert!(!s.int_asserted());
+}

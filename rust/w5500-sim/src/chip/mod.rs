@@ -75,11 +75,12 @@ impl Default for ChipConfig {
 pub struct Faults {
     /// The cable is pulled: `PHYCFGR.LNK = 0` and frames are dropped both ways.
     pub link_down: bool,
-    /// The chip does not answer: MISO stays at this level (0x00 or 0xFF) and writes are lost.
+    /// The chip does not answer: MISO stays at this level (0x00 or 0xFF), writes are lost and
+    /// INTn stays high. The engine keeps running behind the silent SPI port.
     pub chip_absent: Option<u8>,
     /// Bit n set: a command written to socket n is never accepted (`Sn_CR` never reads 0).
     pub stuck_command: u8,
-    /// INTn is held asserted whatever the registers say.
+    /// INTn is held asserted whatever the registers say (wins over every other fault).
     pub int_stuck_asserted: bool,
     /// INTn is never asserted whatever the registers say.
     pub int_never_asserted: bool,
@@ -627,7 +628,10 @@ impl Chip {
         if self.faults.int_stuck_asserted {
             return true;
         }
-        if self.faults.int_never_asserted || !self.accessible_for_int() {
+        if self.faults.int_never_asserted
+            || self.faults.chip_absent.is_some()
+            || !self.accessible_for_int()
+        {
             return false;
         }
         let imr = self.common[usize::from(common::IMR)];
