@@ -20,6 +20,29 @@
 //!
 //! The core is `no_std` with `alloc`, so it can also run inside a Zephyr image as an SPI
 //! emulator; the `std` feature adds the host-socket backend, the bridge and wall-clock time.
+//!
+//! Where the datasheet is silent the chip makes a documented choice; the list is in the
+//! [`chip`] module docs (e.g. `Sn_IMR` gates only SIR/INTn, TX pointers after TCP
+//! establishment, `SEND_OK` timing) and the [`spi`] module docs (what MISO carries).
+//!
+//! # Not simulated
+//! - PPPoE: `MR.PPPoE`, PTIMER, PMAGIC, PHAR, PSID and PMRU are stored only; `IR.PPPoE` is never set.
+//! - Wake-on-LAN: `MR.WOL` is stored; magic packets are not recognised and `IR.MP` is never set.
+//! - INTLEVEL: stored; INTn is a pure level and never re-pulses (research notes §1.10).
+//! - IPRAW (`Sn_MR` = 0x03): refused as an invalid protocol (it is not in the W5500 DS table).
+//! - IP options and fragments (the chip has no fragmentation; the frame model carries none).
+//! - PHY electrics: no link partner negotiation (the configured mode is reported), PMODE pins
+//!   fixed at "all capable", no LEDs; the link returns a fixed delay after a PHY reset.
+//! - TCP beyond what the DS implies: no out-of-order queue (segments are dropped and a
+//!   duplicate ACK sent), no urgent data, window scaling, SACK, timestamps, congestion control
+//!   or RFC 5961 challenge ACKs; retransmission is go-back-N from the oldest unacknowledged byte.
+//! - ICMP other than echo request and destination unreachable is ignored; the chip sends no
+//!   port-unreachable of its own.
+//! - IGMP reports answer queries at once (no random delay within the maximum response time)
+//!   and the unsolicited report on OPEN is sent once.
+//! - VERSIONR reading 0 for a while after reset on some batches (only the 1 ms PLL-lock window,
+//!   during which every read returns 0, is modelled).
+//! - SPI electrics: clock mode, maximum SCLK, setup/hold times.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![cfg_attr(
     not(test),
@@ -41,3 +64,9 @@ pub mod wire;
 pub mod bridge;
 #[cfg(feature = "std")]
 pub mod hostnet;
+
+pub use chip::{Chip, ChipConfig, Faults, Violation, ViolationKind};
+pub use sim::{ClockMode, Sim, SimConfig};
+pub use spi::{
+    Area, SimCsPin, SimError, SimHandle, SimIntPin, SimResetPin, SimSpiBus, SimSpiDevice, SpiStats,
+};
