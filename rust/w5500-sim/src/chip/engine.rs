@@ -4,13 +4,13 @@
 use alloc::vec::Vec;
 use core::net::Ipv4Addr;
 
-use crate::wire;
 use super::{ArpPurpose, ArpWait, Chip, UdpSend, ViolationKind};
 use crate::net::{
     Arp, ArpOp, Body, Frame, Icmp, Igmp, IpPayload, Ipv4Packet, MacAddr, UdpDatagram,
 };
 use crate::regs::{ir, mr, sn_ir, sn_mr, sr};
 use crate::time::Instant;
+use crate::wire;
 
 /// Largest UDP payload in one datagram: 1500 - 20 - 8 (no fragmentation, research notes §0.7).
 pub(crate) const UDP_MAX: u16 = 1472;
