@@ -19,7 +19,9 @@ fn rfc826_host_answers_arp_for_its_address_after_latency() {
     let inbox = chip.take_inbox();
     assert_eq!(inbox.len(), 1, "{inbox:?}");
     let (at, f) = &inbox[0];
-    let Body::Arp(a) = &f.body else { panic!("{f:?}") };
+    let Body::Arp(a) = &f.body else {
+        panic!("{f:?}")
+    };
     assert_eq!(a.op, ArpOp::Reply);
     assert_eq!(a.sender_ip, s::HTTP);
     assert_eq!(a.sender_mac, MacAddr([0x02, 0x00, 10, 77, 0, 10]));
@@ -43,7 +45,11 @@ fn rfc792_host_answers_echo_request() {
     let mut chip = FakeChip::standard();
     chip.send_ip(
         s::ECHO,
-        IpPayload::Icmp(Icmp::EchoRequest { ident: 7, seq: 3, data: b"ping".to_vec() }),
+        IpPayload::Icmp(Icmp::EchoRequest {
+            ident: 7,
+            seq: 3,
+            data: b"ping".to_vec(),
+        }),
     );
     chip.run_for(Duration::from_millis(5));
     // The host first resolves the chip by ARP (answered by the fake chip), then replies.
@@ -52,7 +58,9 @@ fn rfc792_host_answers_echo_request() {
         .iter()
         .filter_map(|(_, f)| match &f.body {
             Body::Ipv4(p) => match &p.payload {
-                IpPayload::Icmp(Icmp::EchoReply { ident, seq, data }) => Some((p.src, *ident, *seq, data.clone())),
+                IpPayload::Icmp(Icmp::EchoReply { ident, seq, data }) => {
+                    Some((p.src, *ident, *seq, data.clone()))
+                }
                 _ => None,
             },
             _ => None,
@@ -69,16 +77,27 @@ fn host_pings_chip_and_records_reply() {
     chip.run_for(Duration::from_millis(1));
     let req = chip.inbox.iter().find_map(|(_, f)| match &f.body {
         Body::Ipv4(p) => match &p.payload {
-            IpPayload::Icmp(Icmp::EchoRequest { ident, seq, data }) => Some((*ident, *seq, data.clone())),
+            IpPayload::Icmp(Icmp::EchoRequest { ident, seq, data }) => {
+                Some((*ident, *seq, data.clone()))
+            }
             _ => None,
         },
         _ => None,
     });
     assert_eq!(req, Some((1, 1, b"x".to_vec())));
-    chip.send_ip(s::PEER, IpPayload::Icmp(Icmp::EchoReply { ident: 1, seq: 1, data: b"x".to_vec() }));
+    chip.send_ip(
+        s::PEER,
+        IpPayload::Icmp(Icmp::EchoReply {
+            ident: 1,
+            seq: 1,
+            data: b"x".to_vec(),
+        }),
+    );
     chip.run_for(Duration::from_millis(1));
     let h = chip.lan.host(peer).unwrap();
-    assert!(matches!(h.icmp_received.as_slice(), [(_, ip, Icmp::EchoReply { .. })] if *ip == CHIP_IP));
+    assert!(
+        matches!(h.icmp_received.as_slice(), [(_, ip, Icmp::EchoReply { .. })] if *ip == CHIP_IP)
+    );
 }
 
 #[test]
@@ -90,7 +109,14 @@ fn rfc862_udp_echo_round_trip() {
     assert_eq!(got.len(), 1);
     let (_, src, dst, d) = &got[0];
     assert_eq!((*src, *dst), (s::ECHO, CHIP_IP));
-    assert_eq!(d, &UdpDatagram { src_port: 7, dst_port: 5000, payload: b"hello".to_vec() });
+    assert_eq!(
+        d,
+        &UdpDatagram {
+            src_port: 7,
+            dst_port: 5000,
+            payload: b"hello".to_vec()
+        }
+    );
 }
 
 #[test]
@@ -100,7 +126,9 @@ fn rfc1122_3_2_2_1_udp_to_closed_port_gets_port_unreachable() {
     chip.run_for(Duration::from_millis(5));
     let unreach = chip.inbox.iter().find_map(|(_, f)| match &f.body {
         Body::Ipv4(p) => match &p.payload {
-            IpPayload::Icmp(Icmp::DestUnreachable { code, original }) => Some((*code, original.clone())),
+            IpPayload::Icmp(Icmp::DestUnreachable { code, original }) => {
+                Some((*code, original.clone()))
+            }
             _ => None,
         },
         _ => None,
@@ -120,7 +148,11 @@ fn rfc919_broadcasts_reach_every_host_and_the_chip() {
     let b = chip.lan.host_by_ip(s::HTTP).unwrap();
     chip.lan.bind_udp(a, 4444, Box::new(UdpRecorder::default()));
     chip.lan.bind_udp(b, 4444, Box::new(UdpRecorder::default()));
-    chip.send_udp(4444, SocketAddrV4::new(Ipv4Addr::BROADCAST, 4444), b"limited");
+    chip.send_udp(
+        4444,
+        SocketAddrV4::new(Ipv4Addr::BROADCAST, 4444),
+        b"limited",
+    );
     chip.send_udp(4444, SocketAddrV4::new(s::BROADCAST, 4444), b"directed");
     chip.run_for(Duration::from_millis(1));
     for h in [a, b] {
@@ -129,13 +161,20 @@ fn rfc919_broadcasts_reach_every_host_and_the_chip() {
         assert_eq!(payloads, vec![b"limited".to_vec(), b"directed".to_vec()]);
     }
     // A host's broadcast reaches the chip (and no ICMP comes back from hosts without the port).
-    chip.lan.udp_send(a, 4444, SocketAddrV4::new(Ipv4Addr::BROADCAST, 9), b"to all");
+    chip.lan.udp_send(
+        a,
+        4444,
+        SocketAddrV4::new(Ipv4Addr::BROADCAST, 9),
+        b"to all",
+    );
     chip.run_for(Duration::from_millis(1));
     let got = chip.udp_received();
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].2, Ipv4Addr::BROADCAST);
     assert_eq!(got[0].3.payload, b"to all");
-    assert!(chip.inbox.iter().all(|(_, f)| !matches!(&f.body, Body::Ipv4(p) if matches!(p.payload, IpPayload::Icmp(_)))));
+    assert!(chip.inbox.iter().all(
+        |(_, f)| !matches!(&f.body, Body::Ipv4(p) if matches!(p.payload, IpPayload::Icmp(_)))
+    ));
 }
 
 #[test]
@@ -151,14 +190,36 @@ fn rfc1112_multicast_reaches_members_only_and_chip_igmp_is_observed() {
     chip.send_ip(group, IpPayload::Igmp(Igmp::V2Report { group }));
     chip.send_udp(5353, SocketAddrV4::new(group, 5353), b"mc");
     chip.run_for(Duration::from_millis(1));
-    assert_eq!(chip.lan.igmp_from_chip(), &[(Instant::ZERO, CHIP_IP, Igmp::V2Report { group })]);
-    assert_eq!(chip.lan.udp_app::<UdpRecorder>(a, 5353).unwrap().received.len(), 1);
-    assert_eq!(chip.lan.udp_app::<UdpRecorder>(b, 5353).unwrap().received.len(), 0);
+    assert_eq!(
+        chip.lan.igmp_from_chip(),
+        &[(Instant::ZERO, CHIP_IP, Igmp::V2Report { group })]
+    );
+    assert_eq!(
+        chip.lan
+            .udp_app::<UdpRecorder>(a, 5353)
+            .unwrap()
+            .received
+            .len(),
+        1
+    );
+    assert_eq!(
+        chip.lan
+            .udp_app::<UdpRecorder>(b, 5353)
+            .unwrap()
+            .received
+            .len(),
+        0
+    );
     // A member host sends to the group: the chip gets it at the mapped MAC.
-    chip.lan.udp_send(a, 5353, SocketAddrV4::new(group, 5353), b"back");
+    chip.lan
+        .udp_send(a, 5353, SocketAddrV4::new(group, 5353), b"back");
     chip.lan.igmp_query(a, Ipv4Addr::UNSPECIFIED, 100);
     chip.run_for(Duration::from_millis(1));
-    let mc: Vec<_> = chip.inbox.iter().filter(|(_, f)| f.dst == MacAddr::ipv4_multicast(group)).collect();
+    let mc: Vec<_> = chip
+        .inbox
+        .iter()
+        .filter(|(_, f)| f.dst == MacAddr::ipv4_multicast(group))
+        .collect();
     assert_eq!(mc.len(), 1);
     assert!(chip.inbox.iter().any(|(_, f)| matches!(&f.body, Body::Ipv4(p) if matches!(p.payload, IpPayload::Igmp(Igmp::Query { .. })))));
 }
@@ -235,9 +296,14 @@ fn host_arp_gives_up_after_three_requests() {
     let mut chip = FakeChip::standard();
     chip.answer_arp = false;
     let peer = chip.lan.host_by_ip(s::PEER).unwrap();
-    chip.lan.udp_send(peer, 1, SocketAddrV4::new(CHIP_IP, 2), b"x");
+    chip.lan
+        .udp_send(peer, 1, SocketAddrV4::new(CHIP_IP, 2), b"x");
     chip.run_for(Duration::from_secs(10));
-    let reqs = chip.inbox.iter().filter(|(_, f)| matches!(f.body, Body::Arp(_))).count();
+    let reqs = chip
+        .inbox
+        .iter()
+        .filter(|(_, f)| matches!(f.body, Body::Arp(_)))
+        .count();
     assert_eq!(reqs, 3);
     assert!(chip.udp_received().is_empty());
     assert!(chip.lan.next_event().is_none());

@@ -25,7 +25,11 @@ fn unconfigured() -> FakeChip {
 
 /// Broadcast `m` from 0.0.0.0:68 (or from the chip's address when it has one).
 fn send(chip: &mut FakeChip, m: &DhcpMessage, dst: Ipv4Addr) {
-    chip.send_udp(CLIENT_PORT, SocketAddrV4::new(dst, SERVER_PORT), &m.encode());
+    chip.send_udp(
+        CLIENT_PORT,
+        SocketAddrV4::new(dst, SERVER_PORT),
+        &m.encode(),
+    );
 }
 
 /// DHCP replies the chip received since the last call, with their IP destination and MAC.
@@ -55,7 +59,11 @@ fn server(chip: &mut FakeChip) -> &mut DhcpServer {
 
 /// DISCOVER + REQUEST (SELECTING); returns the bound address.
 fn dora(chip: &mut FakeChip, xid: u32) -> Ipv4Addr {
-    send(chip, &DhcpMessage::request(msg::DISCOVER, xid, CLIENT), Ipv4Addr::BROADCAST);
+    send(
+        chip,
+        &DhcpMessage::request(msg::DISCOVER, xid, CLIENT),
+        Ipv4Addr::BROADCAST,
+    );
     chip.run_for(Duration::from_millis(1));
     let offer = replies(chip).pop().unwrap().3;
     let req = DhcpMessage::request(msg::REQUEST, xid, CLIENT)
@@ -71,12 +79,20 @@ fn dora(chip: &mut FakeChip, xid: u32) -> Ipv4Addr {
 #[test]
 fn rfc2131_4_3_1_discover_gets_offer_with_rfc2132_options() {
     let mut chip = unconfigured();
-    send(&mut chip, &DhcpMessage::request(msg::DISCOVER, 0x1234, CLIENT), Ipv4Addr::BROADCAST);
+    send(
+        &mut chip,
+        &DhcpMessage::request(msg::DISCOVER, 0x1234, CLIENT),
+        Ipv4Addr::BROADCAST,
+    );
     chip.run_for(Duration::from_millis(1));
     let r = replies(&mut chip);
     assert_eq!(r.len(), 1);
     let (src, dst, mac, m) = &r[0];
-    assert_eq!((*src, *dst, *mac), (s::GATEWAY, Ipv4Addr::BROADCAST, MacAddr::BROADCAST), "no address yet: broadcast");
+    assert_eq!(
+        (*src, *dst, *mac),
+        (s::GATEWAY, Ipv4Addr::BROADCAST, MacAddr::BROADCAST),
+        "no address yet: broadcast"
+    );
     assert_eq!(m.op, 2);
     assert_eq!(m.xid, 0x1234);
     assert_eq!(m.msg_type(), Some(msg::OFFER));
@@ -104,9 +120,15 @@ fn rfc2131_4_3_2_selecting_request_gets_ack_and_lease_is_recorded() {
     assert!(leases[0].bound);
     assert_eq!(leases[0].mac, CLIENT);
     let log = &server(&mut chip).log;
-    let req = log.iter().find(|e| e.dir == LogDir::Received && e.msg_type == msg::REQUEST).unwrap();
+    let req = log
+        .iter()
+        .find(|e| e.dir == LogDir::Received && e.msg_type == msg::REQUEST)
+        .unwrap();
     assert_eq!(req.kind, Some(RequestKind::Selecting));
-    assert_eq!(req.src, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, CLIENT_PORT));
+    assert_eq!(
+        req.src,
+        SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, CLIENT_PORT)
+    );
 }
 
 #[test]
@@ -114,7 +136,11 @@ fn rfc2131_4_1_broadcast_flag_or_unicast_offers() {
     let mut chip = unconfigured();
     server(&mut chip).config.unicast_offers = true;
     // Without the flag: unicast to yiaddr at chaddr, no ARP (RFC 2131 §4.1).
-    send(&mut chip, &DhcpMessage::request(msg::DISCOVER, 1, CLIENT), Ipv4Addr::BROADCAST);
+    send(
+        &mut chip,
+        &DhcpMessage::request(msg::DISCOVER, 1, CLIENT),
+        Ipv4Addr::BROADCAST,
+    );
     chip.run_for(Duration::from_millis(1));
     let (_, dst, mac, m) = replies(&mut chip).pop().unwrap();
     assert_eq!((dst, mac), (m.yiaddr, CLIENT));
@@ -148,7 +174,10 @@ fn rfc2131_4_3_2_renewing_is_unicast_and_rebinding_is_broadcast() {
     rebind.ciaddr = ip;
     send(&mut chip, &rebind, Ipv4Addr::BROADCAST);
     chip.run_for(Duration::from_millis(5));
-    assert_eq!(replies(&mut chip).pop().unwrap().3.msg_type(), Some(msg::ACK));
+    assert_eq!(
+        replies(&mut chip).pop().unwrap().3.msg_type(),
+        Some(msg::ACK)
+    );
     let log = &server(&mut chip).log;
     let kinds: Vec<_> = log
         .iter()
@@ -173,7 +202,8 @@ fn rfc2131_4_3_2_init_reboot_wrong_address_gets_broadcast_nak() {
     let mut chip = unconfigured();
     let ip = dora(&mut chip, 1);
     let wrong = Ipv4Addr::new(192, 168, 1, 77);
-    let req = DhcpMessage::request(msg::REQUEST, 5, CLIENT).with_option(opt::REQUESTED_IP, &wrong.octets());
+    let req = DhcpMessage::request(msg::REQUEST, 5, CLIENT)
+        .with_option(opt::REQUESTED_IP, &wrong.octets());
     send(&mut chip, &req, Ipv4Addr::BROADCAST);
     chip.run_for(Duration::from_millis(1));
     let (_, dst, _, nak) = replies(&mut chip).pop().unwrap();
@@ -181,20 +211,26 @@ fn rfc2131_4_3_2_init_reboot_wrong_address_gets_broadcast_nak() {
     assert_eq!(dst, Ipv4Addr::BROADCAST);
     assert_eq!(nak.yiaddr, Ipv4Addr::UNSPECIFIED);
     // INIT-REBOOT with the right address: ACK.
-    let req = DhcpMessage::request(msg::REQUEST, 6, CLIENT).with_option(opt::REQUESTED_IP, &ip.octets());
+    let req =
+        DhcpMessage::request(msg::REQUEST, 6, CLIENT).with_option(opt::REQUESTED_IP, &ip.octets());
     send(&mut chip, &req, Ipv4Addr::BROADCAST);
     chip.run_for(Duration::from_millis(1));
     let (_, _, _, ack) = replies(&mut chip).pop().unwrap();
     assert_eq!(ack.msg_type(), Some(msg::ACK));
     assert_eq!(ack.yiaddr, ip);
-    let kinds: Vec<_> = server(&mut chip).log.iter().filter_map(|e| e.kind).collect();
+    let kinds: Vec<_> = server(&mut chip)
+        .log
+        .iter()
+        .filter_map(|e| e.kind)
+        .collect();
     assert_eq!(kinds.last(), Some(&RequestKind::InitReboot));
 }
 
 #[test]
 fn rfc2131_4_3_2_init_reboot_unknown_client_gets_silence() {
     let mut chip = unconfigured();
-    let req = DhcpMessage::request(msg::REQUEST, 5, CLIENT).with_option(opt::REQUESTED_IP, &s::POOL_START.octets());
+    let req = DhcpMessage::request(msg::REQUEST, 5, CLIENT)
+        .with_option(opt::REQUESTED_IP, &s::POOL_START.octets());
     send(&mut chip, &req, Ipv4Addr::BROADCAST);
     chip.run_for(Duration::from_millis(1));
     assert!(replies(&mut chip).is_empty());
@@ -204,7 +240,8 @@ fn rfc2131_4_3_2_init_reboot_unknown_client_gets_silence() {
 fn rfc2131_4_3_4_release_frees_and_decline_blocks_the_address() {
     let mut chip = unconfigured();
     let ip = dora(&mut chip, 1);
-    let mut rel = DhcpMessage::request(msg::RELEASE, 2, CLIENT).with_option(opt::SERVER_ID, &s::GATEWAY.octets());
+    let mut rel = DhcpMessage::request(msg::RELEASE, 2, CLIENT)
+        .with_option(opt::SERVER_ID, &s::GATEWAY.octets());
     rel.ciaddr = ip;
     chip.ip = ip;
     send(&mut chip, &rel, s::GATEWAY);
@@ -220,7 +257,11 @@ fn rfc2131_4_3_4_release_frees_and_decline_blocks_the_address() {
     send(&mut chip, &dec, Ipv4Addr::BROADCAST);
     chip.run_for(Duration::from_millis(1));
     assert_eq!(server(&mut chip).declined(), vec![ip]);
-    send(&mut chip, &DhcpMessage::request(msg::DISCOVER, 5, CLIENT), Ipv4Addr::BROADCAST);
+    send(
+        &mut chip,
+        &DhcpMessage::request(msg::DISCOVER, 5, CLIENT),
+        Ipv4Addr::BROADCAST,
+    );
     chip.run_for(Duration::from_millis(1));
     let offer = replies(&mut chip).pop().unwrap().3;
     assert_ne!(offer.yiaddr, ip);
@@ -234,7 +275,11 @@ fn rfc2131_lease_expiry_frees_the_address_and_renewal_is_naked() {
     chip.run_for(Duration::from_secs(61));
     // Another client now gets the same address.
     let other = MacAddr([2, 9, 9, 9, 9, 9]);
-    send(&mut chip, &DhcpMessage::request(msg::DISCOVER, 2, other), Ipv4Addr::BROADCAST);
+    send(
+        &mut chip,
+        &DhcpMessage::request(msg::DISCOVER, 2, other),
+        Ipv4Addr::BROADCAST,
+    );
     chip.run_for(Duration::from_millis(1));
     let offer = replies(&mut chip).pop().unwrap().3;
     assert_eq!(offer.yiaddr, ip);
@@ -252,7 +297,11 @@ fn rfc2131_lease_expiry_frees_the_address_and_renewal_is_naked() {
 fn fault_nak_everything_and_silence() {
     let mut chip = unconfigured();
     server(&mut chip).fault = DhcpFault::NakAll;
-    send(&mut chip, &DhcpMessage::request(msg::DISCOVER, 1, CLIENT), Ipv4Addr::BROADCAST);
+    send(
+        &mut chip,
+        &DhcpMessage::request(msg::DISCOVER, 1, CLIENT),
+        Ipv4Addr::BROADCAST,
+    );
     chip.run_for(Duration::from_millis(1));
     let offer = replies(&mut chip).pop().unwrap().3;
     let req = DhcpMessage::request(msg::REQUEST, 1, CLIENT)
@@ -260,19 +309,36 @@ fn fault_nak_everything_and_silence() {
         .with_option(opt::SERVER_ID, &s::GATEWAY.octets());
     send(&mut chip, &req, Ipv4Addr::BROADCAST);
     chip.run_for(Duration::from_millis(1));
-    assert_eq!(replies(&mut chip).pop().unwrap().3.msg_type(), Some(msg::NAK));
+    assert_eq!(
+        replies(&mut chip).pop().unwrap().3.msg_type(),
+        Some(msg::NAK)
+    );
     server(&mut chip).fault = DhcpFault::Silent;
-    send(&mut chip, &DhcpMessage::request(msg::DISCOVER, 2, CLIENT), Ipv4Addr::BROADCAST);
+    send(
+        &mut chip,
+        &DhcpMessage::request(msg::DISCOVER, 2, CLIENT),
+        Ipv4Addr::BROADCAST,
+    );
     chip.run_for(Duration::from_secs(5));
     assert!(replies(&mut chip).is_empty());
-    assert_eq!(server(&mut chip).logged(LogDir::Received, msg::DISCOVER).len(), 2, "silence still logs");
+    assert_eq!(
+        server(&mut chip)
+            .logged(LogDir::Received, msg::DISCOVER)
+            .len(),
+        2,
+        "silence still logs"
+    );
 }
 
 #[test]
 fn fault_omitted_options_are_absent() {
     let mut chip = unconfigured();
     server(&mut chip).omit_options = vec![opt::ROUTER, opt::DNS, opt::T1, opt::T2];
-    send(&mut chip, &DhcpMessage::request(msg::DISCOVER, 1, CLIENT), Ipv4Addr::BROADCAST);
+    send(
+        &mut chip,
+        &DhcpMessage::request(msg::DISCOVER, 1, CLIENT),
+        Ipv4Addr::BROADCAST,
+    );
     chip.run_for(Duration::from_millis(1));
     let m = replies(&mut chip).pop().unwrap().3;
     assert!(m.option(opt::ROUTER).is_none());
@@ -285,14 +351,21 @@ fn fault_omitted_options_are_absent() {
 fn rfc2132_9_3_option_overload_puts_options_in_file_and_sname() {
     let mut chip = unconfigured();
     server(&mut chip).overload = true;
-    send(&mut chip, &DhcpMessage::request(msg::DISCOVER, 1, CLIENT), Ipv4Addr::BROADCAST);
+    send(
+        &mut chip,
+        &DhcpMessage::request(msg::DISCOVER, 1, CLIENT),
+        Ipv4Addr::BROADCAST,
+    );
     chip.run_for(Duration::from_millis(1));
     let m = replies(&mut chip).pop().unwrap().3;
     assert_eq!(m.option(opt::OVERLOAD), Some(&[3u8][..]));
     // The router lives in `file`, the domain in `sname`; the decoder finds both.
     assert_ne!(m.file[0], 0, "file carries options");
     let pos = |c: u8| m.options.iter().position(|(k, _)| *k == c).unwrap();
-    assert!(pos(opt::ROUTER) > pos(opt::LEASE_TIME), "router decoded from the file field");
+    assert!(
+        pos(opt::ROUTER) > pos(opt::LEASE_TIME),
+        "router decoded from the file field"
+    );
     assert_eq!(m.sname[0], opt::DOMAIN_NAME);
     assert_eq!(m.option_ip(opt::ROUTER), Some(s::GATEWAY));
     assert_eq!(m.option(opt::DOMAIN_NAME), Some(&b"sim.lan"[..]));
@@ -308,10 +381,17 @@ fn rfc2131_4_3_2_two_servers_client_selects_the_second() {
     lan.bind_udp(h, SERVER_PORT, Box::new(DhcpServer::new(cfg)));
     let mut chip = FakeChip::new(lan);
     chip.ip = Ipv4Addr::UNSPECIFIED;
-    send(&mut chip, &DhcpMessage::request(msg::DISCOVER, 9, CLIENT), Ipv4Addr::BROADCAST);
+    send(
+        &mut chip,
+        &DhcpMessage::request(msg::DISCOVER, 9, CLIENT),
+        Ipv4Addr::BROADCAST,
+    );
     chip.run_for(Duration::from_millis(1));
     let offers = replies(&mut chip);
-    let ids: Vec<_> = offers.iter().map(|o| o.3.option_ip(opt::SERVER_ID).unwrap()).collect();
+    let ids: Vec<_> = offers
+        .iter()
+        .map(|o| o.3.option_ip(opt::SERVER_ID).unwrap())
+        .collect();
     assert_eq!(offers.len(), 2);
     assert!(ids.contains(&s::GATEWAY) && ids.contains(&second));
     let req = DhcpMessage::request(msg::REQUEST, 9, CLIENT)
@@ -324,7 +404,14 @@ fn rfc2131_4_3_2_two_servers_client_selects_the_second() {
     assert_eq!(r[0].3.msg_type(), Some(msg::ACK));
     assert_eq!(r[0].3.option_u32(opt::LEASE_TIME), Some(120));
     let gw = chip.lan.host_by_ip(s::GATEWAY).unwrap();
-    assert!(chip.lan.udp_app::<DhcpServer>(gw, SERVER_PORT).unwrap().leases().is_empty(), "the first server withdrew its offer");
+    assert!(
+        chip.lan
+            .udp_app::<DhcpServer>(gw, SERVER_PORT)
+            .unwrap()
+            .leases()
+            .is_empty(),
+        "the first server withdrew its offer"
+    );
 }
 
 #[test]
@@ -344,7 +431,8 @@ fn rfc2131_4_3_5_inform_gets_ack_without_lease_time() {
 
 #[test]
 fn codec_round_trips_and_rejects_garbage() {
-    let m = DhcpMessage::request(msg::DISCOVER, 0xdead_beef, CLIENT).with_option(opt::HOST_NAME, b"w5500");
+    let m = DhcpMessage::request(msg::DISCOVER, 0xdead_beef, CLIENT)
+        .with_option(opt::HOST_NAME, b"w5500");
     let d = DhcpMessage::decode(&m.encode()).unwrap();
     assert_eq!(d.xid, 0xdead_beef);
     assert_eq!(d.option(opt::HOST_NAME), Some(&b"w5500"[..]));

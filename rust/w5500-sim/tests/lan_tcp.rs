@@ -72,10 +72,24 @@ fn rfc9293_3_10_7_4_duplicates_are_reacked_and_discarded() {
     chip.run_for(Duration::from_millis(1));
     // The chip retransmits the same segment (as after a lost ACK).
     let rcv = chip.conns[c].rcv_nxt;
-    chip.tcp_raw(c, 8, rcv, TcpFlags::ACK | TcpFlags::PSH, 4096, b"abc".to_vec());
+    chip.tcp_raw(
+        c,
+        8,
+        rcv,
+        TcpFlags::ACK | TcpFlags::PSH,
+        4096,
+        b"abc".to_vec(),
+    );
     // And a partially overlapping one: "bcdef" at seq 9 (only "def" is new).
     chip.run_for(Duration::from_millis(1));
-    chip.tcp_raw(c, 9, rcv, TcpFlags::ACK | TcpFlags::PSH, 4096, b"bcdef".to_vec());
+    chip.tcp_raw(
+        c,
+        9,
+        rcv,
+        TcpFlags::ACK | TcpFlags::PSH,
+        4096,
+        b"bcdef".to_vec(),
+    );
     chip.conns[c].snd_nxt = 14;
     chip.run_for(Duration::from_millis(1));
     assert_eq!(chip.read_all(c), b"abcdef");
@@ -84,7 +98,10 @@ fn rfc9293_3_10_7_4_duplicates_are_reacked_and_discarded() {
     let conn = chip.lan.tcp_conn(h).unwrap();
     assert_eq!(conn.duplicates, 2);
     // The duplicate produced a pure ACK acknowledging everything so far.
-    let acks: Vec<_> = segs_from(&chip, 7).into_iter().filter(|s| s.payload.is_empty() && s.flags == TcpFlags::ACK).collect();
+    let acks: Vec<_> = segs_from(&chip, 7)
+        .into_iter()
+        .filter(|s| s.payload.is_empty() && s.flags == TcpFlags::ACK)
+        .collect();
     assert!(acks.iter().any(|s| s.ack == 11));
 }
 
@@ -94,7 +111,10 @@ fn rfc9293_3_8_6_1_zero_window_only_probes_then_everything_arrives() {
     // Chip connects to the byte source with a 0-byte receive buffer: window 0 from the start.
     let c = chip.connect(40003, SocketAddrV4::new(s::BULK, 19), 100, 0);
     chip.run_for(Duration::from_secs(20));
-    let data_segs: Vec<_> = segs_from(&chip, 19).into_iter().filter(|s| !s.payload.is_empty()).collect();
+    let data_segs: Vec<_> = segs_from(&chip, 19)
+        .into_iter()
+        .filter(|s| !s.payload.is_empty())
+        .collect();
     assert!(!data_segs.is_empty(), "probes are sent");
     assert!(data_segs.len() < 12, "probes back off: {}", data_segs.len());
     let first_seq = data_segs[0].seq;
@@ -129,7 +149,11 @@ fn rfc9293_3_8_6_2_slow_sink_closes_its_window_and_reopens_it() {
     lan.listen_tcp(
         peer,
         9000,
-        TcpOptions { recv_buffer: 4096, read_rate: Some(0), mss: 1460 },
+        TcpOptions {
+            recv_buffer: 4096,
+            read_rate: Some(0),
+            mss: 1460,
+        },
         ByteSink::factory(),
     );
     let mut chip = FakeChip::new(lan);
@@ -151,8 +175,15 @@ fn rfc9293_3_8_6_2_slow_sink_closes_its_window_and_reopens_it() {
     }
     let sink = chip.lan.tcp_app::<ByteSink>(h).unwrap();
     assert_eq!(sink.received, 20_000);
-    assert!(sink.matches_pattern, "sequence numbers wrapped past 2^32 without loss");
-    assert_eq!(sink.hash, { let mut f = Fnv1a::new(); f.update(&data); f });
+    assert!(
+        sink.matches_pattern,
+        "sequence numbers wrapped past 2^32 without loss"
+    );
+    assert_eq!(sink.hash, {
+        let mut f = Fnv1a::new();
+        f.update(&data);
+        f
+    });
 }
 
 #[test]
@@ -160,13 +191,21 @@ fn rfc9293_3_5_active_open_host_respects_chip_window_and_half_close() {
     let mut chip = FakeChip::standard();
     chip.listening.push(5000);
     let peer = chip.lan.host_by_ip(s::PEER).unwrap();
-    let h = chip.lan.tcp_connect_recorder(peer, SocketAddrV4::new(CHIP_IP, 5000)).unwrap();
+    let h = chip
+        .lan
+        .tcp_connect_recorder(peer, SocketAddrV4::new(CHIP_IP, 5000))
+        .unwrap();
     chip.run_for(Duration::from_millis(1));
     let syn = segs_from(&chip, chip.lan.tcp_conn(h).unwrap().local.port())[0].clone();
     assert_eq!(syn.flags, TcpFlags::SYN);
     assert_eq!(syn.mss, Some(1460));
     assert_eq!(chip.lan.tcp_state(h), Some(TcpState::Established));
-    assert!(chip.lan.tcp_app::<TcpRecorder>(h).unwrap().connected_at.is_some());
+    assert!(chip
+        .lan
+        .tcp_app::<TcpRecorder>(h)
+        .unwrap()
+        .connected_at
+        .is_some());
     let c = 0;
     // Host queues 5000 bytes; the chip's 2048-byte buffer is never overrun.
     chip.lan.tcp_send(h, &pattern(0, 5000));
@@ -184,7 +223,10 @@ fn rfc9293_3_5_active_open_host_respects_chip_window_and_half_close() {
     assert_eq!(chip.lan.tcp_state(h), Some(TcpState::FinWait2));
     chip.send_data(c, b"still talking");
     chip.run_for(Duration::from_millis(1));
-    assert_eq!(chip.lan.tcp_app::<TcpRecorder>(h).unwrap().received, b"still talking");
+    assert_eq!(
+        chip.lan.tcp_app::<TcpRecorder>(h).unwrap().received,
+        b"still talking"
+    );
     chip.fin(c);
     chip.run_for(Duration::from_millis(1));
     assert_eq!(chip.lan.tcp_state(h), Some(TcpState::TimeWait));
@@ -197,19 +239,32 @@ fn rfc9293_3_6_peer_fin_first_host_keeps_sending_in_close_wait() {
     let mut chip = FakeChip::standard();
     chip.listening.push(5001);
     let peer = chip.lan.host_by_ip(s::PEER).unwrap();
-    let h = chip.lan.tcp_connect_recorder(peer, SocketAddrV4::new(CHIP_IP, 5001)).unwrap();
+    let h = chip
+        .lan
+        .tcp_connect_recorder(peer, SocketAddrV4::new(CHIP_IP, 5001))
+        .unwrap();
     chip.run_for(Duration::from_millis(1));
     chip.fin(0);
     chip.run_for(Duration::from_millis(1));
     assert_eq!(chip.lan.tcp_state(h), Some(TcpState::CloseWait));
-    assert!(chip.lan.tcp_app::<TcpRecorder>(h).unwrap().peer_fin_at.is_some());
+    assert!(chip
+        .lan
+        .tcp_app::<TcpRecorder>(h)
+        .unwrap()
+        .peer_fin_at
+        .is_some());
     chip.lan.tcp_send(h, b"late data");
     chip.lan.tcp_close(h);
     chip.run_for(Duration::from_millis(1));
     assert_eq!(chip.read_all(0), b"late data");
     assert!(chip.conns[0].peer_fin);
     assert_eq!(chip.lan.tcp_state(h), Some(TcpState::Closed));
-    assert!(chip.lan.tcp_app::<TcpRecorder>(h).unwrap().closed_at.is_some());
+    assert!(chip
+        .lan
+        .tcp_app::<TcpRecorder>(h)
+        .unwrap()
+        .closed_at
+        .is_some());
 }
 
 #[test]
@@ -224,7 +279,10 @@ fn fault_remote_reset_sends_rst_at_the_right_sequence() {
     assert!(chip.conns[c].reset);
     let rst = segs_from(&chip, 7).pop().unwrap();
     assert!(rst.flags.contains(TcpFlags::RST));
-    assert_eq!(rst.seq, chip.conns[c].rcv_nxt, "RFC 9293 §3.10.7.4: RST in window");
+    assert_eq!(
+        rst.seq, chip.conns[c].rcv_nxt,
+        "RFC 9293 §3.10.7.4: RST in window"
+    );
     assert_eq!(chip.lan.tcp_state(h), Some(TcpState::Closed));
 }
 
@@ -233,7 +291,10 @@ fn rfc9293_3_10_7_4_chip_rst_closes_host_connection() {
     let mut chip = FakeChip::standard();
     chip.listening.push(5002);
     let peer = chip.lan.host_by_ip(s::PEER).unwrap();
-    let h = chip.lan.tcp_connect_recorder(peer, SocketAddrV4::new(CHIP_IP, 5002)).unwrap();
+    let h = chip
+        .lan
+        .tcp_connect_recorder(peer, SocketAddrV4::new(CHIP_IP, 5002))
+        .unwrap();
     chip.run_for(Duration::from_millis(1));
     // An RST with a wrong sequence number only earns a challenge ACK (RFC 5961 §3.2).
     let nxt = chip.conns[0].snd_nxt;
@@ -243,28 +304,59 @@ fn rfc9293_3_10_7_4_chip_rst_closes_host_connection() {
     chip.tcp_raw(0, nxt, 0, TcpFlags::RST, 0, vec![]);
     chip.run_for(Duration::from_millis(1));
     assert_eq!(chip.lan.tcp_state(h), Some(TcpState::Closed));
-    assert!(chip.lan.tcp_app::<TcpRecorder>(h).unwrap().reset_at.is_some());
+    assert!(chip
+        .lan
+        .tcp_app::<TcpRecorder>(h)
+        .unwrap()
+        .reset_at
+        .is_some());
 }
 
 #[test]
 fn rfc9293_3_10_7_3_connection_refused_reports_reset() {
     let mut chip = FakeChip::standard();
     let peer = chip.lan.host_by_ip(s::PEER).unwrap();
-    let h = chip.lan.tcp_connect_recorder(peer, SocketAddrV4::new(CHIP_IP, 5003)).unwrap();
+    let h = chip
+        .lan
+        .tcp_connect_recorder(peer, SocketAddrV4::new(CHIP_IP, 5003))
+        .unwrap();
     chip.run_for(Duration::from_millis(1));
     let syn = chip.tcp_received()[0].2.clone();
     // The chip refuses: RST|ACK acknowledging the SYN.
     chip.conns.push(ChipConn {
         local_port: 5003,
         remote: SocketAddrV4::new(s::PEER, syn.src_port),
-        iss: 0, snd_una: 0, snd_nxt: 0, rcv_nxt: 0, rx_cap: 0, rx_buf: vec![], read: vec![],
-        peer_wnd: 0, peer_mss: None, established: false, peer_fin: false, reset: false,
-        send_buf: vec![], dropped_over_window: 0,
+        iss: 0,
+        snd_una: 0,
+        snd_nxt: 0,
+        rcv_nxt: 0,
+        rx_cap: 0,
+        rx_buf: vec![],
+        read: vec![],
+        peer_wnd: 0,
+        peer_mss: None,
+        established: false,
+        peer_fin: false,
+        reset: false,
+        send_buf: vec![],
+        dropped_over_window: 0,
     });
-    chip.tcp_raw(0, 0, syn.seq.wrapping_add(1), TcpFlags::RST | TcpFlags::ACK, 0, vec![]);
+    chip.tcp_raw(
+        0,
+        0,
+        syn.seq.wrapping_add(1),
+        TcpFlags::RST | TcpFlags::ACK,
+        0,
+        vec![],
+    );
     chip.run_for(Duration::from_millis(1));
     assert_eq!(chip.lan.tcp_state(h), Some(TcpState::Closed));
-    assert!(chip.lan.tcp_app::<TcpRecorder>(h).unwrap().reset_at.is_some());
+    assert!(chip
+        .lan
+        .tcp_app::<TcpRecorder>(h)
+        .unwrap()
+        .reset_at
+        .is_some());
 }
 
 #[test]
@@ -279,8 +371,15 @@ fn host_retransmits_syn_ack_lost_by_fault_knob() {
     chip.run_for(Duration::from_millis(100));
     assert!(!chip.conns[c].established);
     chip.run_for(Duration::from_millis(200));
-    assert!(chip.conns[c].established, "SYN-ACK retransmitted after the 200 ms RTO");
-    let synacks: Vec<_> = chip.tcp_received().into_iter().filter(|(_, _, s)| s.flags.contains(TcpFlags::SYN)).collect();
+    assert!(
+        chip.conns[c].established,
+        "SYN-ACK retransmitted after the 200 ms RTO"
+    );
+    let synacks: Vec<_> = chip
+        .tcp_received()
+        .into_iter()
+        .filter(|(_, _, s)| s.flags.contains(TcpFlags::SYN))
+        .collect();
     assert_eq!(synacks.len(), 1);
     assert!(synacks[0].0.as_micros() >= 200_000);
 }
@@ -290,12 +389,19 @@ fn host_retransmits_data_lost_by_fault_knob_go_back_n() {
     let mut chip = FakeChip::standard();
     chip.listening.push(5004);
     let peer = chip.lan.host_by_ip(s::PEER).unwrap();
-    let h = chip.lan.tcp_connect_recorder(peer, SocketAddrV4::new(CHIP_IP, 5004)).unwrap();
+    let h = chip
+        .lan
+        .tcp_connect_recorder(peer, SocketAddrV4::new(CHIP_IP, 5004))
+        .unwrap();
     chip.run_for(Duration::from_millis(1));
     chip.lan.drop_next_tx(peer, 1);
     chip.lan.tcp_send(h, &pattern(0, 1500));
     chip.run_for(Duration::from_millis(1));
-    assert_eq!(chip.conns[0].rx_buf.len(), 0, "first segment lost, second out of order");
+    assert_eq!(
+        chip.conns[0].rx_buf.len(),
+        0,
+        "first segment lost, second out of order"
+    );
     chip.run_for(Duration::from_millis(300));
     assert_eq!(chip.read_all(0), pattern(0, 1500));
     assert!(chip.lan.tcp_conn(h).unwrap().retransmissions >= 1);
@@ -330,7 +436,10 @@ fn rfc9293_3_10_7_4_fin_retransmission_is_reacked_in_time_wait() {
     let mut chip = FakeChip::standard();
     chip.listening.push(5005);
     let peer = chip.lan.host_by_ip(s::PEER).unwrap();
-    let h = chip.lan.tcp_connect_recorder(peer, SocketAddrV4::new(CHIP_IP, 5005)).unwrap();
+    let h = chip
+        .lan
+        .tcp_connect_recorder(peer, SocketAddrV4::new(CHIP_IP, 5005))
+        .unwrap();
     chip.run_for(Duration::from_millis(1));
     chip.lan.tcp_close(h);
     chip.run_for(Duration::from_millis(1));

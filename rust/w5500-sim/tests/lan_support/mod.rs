@@ -257,10 +257,18 @@ impl FakeChip {
             src_port: c.local_port,
             dst_port: c.remote.port(),
             seq: c.snd_nxt,
-            ack: if flags.contains(TcpFlags::ACK) { c.rcv_nxt } else { 0 },
+            ack: if flags.contains(TcpFlags::ACK) {
+                c.rcv_nxt
+            } else {
+                0
+            },
             flags,
             window: c.window(),
-            mss: if flags.contains(TcpFlags::SYN) { Some(1460) } else { None },
+            mss: if flags.contains(TcpFlags::SYN) {
+                Some(1460)
+            } else {
+                None
+            },
             payload,
         };
         let len = seg.seq_len();
@@ -270,7 +278,15 @@ impl FakeChip {
     }
 
     /// Raw segment with explicit numbers (for duplicate/odd cases).
-    pub fn tcp_raw(&mut self, idx: usize, seq: u32, ack: u32, flags: TcpFlags, window: u16, payload: Vec<u8>) {
+    pub fn tcp_raw(
+        &mut self,
+        idx: usize,
+        seq: u32,
+        ack: u32,
+        flags: TcpFlags,
+        window: u16,
+        payload: Vec<u8>,
+    ) {
         let c = &self.conns[idx];
         let seg = TcpSegment {
             src_port: c.local_port,
@@ -287,7 +303,13 @@ impl FakeChip {
     }
 
     /// Active open from the chip (like Sn_CR CONNECT); returns the connection index.
-    pub fn connect(&mut self, local_port: u16, remote: SocketAddrV4, iss: u32, rx_cap: usize) -> usize {
+    pub fn connect(
+        &mut self,
+        local_port: u16,
+        remote: SocketAddrV4,
+        iss: u32,
+        rx_cap: usize,
+    ) -> usize {
         self.conns.push(ChipConn {
             local_port,
             remote,
