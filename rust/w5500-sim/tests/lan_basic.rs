@@ -308,3 +308,62 @@ fn host_arp_gives_up_after_three_requests() {
     assert!(chip.udp_received().is_empty());
     assert!(chip.lan.next_event().is_none());
 }
+
+#[test]
+fn every_public_lan_type_is_send() {
+    fn send<T: Send>() {}
+    send::<Lan>();
+    send::<w5500_sim::lan::Host>();
+    send::<w5500_sim::lan::TcpConn>();
+    send::<w5500_sim::lan::dhcp::DhcpServer>();
+    send::<w5500_sim::lan::dns::DnsServer>();
+    send::<w5500_sim::lan::dns::DnsTcpConn>();
+    send::<w5500_sim::lan::apps::HttpServer>();
+    send::<Box<dyn Network + Send>>();
+    let b: Box<dyn Network + Send> = Box::new(Lan::standard());
+    drop(b);
+}
+
+#[test]
+fn test_peer_helpers_udp_recorder_and_tcp_received() {
+    let mut chip = FakeChip::standard();
+    let peer = chip.lan.host_by_ip(s::PEER).unwrap();
+    chip.lan.bind_udp_recorder(peer, 1234);
+    chip.send_udp(999, SocketAddrV4::new(s::PEER, 1234), b"to peer");
+    chip.run_for(Duration::from_millis(1));
+    let got = chip.lan.udp_recorded(peer, 1234);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].payload, b"to peer");
+    assert_eq!(got[0].src, SocketAddrV4::new(CHIP_IP, 999));
+    assert_eq!(got[0].src_mac, CHIP_MAC);
+}
+
+#[test]
+fn network_contract_receive_only_returns_due_frames() {
+    let mut lan = Lan::standard();
+    let mut chip = FakeChip::new(Lan::default());
+    chip.arp_request(s::GATEWAY); // on an empty LAN: nothing happens
+    chip.run_for(Duration::from_millis(1));
+    assert!(chip.inbox.is_empty());
+    let f = chip.inbox.pop();
+    assert!(f.is_none());
+    // On the standard LAN the ARP reply is not available before its arrival time.
+    let req = w5500_sim::net::Frame {
+        dst: MacAddr::BROADCAST,
+        src: CHIP_MAC,
+        body: Body::Arp(w5500_sim::net::Arp {
+            op: ArpOp::Request,
+            sender_mac: CHIP_MAC,
+            sender_ip: CHIP_IP,
+            target_mac: MacAddr::ZERO,
+            target_ip: s::GATEWAY,
+        }),
+    };
+    lan.transmit(Instant::ZERO, req);
+    lan.poll(Instant::from_micros(100));
+    assert!(lan.receive(Instant::from_micros(10)).is_none());
+    let due = lan.next_event().unwrap();
+    assert!(due <= Instant::from_micros(100));
+    assert!(lan.receive(due).is_some());
+    assert!(lan.receive(Instant::from_micros(100)).is_none());
+}

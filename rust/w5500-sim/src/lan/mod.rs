@@ -30,6 +30,47 @@
 //! DNS zone `sim.lan`: `gw`, `ns2`, `http`, `echo`, `bulk`, `peer` (A records of the hosts
 //! above), `www` CNAME `http`, `alias` CNAME `www` (a chain), `multi` with three A records
 //! (.10, .11, .12); everything else is NXDOMAIN. See [`standard`] for the constants.
+//!
+//! # Applications
+//! A host runs one [`UdpApp`] per bound UDP port and, per listening TCP port, a factory that
+//! makes one [`TcpApp`] per accepted connection. Apps act through [`UdpCtx`] / [`TcpIo`]
+//! (send, close, abort) and are `Any`, so tests downcast them ([`Lan::udp_app`],
+//! [`Lan::tcp_app`]) to read what they recorded or to switch fault modes. Fixtures: [`dhcp`],
+//! [`dns`], and [`apps`] (echo, HTTP, byte source and sink). For a test acting as the chip's
+//! peer: [`Lan::tcp_connect_recorder`], [`Lan::tcp_send`], [`Lan::tcp_close`],
+//! [`Lan::tcp_abort`], [`Lan::tcp_received`], [`Lan::udp_send`], [`Lan::bind_udp_recorder`],
+//! [`Lan::udp_recorded`], [`Lan::ping`]. Actions happen at the LAN's current time (the latest
+//! instant given to `poll` or `transmit`).
+//!
+//! Faults: [`Lan::set_silent`], [`Lan::drop_next_rx`], [`Lan::drop_next_tx`],
+//! [`Lan::tcp_abort`] (remote reset), [`Lan::remove_host`] / [`Lan::add_host`], and the fault
+//! modes of the DHCP and DNS servers.
+//!
+//! ```
+//! use w5500_sim::lan::{standard, Lan};
+//! use w5500_sim::net::{Arp, ArpOp, Body, Frame, MacAddr, Network};
+//! use w5500_sim::time::Instant;
+//!
+//! let mut lan = Lan::standard();
+//! let chip = MacAddr([0x02, 0, 0, 0, 0, 0x99]);
+//! lan.transmit(Instant::ZERO, Frame {
+//!     dst: MacAddr::BROADCAST,
+//!     src: chip,
+//!     body: Body::Arp(Arp {
+//!         op: ArpOp::Request,
+//!         sender_mac: chip,
+//!         sender_ip: standard::CHIP_STATIC,
+//!         target_mac: MacAddr::ZERO,
+//!         target_ip: standard::GATEWAY,
+//!     }),
+//! });
+//! let t = lan.next_event().unwrap();
+//! lan.poll(t);
+//! let t = lan.next_event().unwrap();
+//! lan.poll(t);
+//! let reply = lan.receive(t).unwrap();
+//! assert!(matches!(reply.body, Body::Arp(a) if a.op == ArpOp::Reply && a.sender_ip == standard::GATEWAY));
+//! ```
 
 pub mod app;
 pub mod apps;
@@ -239,6 +280,8 @@ impl Lan {
     /// Run `f` on host `id` at the LAN's current time and route what it sent.
     fn act<R>(&mut self, id: HostId, f: impl FnOnce(&mut Host, Instant) -> R) -> Option<R> {
         let now = self.now;
+        // Everything due before the action happens first.
+        self.run_until(now);
         let h = self.hosts.get_mut(id.0)?.as_mut()?;
         let r = f(h, now);
         self.flush_host(id.0, now);
@@ -303,6 +346,18 @@ impl Lan {
     pub fn udp_app<T: UdpApp>(&self, id: HostId, port: u16) -> Option<&T> {
         let app: &dyn Any = self.host(id)?.udp_app(port)?;
         app.downcast_ref::<T>()
+    }
+
+    /// Bind a [`UdpRecorder`] on UDP `port` of host `id` (a test peer that keeps what it gets).
+    pub fn bind_udp_recorder(&mut self, id: HostId, port: u16) {
+        self.bind_udp(id, port, Box::new(UdpRecorder::default()));
+    }
+
+    /// Payloads a [`UdpRecorder`] on `port` of host `id` received, oldest first.
+    pub fn udp_recorded(&self, id: HostId, port: u16) -> Vec<InDatagram> {
+        self.udp_app::<UdpRecorder>(id, port)
+            .map(|r| r.received.iter().map(|(_, d)| d.clone()).collect())
+            .unwrap_or_default()
     }
 
     /// The app of type `T` bound to UDP `port` on host `id`, mutably (fault modes).
@@ -387,6 +442,12 @@ impl Lan {
     pub fn tcp_app<T: TcpApp>(&self, c: ConnHandle) -> Option<&T> {
         let app: &dyn Any = self.tcp_conn(c)?.app();
         app.downcast_ref::<T>()
+    }
+
+    /// Bytes a [`TcpRecorder`] connection received so far.
+    pub fn tcp_received(&self, c: ConnHandle) -> Option<&[u8]> {
+        self.tcp_app::<TcpRecorder>(c)
+            .map(|r| r.received.as_slice())
     }
 
     /// Handles of every connection host `id` has (open and recently closed), oldest first.
