@@ -60,6 +60,8 @@ pub mod spi;
 pub mod time;
 pub mod wire;
 
+pub use lan::Lan;
+
 #[cfg(feature = "std")]
 pub mod bridge;
 #[cfg(feature = "std")]

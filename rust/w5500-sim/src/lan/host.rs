@@ -1,0 +1,716 @@
+//! One host on the LAN: its addresses, ARP, ICMP echo, UDP ports and TCP connections.
+
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::net::{Ipv4Addr, SocketAddrV4};
+
+use super::app::{InDatagram, TcpApp, TcpAppFactory, TcpOptions, TcpState, UdpApp, UdpCtx};
+use super::tcp::TcpConn;
+use super::util::XorShift;
+use crate::net::{
+    Arp, ArpOp, Body, Frame, Icmp, Igmp, IpPayload, Ipv4Packet, MacAddr, TcpFlags, TcpSegment,
+    UdpDatagram,
+};
+use crate::time::Instant;
+
+/// ARP requests a host sends before giving up on an address (one per second).
+const ARP_TRIES: u32 = 3;
+/// Packets a host queues per unresolved address.
+const ARP_QUEUE: usize = 64;
+/// Closed connections a host keeps for inspection.
+const KEEP_CLOSED: usize = 64;
+
+struct ArpWait {
+    ip: Ipv4Addr,
+    packets: Vec<Ipv4Packet>,
+    tries: u32,
+    next: Instant,
+}
+
+struct Listener {
+    opts: TcpOptions,
+    factory: TcpAppFactory,
+}
+
+/// A host: a MAC, an IPv4 address in the LAN's subnet, and the applications it runs.
+pub struct Host {
+    /// A name for logs and lookups.
+    pub name: String,
+    /// Its MAC.
+    pub mac: MacAddr,
+    /// Its IPv4 address.
+    pub ip: Ipv4Addr,
+    /// Its subnet prefix length (24 for 10.77.0.0/24).
+    pub prefix_len: u8,
+    /// Fault: a silent host neither answers nor sends anything (the chip's TCP times out).
+    pub silent: bool,
+    /// Fault: drop this many of the next frames that reach the host.
+    pub drop_rx: u32,
+    /// Fault: drop this many of the next frames the host sends.
+    pub drop_tx: u32,
+    /// Frames dropped by the two knobs above or by silence.
+    pub frames_dropped: u64,
+    arp_cache: BTreeMap<Ipv4Addr, MacAddr>,
+    arp_wait: Vec<ArpWait>,
+    udp: BTreeMap<u16, Box<dyn UdpApp>>,
+    listeners: BTreeMap<u16, Listener>,
+    conns: Vec<TcpConn>,
+    groups: Vec<Ipv4Addr>,
+    next_port: u16,
+    next_conn_id: u32,
+    ip_ident: u16,
+    rng: XorShift,
+    pub(crate) outbox: Vec<Frame>,
+    pub(crate) port_free_ns: u64,
+    /// ICMP messages received (echo replies to this host's pings, unreachables), with sender.
+    pub icmp_received: Vec<(Instant, Ipv4Addr, Icmp)>,
+    /// IGMP messages received (the chip's reports reach every host), with sender.
+    pub igmp_received: Vec<(Instant, Ipv4Addr, Igmp)>,
+}
+
+impl core::fmt::Debug for Host {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Host")
+            .field("name", &self.name)
+            .field("mac", &self.mac)
+            .field("ip", &self.ip)
+            .field("conns", &self.conns)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Host {
+    /// A host named `name` at `ip`/`prefix_len` with MAC `mac`.
+    pub fn new(name: &str, ip: Ipv4Addr, prefix_len: u8, mac: MacAddr) -> Self {
+        let seed = u64::from(u32::from(ip)) ^ (u64::from(mac.0[5]) << 40) ^ 0x5eed;
+        Host {
+            name: String::from(name),
+            mac,
+            ip,
+            prefix_len: prefix_len.min(32),
+            silent: false,
+            drop_rx: 0,
+            drop_tx: 0,
+            frames_dropped: 0,
+            arp_cache: BTreeMap::new(),
+            arp_wait: Vec::new(),
+            udp: BTreeMap::new(),
+            listeners: BTreeMap::new(),
+            conns: Vec::new(),
+            groups: Vec::new(),
+            next_port: 49152,
+            next_conn_id: 1,
+            ip_ident: 1,
+            rng: XorShift::new(seed),
+            outbox: Vec::new(),
+            port_free_ns: 0,
+            icmp_received: Vec::new(),
+            igmp_received: Vec::new(),
+        }
+    }
+
+    /// Re-seed the host's PRNG (initial sequence numbers, DHCP/DNS randomness).
+    pub fn reseed(&mut self, seed: u64) {
+        self.rng = XorShift::new(seed);
+    }
+
+    fn mask(&self) -> u32 {
+        if self.prefix_len == 0 {
+            0
+        } else {
+            u32::MAX << (32 - u32::from(self.prefix_len))
+        }
+    }
+
+    /// The subnet's directed broadcast address.
+    pub fn subnet_broadcast(&self) -> Ipv4Addr {
+        Ipv4Addr::from(u32::from(self.ip) | !self.mask())
+    }
+
+    fn is_broadcast(&self, ip: Ipv4Addr) -> bool {
+        ip == Ipv4Addr::BROADCAST || ip == self.subnet_broadcast()
+    }
+
+    /// Groups this host has joined.
+    pub fn groups(&self) -> &[Ipv4Addr] {
+        &self.groups
+    }
+
+    /// Join a multicast group (datagrams to it are then delivered to this host's UDP apps).
+    pub fn join_group(&mut self, group: Ipv4Addr) {
+        if group.is_multicast() && !self.groups.contains(&group) {
+            self.groups.push(group);
+        }
+    }
+
+    /// Leave a multicast group.
+    pub fn leave_group(&mut self, group: Ipv4Addr) {
+        self.groups.retain(|g| *g != group);
+    }
+
+    /// The host's ARP cache entry for `ip`.
+    pub fn arp_lookup(&self, ip: Ipv4Addr) -> Option<MacAddr> {
+        self.arp_cache.get(&ip).copied()
+    }
+
+    /// Add a static ARP entry.
+    pub fn arp_insert(&mut self, ip: Ipv4Addr, mac: MacAddr) {
+        self.arp_cache.insert(ip, mac);
+    }
+
+    /// Forget every learned ARP entry.
+    pub fn arp_flush(&mut self) {
+        self.arp_cache.clear();
+    }
+
+    /// Bind `app` to UDP `port` (replacing any app there).
+    pub fn bind_udp(&mut self, port: u16, app: Box<dyn UdpApp>) {
+        self.udp.insert(port, app);
+    }
+
+    /// Unbind UDP `port`, returning its app.
+    pub fn unbind_udp(&mut self, port: u16) -> Option<Box<dyn UdpApp>> {
+        self.udp.remove(&port)
+    }
+
+    /// The app bound to UDP `port`.
+    pub fn udp_app(&self, port: u16) -> Option<&dyn UdpApp> {
+        self.udp.get(&port).map(|b| &**b)
+    }
+
+    /// The app bound to UDP `port`, mutably.
+    pub fn udp_app_mut(&mut self, port: u16) -> Option<&mut (dyn UdpApp + 'static)> {
+        self.udp.get_mut(&port).map(|b| &mut **b)
+    }
+
+    /// Listen on TCP `port`: each SYN creates a connection with an app from `factory`.
+    pub fn listen_tcp(&mut self, port: u16, opts: TcpOptions, factory: TcpAppFactory) {
+        self.listeners.insert(port, Listener { opts, factory });
+    }
+
+    /// Stop listening on TCP `port` (existing connections stay).
+    pub fn unlisten_tcp(&mut self, port: u16) -> bool {
+        self.listeners.remove(&port).is_some()
+    }
+
+    /// True when something listens on TCP `port`.
+    pub fn is_listening(&self, port: u16) -> bool {
+        self.listeners.contains_key(&port)
+    }
+
+    /// All connections, open and recently closed.
+    pub fn conns(&self) -> &[TcpConn] {
+        &self.conns
+    }
+
+    /// The connection with identifier `id`.
+    pub fn conn(&self, id: u32) -> Option<&TcpConn> {
+        self.conns.iter().find(|c| c.id == id)
+    }
+
+    fn ephemeral_port(&mut self) -> u16 {
+        for _ in 0..16_384 {
+            let p = self.next_port;
+            self.next_port = if self.next_port == u16::MAX {
+                49_152
+            } else {
+                self.next_port + 1
+            };
+            if !self
+                .conns
+                .iter()
+                .any(|c| c.local.port() == p && c.state != TcpState::Closed)
+            {
+                return p;
+            }
+        }
+        self.next_port
+    }
+
+    // ---------------------------------------------------------------- sending
+
+    fn emit(&mut self, frame: Frame) {
+        if self.silent {
+            self.frames_dropped = self.frames_dropped.saturating_add(1);
+            return;
+        }
+        if self.drop_tx > 0 {
+            self.drop_tx -= 1;
+            self.frames_dropped = self.frames_dropped.saturating_add(1);
+            return;
+        }
+        self.outbox.push(frame);
+    }
+
+    fn arp_request(&mut self, ip: Ipv4Addr) {
+        self.emit(Frame {
+            dst: MacAddr::BROADCAST,
+            src: self.mac,
+            body: Body::Arp(Arp {
+                op: ArpOp::Request,
+                sender_mac: self.mac,
+                sender_ip: self.ip,
+                target_mac: MacAddr::ZERO,
+                target_ip: ip,
+            }),
+        });
+    }
+
+    fn packet(&mut self, dst: Ipv4Addr, payload: IpPayload) -> Ipv4Packet {
+        let ident = self.ip_ident;
+        self.ip_ident = self.ip_ident.wrapping_add(1);
+        Ipv4Packet {
+            src: self.ip,
+            dst,
+            ttl: 64,
+            tos: 0,
+            ident,
+            dont_fragment: true,
+            payload,
+        }
+    }
+
+    /// Send an IP packet to `dst`, resolving its MAC (ARP) unless `dst_mac` is given.
+    pub(crate) fn send_ip(
+        &mut self,
+        now: Instant,
+        dst: Ipv4Addr,
+        dst_mac: Option<MacAddr>,
+        payload: IpPayload,
+    ) {
+        let pkt = self.packet(dst, payload);
+        let mac = if let Some(m) = dst_mac {
+            Some(m)
+        } else if self.is_broadcast(dst) {
+            Some(MacAddr::BROADCAST)
+        } else if dst.is_multicast() {
+            Some(MacAddr::ipv4_multicast(dst))
+        } else {
+            self.arp_cache.get(&dst).copied()
+        };
+        match mac {
+            Some(mac) => self.emit(Frame {
+                dst: mac,
+                src: self.mac,
+                body: Body::Ipv4(pkt),
+            }),
+            None => {
+                if let Some(w) = self.arp_wait.iter_mut().find(|w| w.ip == dst) {
+                    if w.packets.len() < ARP_QUEUE {
+                        w.packets.push(pkt);
+                    }
+                } else {
+                    self.arp_wait.push(ArpWait {
+                        ip: dst,
+                        packets: alloc::vec![pkt],
+                        tries: 1,
+                        next: Instant::from_micros(now.as_micros().saturating_add(1_000_000)),
+                    });
+                    self.arp_request(dst);
+                }
+            }
+        }
+    }
+
+    fn send_tcp(&mut self, now: Instant, remote: Ipv4Addr, segs: Vec<TcpSegment>) {
+        for s in segs {
+            self.send_ip(now, remote, None, IpPayload::Tcp(s));
+        }
+    }
+
+    /// Send a UDP datagram.
+    pub fn send_udp(&mut self, now: Instant, src_port: u16, dst: SocketAddrV4, payload: Vec<u8>) {
+        self.send_ip(
+            now,
+            *dst.ip(),
+            None,
+            IpPayload::Udp(UdpDatagram {
+                src_port,
+                dst_port: dst.port(),
+                payload,
+            }),
+        );
+    }
+
+    /// Send an ICMP echo request to `dst`.
+    pub fn ping(&mut self, now: Instant, dst: Ipv4Addr, ident: u16, seq: u16, data: Vec<u8>) {
+        self.send_ip(
+            now,
+            dst,
+            None,
+            IpPayload::Icmp(Icmp::EchoRequest { ident, seq, data }),
+        );
+    }
+
+    /// Send an IGMP membership query (general when `group` is unspecified) to 224.0.0.1.
+    pub fn igmp_query(&mut self, now: Instant, group: Ipv4Addr, max_resp: u8) {
+        self.send_ip(
+            now,
+            Ipv4Addr::new(224, 0, 0, 1),
+            None,
+            IpPayload::Igmp(Igmp::Query { max_resp, group }),
+        );
+    }
+
+    fn flush_udp_ctx(&mut self, now: Instant, ctx: UdpCtx) {
+        for d in ctx.out {
+            self.send_ip(
+                now,
+                *d.dst.ip(),
+                d.dst_mac,
+                IpPayload::Udp(UdpDatagram {
+                    src_port: d.src_port,
+                    dst_port: d.dst.port(),
+                    payload: d.payload,
+                }),
+            );
+        }
+    }
+
+    fn udp_ctx(&mut self) -> UdpCtx {
+        let r = self.rng.next_u64();
+        UdpCtx::new(self.ip, self.mac, r)
+    }
+
+    // ---------------------------------------------------------------- TCP API
+
+    /// Active open to `remote`; returns the connection id.
+    pub fn tcp_connect(
+        &mut self,
+        now: Instant,
+        local_port: Option<u16>,
+        remote: SocketAddrV4,
+        opts: TcpOptions,
+        app: Box<dyn TcpApp>,
+    ) -> u32 {
+        let port = local_port.unwrap_or_else(|| self.ephemeral_port());
+        let id = self.next_conn_id;
+        self.next_conn_id = self.next_conn_id.wrapping_add(1);
+        let iss = self.rng.next_u32();
+        let mut out = Vec::new();
+        let conn = TcpConn::connect(
+            now,
+            id,
+            SocketAddrV4::new(self.ip, port),
+            remote,
+            iss,
+            opts,
+            app,
+            &mut out,
+        );
+        self.conns.push(conn);
+        self.send_tcp(now, *remote.ip(), out);
+        self.gc_conns();
+        id
+    }
+
+    /// Run `f` on connection `id` and send what it produced.
+    pub(crate) fn with_conn(
+        &mut self,
+        now: Instant,
+        id: u32,
+        f: impl FnOnce(&mut TcpConn, &mut Vec<TcpSegment>),
+    ) -> bool {
+        let mut out = Vec::new();
+        let Some(c) = self.conns.iter_mut().find(|c| c.id == id) else {
+            return false;
+        };
+        f(c, &mut out);
+        let remote = *c.remote.ip();
+        self.send_tcp(now, remote, out);
+        true
+    }
+
+    fn gc_conns(&mut self) {
+        let closed = self
+            .conns
+            .iter()
+            .filter(|c| c.state == TcpState::Closed)
+            .count();
+        if closed > KEEP_CLOSED {
+            let mut extra = closed - KEEP_CLOSED;
+            self.conns.retain(|c| {
+                if extra > 0 && c.state == TcpState::Closed {
+                    extra -= 1;
+                    false
+                } else {
+                    true
+                }
+            });
+        }
+    }
+
+    // ---------------------------------------------------------------- timers
+
+    /// The earliest timer of this host.
+    pub fn next_timer(&self) -> Option<Instant> {
+        let conns = self.conns.iter().filter_map(|c| c.next_timer()).min();
+        let arp = self.arp_wait.iter().map(|w| w.next).min();
+        let apps = self.udp.values().filter_map(|a| a.next_wakeup()).min();
+        [conns, arp, apps].into_iter().flatten().min()
+    }
+
+    /// Run every timer due at or before `now`.
+    pub fn on_timer(&mut self, now: Instant) {
+        // ARP retries and give-ups.
+        let mut retry = Vec::new();
+        self.arp_wait.retain_mut(|w| {
+            if w.next > now {
+                return true;
+            }
+            if w.tries >= ARP_TRIES {
+                return false;
+            }
+            w.tries += 1;
+            w.next = Instant::from_micros(now.as_micros().saturating_add(1_000_000));
+            retry.push(w.ip);
+            true
+        });
+        for ip in retry {
+            self.arp_request(ip);
+        }
+        // TCP.
+        let due: Vec<u32> = self
+            .conns
+            .iter()
+            .filter(|c| c.next_timer().is_some_and(|t| t <= now))
+            .map(|c| c.id)
+            .collect();
+        for id in due {
+            self.with_conn(now, id, |c, out| c.on_timer(now, out));
+        }
+        // UDP apps.
+        let ports: Vec<u16> = self
+            .udp
+            .iter()
+            .filter(|(_, a)| a.next_wakeup().is_some_and(|t| t <= now))
+            .map(|(p, _)| *p)
+            .collect();
+        for p in ports {
+            let mut ctx = self.udp_ctx();
+            if let Some(app) = self.udp.get_mut(&p) {
+                app.poll(now, &mut ctx);
+            }
+            self.flush_udp_ctx(now, ctx);
+        }
+    }
+
+    // ---------------------------------------------------------------- receiving
+
+    /// Process a frame the switch delivered to this host at `now`.
+    pub fn handle_frame(&mut self, now: Instant, frame: Frame) {
+        if self.silent {
+            self.frames_dropped = self.frames_dropped.saturating_add(1);
+            return;
+        }
+        if self.drop_rx > 0 {
+            self.drop_rx -= 1;
+            self.frames_dropped = self.frames_dropped.saturating_add(1);
+            return;
+        }
+        match frame.body {
+            Body::Arp(arp) => self.handle_arp(now, arp),
+            Body::Ipv4(pkt) => self.handle_ip(now, frame.src, pkt),
+            Body::Other { .. } => {}
+        }
+    }
+
+    fn learn(&mut self, ip: Ipv4Addr, mac: MacAddr) {
+        if ip.is_unspecified() || mac.is_multicast() {
+            return;
+        }
+        self.arp_cache.insert(ip, mac);
+        if let Some(pos) = self.arp_wait.iter().position(|w| w.ip == ip) {
+            let w = self.arp_wait.swap_remove(pos);
+            for pkt in w.packets {
+                self.emit(Frame {
+                    dst: mac,
+                    src: self.mac,
+                    body: Body::Ipv4(pkt),
+                });
+            }
+        }
+    }
+
+    /// RFC 826 "packet reception": update an existing entry, add one when we are the target,
+    /// answer requests for our address.
+    fn handle_arp(&mut self, _now: Instant, arp: Arp) {
+        let known = self.arp_cache.contains_key(&arp.sender_ip)
+            || self.arp_wait.iter().any(|w| w.ip == arp.sender_ip);
+        let for_us = arp.target_ip == self.ip;
+        if known || for_us {
+            self.learn(arp.sender_ip, arp.sender_mac);
+        }
+        if for_us && arp.op == ArpOp::Request {
+            self.emit(Frame {
+                dst: arp.sender_mac,
+                src: self.mac,
+                body: Body::Arp(Arp {
+                    op: ArpOp::Reply,
+                    sender_mac: self.mac,
+                    sender_ip: self.ip,
+                    target_mac: arp.sender_mac,
+                    target_ip: arp.sender_ip,
+                }),
+            });
+        }
+    }
+
+    fn accepts(&self, dst: Ipv4Addr) -> bool {
+        dst == self.ip
+            || self.is_broadcast(dst)
+            || dst == Ipv4Addr::new(224, 0, 0, 1)
+            || self.groups.contains(&dst)
+    }
+
+    fn handle_ip(&mut self, now: Instant, src_mac: MacAddr, pkt: Ipv4Packet) {
+        if !self.accepts(pkt.dst) {
+            return;
+        }
+        let unicast = pkt.dst == self.ip;
+        match pkt.payload {
+            IpPayload::Icmp(Icmp::EchoRequest { ident, seq, data }) => {
+                if unicast {
+                    self.send_ip(
+                        now,
+                        pkt.src,
+                        None,
+                        IpPayload::Icmp(Icmp::EchoReply { ident, seq, data }),
+                    );
+                }
+            }
+            IpPayload::Icmp(icmp) => self.icmp_received.push((now, pkt.src, icmp)),
+            IpPayload::Igmp(igmp) => self.igmp_received.push((now, pkt.src, igmp)),
+            IpPayload::Udp(udp) => {
+                let dgram = InDatagram {
+                    src: SocketAddrV4::new(pkt.src, udp.src_port),
+                    dst: SocketAddrV4::new(pkt.dst, udp.dst_port),
+                    src_mac,
+                    payload: udp.payload,
+                };
+                if self.udp.contains_key(&udp.dst_port) {
+                    let mut ctx = self.udp_ctx();
+                    if let Some(app) = self.udp.get_mut(&udp.dst_port) {
+                        app.on_datagram(now, &dgram, &mut ctx);
+                    }
+                    self.flush_udp_ctx(now, ctx);
+                } else if unicast {
+                    // RFC 1122 §3.2.2.1 / §4.1.3.1: port unreachable.
+                    let original = ip_header_and_udp(&pkt.src, &pkt.dst, &dgram);
+                    self.send_ip(
+                        now,
+                        pkt.src,
+                        None,
+                        IpPayload::Icmp(Icmp::DestUnreachable { code: 3, original }),
+                    );
+                }
+            }
+            IpPayload::Tcp(seg) => {
+                if unicast {
+                    self.handle_tcp(now, pkt.src, seg);
+                }
+            }
+            IpPayload::Other { .. } => {}
+        }
+    }
+
+    fn handle_tcp(&mut self, now: Instant, src: Ipv4Addr, seg: TcpSegment) {
+        let remote = SocketAddrV4::new(src, seg.src_port);
+        let syn_only = seg.flags.contains(TcpFlags::SYN) && !seg.flags.contains(TcpFlags::ACK);
+        let found = self.conns.iter_mut().find(|c| {
+            c.remote == remote
+                && c.local.port() == seg.dst_port
+                && c.state != TcpState::Closed
+                && !(syn_only && c.state == TcpState::TimeWait)
+        });
+        if let Some(c) = found {
+            let id = c.id;
+            self.with_conn(now, id, |c, out| c.on_segment(now, &seg, out));
+            return;
+        }
+        // A new SYN may reuse the ports of a connection in TIME-WAIT (RFC 9293 §3.10.7.4 note).
+        if syn_only {
+            for c in self.conns.iter_mut() {
+                if c.remote == remote
+                    && c.local.port() == seg.dst_port
+                    && c.state == TcpState::TimeWait
+                {
+                    c.state = TcpState::Closed;
+                }
+            }
+            if let Some(l) = self.listeners.get_mut(&seg.dst_port) {
+                let app = (l.factory)(remote);
+                let opts = l.opts;
+                let id = self.next_conn_id;
+                self.next_conn_id = self.next_conn_id.wrapping_add(1);
+                let iss = self.rng.next_u32();
+                let mut out = Vec::new();
+                let conn = TcpConn::accept(
+                    now,
+                    id,
+                    SocketAddrV4::new(self.ip, seg.dst_port),
+                    remote,
+                    iss,
+                    opts,
+                    app,
+                    &seg,
+                    &mut out,
+                );
+                self.conns.push(conn);
+                self.send_tcp(now, src, out);
+                self.gc_conns();
+                return;
+            }
+        }
+        // RFC 9293 §3.10.7.1: a segment for a closed port gets RST (unless it is one).
+        if seg.flags.contains(TcpFlags::RST) {
+            return;
+        }
+        let rst = if seg.flags.contains(TcpFlags::ACK) {
+            TcpSegment {
+                src_port: seg.dst_port,
+                dst_port: seg.src_port,
+                seq: seg.ack,
+                ack: 0,
+                flags: TcpFlags::RST,
+                window: 0,
+                mss: None,
+                payload: Vec::new(),
+            }
+        } else {
+            TcpSegment {
+                src_port: seg.dst_port,
+                dst_port: seg.src_port,
+                seq: 0,
+                ack: seg.seq.wrapping_add(seg.seq_len()),
+                flags: TcpFlags::RST | TcpFlags::ACK,
+                window: 0,
+                mss: None,
+                payload: Vec::new(),
+            }
+        };
+        self.send_tcp(now, src, alloc::vec![rst]);
+    }
+}
+
+/// The IPv4 header and first 8 bytes of a UDP datagram, as quoted in ICMP errors (RFC 792).
+fn ip_header_and_udp(src: &Ipv4Addr, dst: &Ipv4Addr, d: &InDatagram) -> Vec<u8> {
+    let udp_len = 8u16.saturating_add(u16::try_from(d.payload.len()).unwrap_or(u16::MAX));
+    let total = 20u16.saturating_add(udp_len);
+    let mut h = alloc::vec![0x45, 0];
+    h.extend_from_slice(&total.to_be_bytes());
+    h.extend_from_slice(&[0, 0, 0x40, 0, 64, 17, 0, 0]);
+    h.extend_from_slice(&src.octets());
+    h.extend_from_slice(&dst.octets());
+    let ck = super::util::inet_checksum(&h);
+    if let Some(s) = h.get_mut(10..12) {
+        s.copy_from_slice(&ck.to_be_bytes());
+    }
+    h.extend_from_slice(&d.src.port().to_be_bytes());
+    h.extend_from_slice(&d.dst.port().to_be_bytes());
+    h.extend_from_slice(&udp_len.to_be_bytes());
+    h.extend_from_slice(&[0, 0]);
+    h
+}
