@@ -1,0 +1,233 @@
+//! `w5500-demo`: the project's main job, on the simulated chip.
+//!
+//! Brings a simulated W5500 up with the driver (reset pulse, `VERSIONR` probe, soft reset),
+//! waits for the link, takes an IPv4 address, connects to the in-memory LAN's HTTP server,
+//! fetches a page, and prints a short transcript: link, address, connect, bytes, simulated
+//! time and SPI traffic. Exit status 0 on success; a clear message and 1 otherwise.
+//!
+//! Usage: `w5500-demo [--path /big] [--spi-mhz 20] [--int-pin|--no-int-pin]`
+
+use std::net::SocketAddrV4;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use w5500_driver::bsd::{Bsd, MsgFlags};
+use w5500_driver::chip::{Chip, Config};
+use w5500_driver::stack::{SockType, Stack, StackConfig};
+use w5500_sim::lan::{standard, Lan};
+use w5500_sim::sim::{Sim, SimConfig};
+use w5500_sim::spi::{Area, SimResetPin, SimSpiDevice, SpiStats};
+use w5500_sim::time::SpiTiming;
+use w5500_testkit::{lock, SharedSim, SimDelay, SimOs};
+
+/// Command-line options.
+#[derive(Debug, PartialEq, Eq)]
+struct Options {
+    path: String,
+    spi_mhz: u32,
+    int_pin: bool,
+}
+
+fn parse_args(args: &[String]) -> Result<Options, String> {
+    let mut o = Options {
+        path: "/".to_string(),
+        spi_mhz: 20,
+        int_pin: true,
+    };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--path" => {
+                let p = it.next().ok_or("--path needs a value")?;
+                if !p.starts_with('/') || p.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                    return Err(format!("--path must be an absolute path without spaces: {p:?}"));
+                }
+                o.path = p.clone();
+            }
+            "--spi-mhz" => {
+                let v = it.next().ok_or("--spi-mhz needs a value")?;
+                o.spi_mhz = v
+                    .parse()
+                    .ok()
+                    .filter(|m| (1..=80).contains(m))
+                    .ok_or(format!("--spi-mhz takes 1 to 80 (the W5500's limit), not {v:?}"))?;
+            }
+            "--int-pin" => o.int_pin = true,
+            "--no-int-pin" => o.int_pin = false,
+            "-h" | "--help" => {
+                return Err("usage: w5500-demo [--path /big] [--spi-mhz 20] [--int-pin|--no-int-pin]"
+                    .to_string())
+            }
+            other => return Err(format!("unknown argument {other:?} (try --help)")),
+        }
+    }
+    Ok(o)
+}
+
+fn ms(sim: &SharedSim<Lan>) -> f64 {
+    lock(sim).now().as_micros() as f64 / 1000.0
+}
+
+fn print_spi(stats: &SpiStats, payload: usize) {
+    println!(
+        "  spi      {} transactions, {} bytes clocked ({:.3} bytes per payload byte)",
+        stats.transactions,
+        stats.bytes,
+        stats.bytes as f64 / payload.max(1) as f64
+    );
+    for (name, area) in [
+        ("common registers", Area::Common),
+        ("socket registers", Area::SocketRegs),
+        ("TX buffers", Area::TxBuffer),
+        ("RX buffers", Area::RxBuffer),
+    ] {
+        let a = stats.area(area);
+        println!("           {name:<17} {:>7} frames {:>9} bytes", a.frames, a.bytes);
+    }
+}
+
+fn run(o: &Options) -> Result<(), String> {
+    let config = SimConfig {
+        timing: SpiTiming {
+            sck_hz: o.spi_mhz * 1_000_000,
+            ..SpiTiming::DEFAULT
+        },
+        ..SimConfig::default()
+    };
+    let sim: SharedSim<Lan> = std::sync::Arc::new(std::sync::Mutex::new(Sim::with_config(
+        Lan::standard(),
+        config,
+    )));
+    println!(
+        "W5500 demo on the simulated chip (SPI {} MHz, in-memory LAN 10.77.0.0/24)",
+        o.spi_mhz
+    );
+
+    let mut chip = Chip::new(SimSpiDevice::new(sim.clone()));
+    let mut delay = SimDelay(sim.clone());
+    chip.hardware_reset(&mut SimResetPin::new(sim.clone()), &mut delay)
+        .map_err(|e| format!("reset failed: {e}"))?;
+    let mut cfg = Config::new([0x02, 0x08, 0xdc, 0x00, 0x00, 0x01]);
+    cfg.ip = standard::CHIP_STATIC;
+    cfg.netmask = [255, 255, 255, 0].into();
+    cfg.gateway = standard::GATEWAY;
+    chip.init(&mut delay, &cfg)
+        .map_err(|e| format!("chip bring-up failed: {e}"))?;
+    println!("  chip     W5500 found (VERSIONR 0x04), reset done at {:.3} ms", ms(&sim));
+
+    let mut link = chip.phy_status().map_err(|e| e.to_string())?;
+    for _ in 0..100 {
+        if link.link_up {
+            break;
+        }
+        lock(&sim).advance(Duration::from_millis(10));
+        link = chip.phy_status().map_err(|e| e.to_string())?;
+    }
+    if !link.link_up {
+        return Err("no link after 1 s".into());
+    }
+    println!(
+        "  link     up, {} Mbit/s {} duplex at {:.3} ms",
+        if link.speed_100 { 100 } else { 10 },
+        if link.full_duplex { "full" } else { "half" },
+        ms(&sim)
+    );
+    let stack = Stack::new(chip, StackConfig::default()).map_err(|e| e.to_string())?;
+    let bsd = Bsd::new(SimOs::new(sim.clone(), stack, o.int_pin, 50));
+    println!(
+        "  address  {}/24 gateway {} (static)",
+        standard::CHIP_STATIC,
+        standard::GATEWAY
+    );
+
+    let server = SocketAddrV4::new(standard::HTTP, 80);
+    let s = bsd.socket(SockType::Stream).map_err(|e| e.to_string())?;
+    let t0 = ms(&sim);
+    bsd.connect(s, server)
+        .map_err(|e| format!("connect to http ({server}) failed: {e}"))?;
+    println!("  connect  http ({server}) in {:.3} ms", ms(&sim) - t0);
+
+    lock(&sim).reset_stats();
+    let t0 = ms(&sim);
+    let req = format!("GET {} HTTP/1.1\r\nHost: http.sim.lan\r\nConnection: close\r\n\r\n", o.path);
+    bsd.send(s, req.as_bytes(), None, MsgFlags::default())
+        .map_err(|e| format!("send failed: {e}"))?;
+    let mut response = Vec::new();
+    let mut buf = [0u8; 2048];
+    loop {
+        let (n, _) = bsd
+            .recv(s, &mut buf, MsgFlags::default())
+            .map_err(|e| format!("recv failed: {e}"))?;
+        if n == 0 {
+            break;
+        }
+        response.extend_from_slice(&buf[..n]);
+    }
+    let elapsed = ms(&sim) - t0;
+    bsd.close(s).map_err(|e| e.to_string())?;
+    let stats = lock(&sim).stats().clone();
+
+    let head_end = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or("the response has no header")?;
+    let status = String::from_utf8_lossy(&response[..head_end]);
+    let status_line = status.lines().next().unwrap_or("");
+    let body = response.len() - head_end - 4;
+    println!("  fetch    GET {} -> {status_line}", o.path);
+    println!(
+        "  bytes    {} received ({} body) in {:.3} ms simulated ({:.1} Mbit/s)",
+        response.len(),
+        body,
+        elapsed,
+        response.len() as f64 * 8.0 / (elapsed.max(0.001) * 1000.0)
+    );
+    print_spi(&stats, response.len() + req.len());
+    let violations = lock(&sim).violations().len();
+    if violations > 0 {
+        return Err(format!("the simulator recorded {violations} datasheet violations"));
+    }
+    if !status_line.contains(" 200 ") {
+        return Err(format!("unexpected status: {status_line}"));
+    }
+    println!("ok");
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = parse_args(&args).and_then(|o| run(&o));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("w5500-demo: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn arguments_are_validated() {
+        assert_eq!(parse_args(&[]).unwrap().path, "/");
+        assert_eq!(parse_args(&args(&["--spi-mhz", "40"])).unwrap().spi_mhz, 40);
+        assert!(parse_args(&args(&["--spi-mhz", "81"])).is_err());
+        assert!(parse_args(&args(&["--path", "no-slash"])).is_err());
+        assert!(parse_args(&args(&["--path"])).is_err());
+        assert!(parse_args(&args(&["--bogus"])).is_err());
+        assert!(!parse_args(&args(&["--no-int-pin"])).unwrap().int_pin);
+    }
+
+    #[test]
+    fn demo_fetches_the_big_page() {
+        let o = parse_args(&args(&["--path", "/big"])).unwrap();
+        run(&o).unwrap();
+    }
+}
