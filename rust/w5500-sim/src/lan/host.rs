@@ -34,6 +34,35 @@ struct Listener {
     factory: TcpAppFactory,
 }
 
+/// An additional interface of a host (a router's leg on another segment).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Iface {
+    /// Address on that segment.
+    pub ip: Ipv4Addr,
+    /// Prefix length of that segment's subnet.
+    pub prefix_len: u8,
+    /// The segment (0 is the chip's).
+    pub segment: u32,
+}
+
+impl Iface {
+    fn mask(&self) -> u32 {
+        if self.prefix_len == 0 {
+            0
+        } else {
+            u32::MAX << (32 - u32::from(self.prefix_len.min(32)))
+        }
+    }
+
+    fn contains(&self, ip: Ipv4Addr) -> bool {
+        u32::from(ip) & self.mask() == u32::from(self.ip) & self.mask()
+    }
+
+    fn broadcast(&self) -> Ipv4Addr {
+        Ipv4Addr::from(u32::from(self.ip) | !self.mask())
+    }
+}
+
 /// A host: a MAC, an IPv4 address in the LAN's subnet, and the applications it runs.
 pub struct Host {
     /// A name for logs and lookups.
@@ -44,6 +73,16 @@ pub struct Host {
     pub ip: Ipv4Addr,
     /// Its subnet prefix length (24 for 10.77.0.0/24).
     pub prefix_len: u8,
+    /// The switch segment of its main interface (0, the chip's, unless it sits behind a router).
+    pub segment: u32,
+    /// Further interfaces (a router's legs on other segments).
+    pub extra_ifaces: Vec<Iface>,
+    /// Default gateway for destinations on none of its subnets.
+    pub gateway: Option<Ipv4Addr>,
+    /// Forward IP packets sent to its MAC for other addresses (a router).
+    pub forwarding: bool,
+    /// Packets forwarded.
+    pub packets_forwarded: u64,
     /// Fault: a silent host neither answers nor sends anything (the chip's TCP times out).
     pub silent: bool,
     /// Fault: drop this many of the next frames that reach the host.
@@ -62,7 +101,7 @@ pub struct Host {
     next_conn_id: u32,
     ip_ident: u16,
     rng: XorShift,
-    pub(crate) outbox: Vec<Frame>,
+    pub(crate) outbox: Vec<(u32, Frame)>,
     pub(crate) port_free_ns: u64,
     /// ICMP messages received (echo replies to this host's pings, unreachables), with sender.
     pub icmp_received: Vec<(Instant, Ipv4Addr, Icmp)>,
@@ -90,6 +129,11 @@ impl Host {
             mac,
             ip,
             prefix_len: prefix_len.min(32),
+            segment: 0,
+            extra_ifaces: Vec::new(),
+            gateway: None,
+            forwarding: false,
+            packets_forwarded: 0,
             silent: false,
             drop_rx: 0,
             drop_tx: 0,
@@ -116,21 +160,40 @@ impl Host {
         self.rng = XorShift::new(seed);
     }
 
-    fn mask(&self) -> u32 {
-        if self.prefix_len == 0 {
-            0
-        } else {
-            u32::MAX << (32 - u32::from(self.prefix_len))
+    fn primary(&self) -> Iface {
+        Iface {
+            ip: self.ip,
+            prefix_len: self.prefix_len,
+            segment: self.segment,
         }
     }
 
-    /// The subnet's directed broadcast address.
+    fn ifaces(&self) -> impl Iterator<Item = Iface> + '_ {
+        core::iter::once(self.primary()).chain(self.extra_ifaces.iter().copied())
+    }
+
+    /// The interface whose subnet holds `ip`.
+    fn iface_for(&self, ip: Ipv4Addr) -> Option<Iface> {
+        self.ifaces().find(|i| i.contains(ip))
+    }
+
+    /// True when `ip` is one of the host's addresses.
+    pub fn owns(&self, ip: Ipv4Addr) -> bool {
+        self.ifaces().any(|i| i.ip == ip)
+    }
+
+    /// True when the host has an interface on `segment`.
+    pub fn on_segment(&self, segment: u32) -> bool {
+        self.ifaces().any(|i| i.segment == segment)
+    }
+
+    /// The main subnet's directed broadcast address.
     pub fn subnet_broadcast(&self) -> Ipv4Addr {
-        Ipv4Addr::from(u32::from(self.ip) | !self.mask())
+        self.primary().broadcast()
     }
 
     fn is_broadcast(&self, ip: Ipv4Addr) -> bool {
-        ip == Ipv4Addr::BROADCAST || ip == self.subnet_broadcast()
+        ip == Ipv4Addr::BROADCAST || self.ifaces().any(|i| i.broadcast() == ip)
     }
 
     /// Groups this host has joined.
@@ -231,7 +294,7 @@ impl Host {
 
     // ---------------------------------------------------------------- sending
 
-    fn emit(&mut self, frame: Frame) {
+    fn emit(&mut self, segment: u32, frame: Frame) {
         if self.silent {
             self.frames_dropped = self.frames_dropped.saturating_add(1);
             return;
@@ -241,28 +304,32 @@ impl Host {
             self.frames_dropped = self.frames_dropped.saturating_add(1);
             return;
         }
-        self.outbox.push(frame);
+        self.outbox.push((segment, frame));
     }
 
     fn arp_request(&mut self, ip: Ipv4Addr) {
-        self.emit(Frame {
-            dst: MacAddr::BROADCAST,
-            src: self.mac,
-            body: Body::Arp(Arp {
-                op: ArpOp::Request,
-                sender_mac: self.mac,
-                sender_ip: self.ip,
-                target_mac: MacAddr::ZERO,
-                target_ip: ip,
-            }),
-        });
+        let iface = self.iface_for(ip).unwrap_or(self.primary());
+        self.emit(
+            iface.segment,
+            Frame {
+                dst: MacAddr::BROADCAST,
+                src: self.mac,
+                body: Body::Arp(Arp {
+                    op: ArpOp::Request,
+                    sender_mac: self.mac,
+                    sender_ip: iface.ip,
+                    target_mac: MacAddr::ZERO,
+                    target_ip: ip,
+                }),
+            },
+        );
     }
 
-    fn packet(&mut self, dst: Ipv4Addr, payload: IpPayload) -> Ipv4Packet {
+    fn packet(&mut self, src: Ipv4Addr, dst: Ipv4Addr, payload: IpPayload) -> Ipv4Packet {
         let ident = self.ip_ident;
         self.ip_ident = self.ip_ident.wrapping_add(1);
         Ipv4Packet {
-            src: self.ip,
+            src,
             dst,
             ttl: 64,
             tos: 0,
@@ -272,15 +339,35 @@ impl Host {
         }
     }
 
-    /// Send an IP packet to `dst`, resolving its MAC (ARP) unless `dst_mac` is given.
+    /// Send an IP packet from `src` (default: the interface facing `dst`) to `dst`, resolving
+    /// the next hop's MAC by ARP unless `dst_mac` is given.
     pub(crate) fn send_ip(
         &mut self,
         now: Instant,
+        src: Option<Ipv4Addr>,
         dst: Ipv4Addr,
         dst_mac: Option<MacAddr>,
         payload: IpPayload,
     ) {
-        let pkt = self.packet(dst, payload);
+        let src = src.unwrap_or_else(|| self.iface_for(dst).unwrap_or(self.primary()).ip);
+        let pkt = self.packet(src, dst, payload);
+        self.send_packet(now, pkt, dst_mac);
+    }
+
+    /// Route a finished packet: broadcast, multicast, on-link, or via the gateway.
+    fn send_packet(&mut self, now: Instant, pkt: Ipv4Packet, dst_mac: Option<MacAddr>) {
+        let dst = pkt.dst;
+        let (next_hop, iface) = if dst == Ipv4Addr::BROADCAST || dst.is_multicast() {
+            (dst, self.primary())
+        } else if let Some(i) = self.ifaces().find(|i| i.broadcast() == dst) {
+            (dst, i)
+        } else if let Some(i) = self.iface_for(dst) {
+            (dst, i)
+        } else if let Some((g, i)) = self.gateway.and_then(|g| Some((g, self.iface_for(g)?))) {
+            (g, i)
+        } else {
+            (dst, self.primary())
+        };
         let mac = if let Some(m) = dst_mac {
             Some(m)
         } else if self.is_broadcast(dst) {
@@ -288,35 +375,38 @@ impl Host {
         } else if dst.is_multicast() {
             Some(MacAddr::ipv4_multicast(dst))
         } else {
-            self.arp_cache.get(&dst).copied()
+            self.arp_cache.get(&next_hop).copied()
         };
         match mac {
-            Some(mac) => self.emit(Frame {
-                dst: mac,
-                src: self.mac,
-                body: Body::Ipv4(pkt),
-            }),
+            Some(mac) => self.emit(
+                iface.segment,
+                Frame {
+                    dst: mac,
+                    src: self.mac,
+                    body: Body::Ipv4(pkt),
+                },
+            ),
             None => {
-                if let Some(w) = self.arp_wait.iter_mut().find(|w| w.ip == dst) {
+                if let Some(w) = self.arp_wait.iter_mut().find(|w| w.ip == next_hop) {
                     if w.packets.len() < ARP_QUEUE {
                         w.packets.push(pkt);
                     }
                 } else {
                     self.arp_wait.push(ArpWait {
-                        ip: dst,
+                        ip: next_hop,
                         packets: alloc::vec![pkt],
                         tries: 1,
                         next: Instant::from_micros(now.as_micros().saturating_add(1_000_000)),
                     });
-                    self.arp_request(dst);
+                    self.arp_request(next_hop);
                 }
             }
         }
     }
 
-    fn send_tcp(&mut self, now: Instant, remote: Ipv4Addr, segs: Vec<TcpSegment>) {
+    fn send_tcp(&mut self, now: Instant, local: Ipv4Addr, remote: Ipv4Addr, segs: Vec<TcpSegment>) {
         for s in segs {
-            self.send_ip(now, remote, None, IpPayload::Tcp(s));
+            self.send_ip(now, Some(local), remote, None, IpPayload::Tcp(s));
         }
     }
 
@@ -324,6 +414,7 @@ impl Host {
     pub fn send_udp(&mut self, now: Instant, src_port: u16, dst: SocketAddrV4, payload: Vec<u8>) {
         self.send_ip(
             now,
+            None,
             *dst.ip(),
             None,
             IpPayload::Udp(UdpDatagram {
@@ -338,6 +429,7 @@ impl Host {
     pub fn ping(&mut self, now: Instant, dst: Ipv4Addr, ident: u16, seq: u16, data: Vec<u8>) {
         self.send_ip(
             now,
+            None,
             dst,
             None,
             IpPayload::Icmp(Icmp::EchoRequest { ident, seq, data }),
@@ -348,6 +440,7 @@ impl Host {
     pub fn igmp_query(&mut self, now: Instant, group: Ipv4Addr, max_resp: u8) {
         self.send_ip(
             now,
+            None,
             Ipv4Addr::new(224, 0, 0, 1),
             None,
             IpPayload::Igmp(Igmp::Query { max_resp, group }),
@@ -358,6 +451,7 @@ impl Host {
         for d in ctx.out {
             self.send_ip(
                 now,
+                None,
                 *d.dst.ip(),
                 d.dst_mac,
                 IpPayload::Udp(UdpDatagram {
@@ -390,10 +484,11 @@ impl Host {
         self.next_conn_id = self.next_conn_id.wrapping_add(1);
         let iss = self.rng.next_u32();
         let mut out = Vec::new();
+        let local_ip = self.iface_for(*remote.ip()).unwrap_or(self.primary()).ip;
         let conn = TcpConn::connect(
             now,
             id,
-            SocketAddrV4::new(self.ip, port),
+            SocketAddrV4::new(local_ip, port),
             remote,
             iss,
             opts,
@@ -401,7 +496,7 @@ impl Host {
             &mut out,
         );
         self.conns.push(conn);
-        self.send_tcp(now, *remote.ip(), out);
+        self.send_tcp(now, local_ip, *remote.ip(), out);
         self.gc_conns();
         id
     }
@@ -418,8 +513,8 @@ impl Host {
             return false;
         };
         f(c, &mut out);
-        let remote = *c.remote.ip();
-        self.send_tcp(now, remote, out);
+        let (local, remote) = (*c.local.ip(), *c.remote.ip());
+        self.send_tcp(now, local, remote, out);
         true
     }
 
@@ -500,7 +595,7 @@ impl Host {
     // ---------------------------------------------------------------- receiving
 
     /// Process a frame the switch delivered to this host at `now`.
-    pub fn handle_frame(&mut self, now: Instant, frame: Frame) {
+    pub fn handle_frame(&mut self, now: Instant, segment: u32, frame: Frame) {
         if self.silent {
             self.frames_dropped = self.frames_dropped.saturating_add(1);
             return;
@@ -511,8 +606,8 @@ impl Host {
             return;
         }
         match frame.body {
-            Body::Arp(arp) => self.handle_arp(now, arp),
-            Body::Ipv4(pkt) => self.handle_ip(now, frame.src, pkt),
+            Body::Arp(arp) => self.handle_arp(now, segment, arp),
+            Body::Ipv4(pkt) => self.handle_ip(now, frame.dst, frame.src, pkt),
             Body::Other { .. } => {}
         }
     }
@@ -524,57 +619,75 @@ impl Host {
         self.arp_cache.insert(ip, mac);
         if let Some(pos) = self.arp_wait.iter().position(|w| w.ip == ip) {
             let w = self.arp_wait.swap_remove(pos);
+            let segment = self.iface_for(ip).unwrap_or(self.primary()).segment;
             for pkt in w.packets {
-                self.emit(Frame {
-                    dst: mac,
-                    src: self.mac,
-                    body: Body::Ipv4(pkt),
-                });
+                self.emit(
+                    segment,
+                    Frame {
+                        dst: mac,
+                        src: self.mac,
+                        body: Body::Ipv4(pkt),
+                    },
+                );
             }
         }
     }
 
     /// RFC 826 "packet reception": update an existing entry, add one when we are the target,
     /// answer requests for our address.
-    fn handle_arp(&mut self, _now: Instant, arp: Arp) {
+    fn handle_arp(&mut self, _now: Instant, segment: u32, arp: Arp) {
         let known = self.arp_cache.contains_key(&arp.sender_ip)
             || self.arp_wait.iter().any(|w| w.ip == arp.sender_ip);
-        let for_us = arp.target_ip == self.ip;
+        // Only the interface on the segment the request came from answers.
+        let for_us = self
+            .ifaces()
+            .any(|i| i.ip == arp.target_ip && i.segment == segment);
         if known || for_us {
             self.learn(arp.sender_ip, arp.sender_mac);
         }
         if for_us && arp.op == ArpOp::Request {
-            self.emit(Frame {
-                dst: arp.sender_mac,
-                src: self.mac,
-                body: Body::Arp(Arp {
-                    op: ArpOp::Reply,
-                    sender_mac: self.mac,
-                    sender_ip: self.ip,
-                    target_mac: arp.sender_mac,
-                    target_ip: arp.sender_ip,
-                }),
-            });
+            self.emit(
+                segment,
+                Frame {
+                    dst: arp.sender_mac,
+                    src: self.mac,
+                    body: Body::Arp(Arp {
+                        op: ArpOp::Reply,
+                        sender_mac: self.mac,
+                        sender_ip: arp.target_ip,
+                        target_mac: arp.sender_mac,
+                        target_ip: arp.sender_ip,
+                    }),
+                },
+            );
         }
     }
 
     fn accepts(&self, dst: Ipv4Addr) -> bool {
-        dst == self.ip
+        self.owns(dst)
             || self.is_broadcast(dst)
             || dst == Ipv4Addr::new(224, 0, 0, 1)
             || self.groups.contains(&dst)
     }
 
-    fn handle_ip(&mut self, now: Instant, src_mac: MacAddr, pkt: Ipv4Packet) {
+    fn handle_ip(&mut self, now: Instant, dst_mac: MacAddr, src_mac: MacAddr, mut pkt: Ipv4Packet) {
         if !self.accepts(pkt.dst) {
+            // A router forwards what was sent to its MAC for someone else (RFC 1812 §5.3.1:
+            // TTL decremented; expired packets are dropped here without ICMP).
+            if self.forwarding && dst_mac == self.mac && !pkt.dst.is_multicast() && pkt.ttl > 1 {
+                pkt.ttl -= 1;
+                self.packets_forwarded = self.packets_forwarded.saturating_add(1);
+                self.send_packet(now, pkt, None);
+            }
             return;
         }
-        let unicast = pkt.dst == self.ip;
+        let unicast = self.owns(pkt.dst);
         match pkt.payload {
             IpPayload::Icmp(Icmp::EchoRequest { ident, seq, data }) => {
                 if unicast {
                     self.send_ip(
                         now,
+                        Some(pkt.dst),
                         pkt.src,
                         None,
                         IpPayload::Icmp(Icmp::EchoReply { ident, seq, data }),
@@ -601,6 +714,7 @@ impl Host {
                     let original = ip_header_and_udp(&pkt.src, &pkt.dst, &dgram);
                     self.send_ip(
                         now,
+                        Some(pkt.dst),
                         pkt.src,
                         None,
                         IpPayload::Icmp(Icmp::DestUnreachable { code: 3, original }),
@@ -609,19 +723,20 @@ impl Host {
             }
             IpPayload::Tcp(seg) => {
                 if unicast {
-                    self.handle_tcp(now, pkt.src, seg);
+                    self.handle_tcp(now, pkt.src, pkt.dst, seg);
                 }
             }
             IpPayload::Other { .. } => {}
         }
     }
 
-    fn handle_tcp(&mut self, now: Instant, src: Ipv4Addr, seg: TcpSegment) {
+    fn handle_tcp(&mut self, now: Instant, src: Ipv4Addr, local_ip: Ipv4Addr, seg: TcpSegment) {
         let remote = SocketAddrV4::new(src, seg.src_port);
         let syn_only = seg.flags.contains(TcpFlags::SYN) && !seg.flags.contains(TcpFlags::ACK);
         let found = self.conns.iter_mut().find(|c| {
             c.remote == remote
                 && c.local.port() == seg.dst_port
+                && *c.local.ip() == local_ip
                 && c.state != TcpState::Closed
                 && !(syn_only && c.state == TcpState::TimeWait)
         });
@@ -650,7 +765,7 @@ impl Host {
                 let conn = TcpConn::accept(
                     now,
                     id,
-                    SocketAddrV4::new(self.ip, seg.dst_port),
+                    SocketAddrV4::new(local_ip, seg.dst_port),
                     remote,
                     iss,
                     opts,
@@ -659,7 +774,7 @@ impl Host {
                     &mut out,
                 );
                 self.conns.push(conn);
-                self.send_tcp(now, src, out);
+                self.send_tcp(now, local_ip, src, out);
                 self.gc_conns();
                 return;
             }
@@ -691,7 +806,7 @@ impl Host {
                 payload: Vec::new(),
             }
         };
-        self.send_tcp(now, src, alloc::vec![rst]);
+        self.send_tcp(now, local_ip, src, alloc::vec![rst]);
     }
 }
 

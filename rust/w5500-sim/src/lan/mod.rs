@@ -9,7 +9,9 @@
 //!
 //! The switch floods broadcast and multicast frames to every port (the chip included) and
 //! sends a unicast frame to the host owning its destination MAC, or to the chip when no host
-//! owns it. Hosts answer ARP for their own address only, so an address without a host gets no
+//! owns it. Ports belong to segments: the chip and ordinary hosts are on segment 0; a host
+//! with [`Host::forwarding`] and an extra interface ([`host::Iface`]) routes to hosts on other
+//! segments, which use it as their [`Host::gateway`]. Hosts answer ARP for their own address only, so an address without a host gets no
 //! answer and the chip's ARP times out.
 //!
 //! # The standard topology ([`Lan::standard`])
@@ -24,11 +26,12 @@
 //! | 10.77.0.11 | `echo` | TCP echo on 7 and 7000, UDP echo on 7 and 7000 |
 //! | 10.77.0.12 | `bulk` | byte source on TCP 19 (1 MiB of the pattern, then FIN), byte sink on TCP 9 |
 //! | 10.77.0.20 | `peer` | nothing: a host tests drive by hand |
+//! | 10.77.99.10 | `remote` | on another subnet behind `gw` (which is 10.77.99.1 there and forwards): HTTP on 80 (`/`), TCP and UDP echo on 7. The chip reaches it only through its gateway (GAR = 10.77.0.1); ARP for it from 10.77.0.0/24 gets no answer |
 //! | 10.77.0.50 | – | suggested static address for the chip (no host owns it) |
 //! | 10.77.0.254 | – | nobody (ARP for it times out) |
 //!
 //! DNS zone `sim.lan`: `gw`, `ns2`, `http`, `echo`, `bulk`, `peer` (A records of the hosts
-//! above), `www` CNAME `http`, `alias` CNAME `www` (a chain), `multi` with three A records
+//! above, and `remote`), `www` CNAME `http`, `alias` CNAME `www` (a chain), `multi` with three A records
 //! (.10, .11, .12); everything else is NXDOMAIN. See [`standard`] for the constants.
 //!
 //! # Applications
@@ -140,7 +143,7 @@ pub struct Lan {
     bitrate: u64,
     to_chip: VecDeque<(Instant, Frame)>,
     chip_port_free_ns: u64,
-    to_hosts: VecDeque<(Instant, usize, Frame)>,
+    to_hosts: VecDeque<(Instant, usize, u32, Frame)>,
     now: Instant,
     igmp_from_chip: Vec<(Instant, Ipv4Addr, Igmp)>,
     trace: Option<Vec<TraceEntry>>,
@@ -246,7 +249,7 @@ impl Lan {
 
     /// Remove a host (it vanishes from the switch; frames in flight to it are lost).
     pub fn remove_host(&mut self, id: HostId) -> Option<Host> {
-        self.to_hosts.retain(|(_, h, _)| *h != id.0);
+        self.to_hosts.retain(|(_, h, _, _)| *h != id.0);
         self.hosts.get_mut(id.0).and_then(Option::take)
     }
 
@@ -487,7 +490,7 @@ impl Lan {
         (Instant::from_micros(at_us), at_ns)
     }
 
-    fn enqueue_host(&mut self, sent: Instant, idx: usize, frame: Frame) {
+    fn enqueue_host(&mut self, sent: Instant, idx: usize, segment: u32, frame: Frame) {
         let Some(Some(h)) = self.hosts.get(idx) else {
             return;
         };
@@ -498,9 +501,9 @@ impl Lan {
         let pos = self
             .to_hosts
             .iter()
-            .rposition(|(t, _, _)| *t <= at)
+            .rposition(|(t, _, _, _)| *t <= at)
             .map_or(0, |p| p + 1);
-        self.to_hosts.insert(pos, (at, idx, frame));
+        self.to_hosts.insert(pos, (at, idx, segment, frame));
     }
 
     fn enqueue_chip(&mut self, sent: Instant, frame: Frame) {
@@ -514,8 +517,9 @@ impl Lan {
         self.to_chip.insert(pos, (at, frame));
     }
 
-    /// Forward `frame` sent at `sent` by host `from` (or by the chip when `None`).
-    fn route(&mut self, from: Option<usize>, sent: Instant, frame: Frame) {
+    /// Forward `frame` sent at `sent` on `segment` by host `from` (or by the chip when `None`).
+    /// Only endpoints on that segment see it; the chip is on segment 0.
+    fn route(&mut self, from: Option<usize>, segment: u32, sent: Instant, frame: Frame) {
         let group = frame.dst.is_multicast();
         let mut owned = false;
         let targets: Vec<usize> = self
@@ -524,20 +528,23 @@ impl Lan {
             .enumerate()
             .filter_map(|(i, h)| {
                 let h = h.as_ref()?;
+                if !h.on_segment(segment) {
+                    return None;
+                }
                 if h.mac == frame.dst {
                     owned = true;
                 }
                 (Some(i) != from && (group || h.mac == frame.dst)).then_some(i)
             })
             .collect();
-        let to_chip = from.is_some() && (group || !owned);
+        let to_chip = from.is_some() && segment == 0 && (group || !owned);
         let n = targets.len();
         for (k, i) in targets.into_iter().enumerate() {
             if k + 1 == n && !to_chip {
-                self.enqueue_host(sent, i, frame);
+                self.enqueue_host(sent, i, segment, frame);
                 return;
             }
-            self.enqueue_host(sent, i, frame.clone());
+            self.enqueue_host(sent, i, segment, frame.clone());
         }
         if to_chip {
             self.enqueue_chip(sent, frame);
@@ -549,8 +556,8 @@ impl Lan {
             Some(Some(h)) => core::mem::take(&mut h.outbox),
             _ => return,
         };
-        for f in out {
-            self.route(Some(idx), at, f);
+        for (segment, f) in out {
+            self.route(Some(idx), segment, at, f);
         }
     }
 
@@ -564,7 +571,7 @@ impl Lan {
 
     fn run_until(&mut self, now: Instant) {
         for _ in 0..MAX_EVENTS_PER_POLL {
-            let frame_at = self.to_hosts.front().map(|(t, _, _)| *t);
+            let frame_at = self.to_hosts.front().map(|(t, _, _, _)| *t);
             let timer = self.next_host_timer();
             let take_frame = match (frame_at, timer) {
                 (Some(f), Some((t, _))) => f <= t,
@@ -573,7 +580,7 @@ impl Lan {
                 (None, None) => return,
             };
             if take_frame {
-                let Some((at, idx, frame)) = self.to_hosts.front() else {
+                let Some((at, idx, _, _)) = self.to_hosts.front() else {
                     return;
                 };
                 let (at, idx) = (*at, *idx);
@@ -585,10 +592,9 @@ impl Lan {
                     }
                     continue;
                 }
-                let _ = frame;
-                if let Some((_, _, frame)) = self.to_hosts.pop_front() {
+                if let Some((_, _, segment, frame)) = self.to_hosts.pop_front() {
                     if let Some(Some(h)) = self.hosts.get_mut(idx) {
-                        h.handle_frame(at, frame);
+                        h.handle_frame(at, segment, frame);
                     }
                     self.flush_host(idx, at);
                 }
@@ -620,6 +626,7 @@ impl Lan {
             .a("echo.sim.lan", s::ECHO, 300)
             .a("bulk.sim.lan", s::BULK, 300)
             .a("peer.sim.lan", s::PEER, 300)
+            .a("remote.sim.lan", s::REMOTE, 300)
             .cname("www.sim.lan", "http.sim.lan", 60)
             .cname("alias.sim.lan", "www.sim.lan", 60)
             .a("multi.sim.lan", s::HTTP, 30)
@@ -680,6 +687,35 @@ impl Lan {
         );
         lan.listen_tcp(bulk, 9, TcpOptions::default(), apps::ByteSink::factory());
         lan.add_simple_host("peer", s::PEER);
+        // A remote subnet behind the gateway: reachable only through the router's MAC.
+        if let Some(g) = lan.host_mut(gw) {
+            g.forwarding = true;
+            g.extra_ifaces.push(host::Iface {
+                ip: s::REMOTE_GATEWAY,
+                prefix_len: 24,
+                segment: 1,
+            });
+        }
+        let o = s::REMOTE.octets();
+        let mut remote = Host::new(
+            "remote",
+            s::REMOTE,
+            24,
+            MacAddr([0x02, 0x00, o[0], o[1], o[2], o[3]]),
+        );
+        remote.segment = 1;
+        remote.gateway = Some(s::REMOTE_GATEWAY);
+        let remote = lan.add_host(remote);
+        let content =
+            apps::HttpContent::new().route("/", b"Hello from behind the gateway\n".to_vec());
+        lan.listen_tcp(
+            remote,
+            80,
+            TcpOptions::default(),
+            apps::HttpServer::factory(content),
+        );
+        lan.listen_tcp(remote, 7, TcpOptions::default(), apps::TcpEcho::factory());
+        lan.bind_udp(remote, 7, Box::new(apps::UdpEcho::default()));
         lan
     }
 }
@@ -702,7 +738,7 @@ impl Network for Lan {
                 frame: frame.clone(),
             });
         }
-        self.route(None, now, frame);
+        self.route(None, 0, now, frame);
     }
 
     fn receive(&mut self, now: Instant) -> Option<Frame> {
@@ -737,7 +773,7 @@ impl Network for Lan {
 
     fn next_event(&self) -> Option<Instant> {
         let chip = self.to_chip.front().map(|(t, _)| *t);
-        let hosts = self.to_hosts.front().map(|(t, _, _)| *t);
+        let hosts = self.to_hosts.front().map(|(t, _, _, _)| *t);
         let timers = self.next_host_timer().map(|(t, _)| t);
         [chip, hosts, timers].into_iter().flatten().min()
     }
@@ -765,6 +801,10 @@ pub mod standard {
     pub const BULK: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 12);
     /// A host with no services, for tests to drive.
     pub const PEER: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 20);
+    /// The gateway's address on the remote subnet 10.77.99.0/24 (segment 1).
+    pub const REMOTE_GATEWAY: Ipv4Addr = Ipv4Addr::new(10, 77, 99, 1);
+    /// A host on the remote subnet, reachable only through the gateway (HTTP 80, echo 7).
+    pub const REMOTE: Ipv4Addr = Ipv4Addr::new(10, 77, 99, 10);
     /// A static address for the chip (no host owns it).
     pub const CHIP_STATIC: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 50);
     /// An address nobody answers ARP for.

@@ -60,6 +60,8 @@ pub struct FakeChip {
     pub auto_tcp: bool,
     /// Ports the chip "listens" on (SYNs get SYN-ACK).
     pub listening: Vec<u16>,
+    /// MAC used for destinations outside 10.77.0.0/24 (the chip's GAR, resolved).
+    pub gateway_mac: Option<MacAddr>,
     ident: u16,
 }
 
@@ -76,6 +78,7 @@ impl FakeChip {
             answer_arp: true,
             auto_tcp: true,
             listening: Vec::new(),
+            gateway_mac: None,
             ident: 0,
         }
     }
@@ -189,6 +192,8 @@ impl FakeChip {
             MacAddr::BROADCAST
         } else if dst.is_multicast() {
             MacAddr::ipv4_multicast(dst)
+        } else if dst.octets()[..3] != [10, 77, 0] {
+            self.gateway_mac.unwrap_or(self.mac_of(dst))
         } else {
             self.mac_of(dst)
         };
