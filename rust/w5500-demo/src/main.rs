@@ -40,7 +40,9 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
             "--path" => {
                 let p = it.next().ok_or("--path needs a value")?;
                 if !p.starts_with('/') || p.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                    return Err(format!("--path must be an absolute path without spaces: {p:?}"));
+                    return Err(format!(
+                        "--path must be an absolute path without spaces: {p:?}"
+                    ));
                 }
                 o.path = p.clone();
             }
@@ -50,13 +52,17 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
                     .parse()
                     .ok()
                     .filter(|m| (1..=80).contains(m))
-                    .ok_or(format!("--spi-mhz takes 1 to 80 (the W5500's limit), not {v:?}"))?;
+                    .ok_or(format!(
+                        "--spi-mhz takes 1 to 80 (the W5500's limit), not {v:?}"
+                    ))?;
             }
             "--int-pin" => o.int_pin = true,
             "--no-int-pin" => o.int_pin = false,
             "-h" | "--help" => {
-                return Err("usage: w5500-demo [--path /big] [--spi-mhz 20] [--int-pin|--no-int-pin]"
-                    .to_string())
+                return Err(
+                    "usage: w5500-demo [--path /big] [--spi-mhz 20] [--int-pin|--no-int-pin]"
+                        .to_string(),
+                )
             }
             other => return Err(format!("unknown argument {other:?} (try --help)")),
         }
@@ -82,7 +88,10 @@ fn print_spi(stats: &SpiStats, payload: usize) {
         ("RX buffers", Area::RxBuffer),
     ] {
         let a = stats.area(area);
-        println!("           {name:<17} {:>7} frames {:>9} bytes", a.frames, a.bytes);
+        println!(
+            "           {name:<17} {:>7} frames {:>9} bytes",
+            a.frames, a.bytes
+        );
     }
 }
 
@@ -113,7 +122,10 @@ fn run(o: &Options) -> Result<(), String> {
     cfg.gateway = standard::GATEWAY;
     chip.init(&mut delay, &cfg)
         .map_err(|e| format!("chip bring-up failed: {e}"))?;
-    println!("  chip     W5500 found (VERSIONR 0x04), reset done at {:.3} ms", ms(&sim));
+    println!(
+        "  chip     W5500 found (VERSIONR 0x04), reset done at {:.3} ms",
+        ms(&sim)
+    );
 
     let mut link = chip.phy_status().map_err(|e| e.to_string())?;
     for _ in 0..100 {
@@ -149,7 +161,10 @@ fn run(o: &Options) -> Result<(), String> {
 
     lock(&sim).reset_stats();
     let t0 = ms(&sim);
-    let req = format!("GET {} HTTP/1.1\r\nHost: http.sim.lan\r\nConnection: close\r\n\r\n", o.path);
+    let req = format!(
+        "GET {} HTTP/1.1\r\nHost: http.sim.lan\r\nConnection: close\r\n\r\n",
+        o.path
+    );
     bsd.send(s, req.as_bytes(), None, MsgFlags::default())
         .map_err(|e| format!("send failed: {e}"))?;
     let mut response = Vec::new();
@@ -165,7 +180,7 @@ fn run(o: &Options) -> Result<(), String> {
     }
     let elapsed = ms(&sim) - t0;
     bsd.close(s).map_err(|e| e.to_string())?;
-    let stats = lock(&sim).stats().clone();
+    let stats = *lock(&sim).stats();
 
     let head_end = response
         .windows(4)
@@ -185,7 +200,9 @@ fn run(o: &Options) -> Result<(), String> {
     print_spi(&stats, response.len() + req.len());
     let violations = lock(&sim).violations().len();
     if violations > 0 {
-        return Err(format!("the simulator recorded {violations} datasheet violations"));
+        return Err(format!(
+            "the simulator recorded {violations} datasheet violations"
+        ));
     }
     if !status_line.contains(" 200 ") {
         return Err(format!("unexpected status: {status_line}"));
