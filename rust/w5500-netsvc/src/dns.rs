@@ -1,0 +1,1 @@
+//! DNS resolver (being written).

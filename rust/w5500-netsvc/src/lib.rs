@@ -1,0 +1,16 @@
+//! DHCP and DNS clients for the W5500 driver, in `no_std` Rust.
+//!
+//! The W5500 has no DHCP or DNS of its own, and Zephyr's native clients do not run on an
+//! offloaded interface, so the driver carries both. They are written *sans-IO*: each is a
+//! state machine that is handed received datagrams and the current time, and says what to
+//! transmit and when it next needs to run. That keeps them deterministic, testable without a
+//! chip, and fuzzable; the glue that moves their datagrams through the chip's UDP (and, for
+//! truncated DNS answers, TCP) sockets lives with the driver.
+//!
+//! - [`dhcp`]: RFC 2131/2132 client.
+//! - [`dns`]: RFC 1035 stub resolver with a getaddrinfo-shaped front end.
+#![cfg_attr(not(test), no_std)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod dhcp;
+pub mod dns;
