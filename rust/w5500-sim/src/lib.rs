@@ -21,7 +21,10 @@
 //! The core is `no_std` with `alloc`, so it can also run inside a Zephyr image as an SPI
 //! emulator; the `std` feature adds the host-socket backend, the bridge and wall-clock time.
 #![cfg_attr(not(feature = "std"), no_std)]
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 extern crate alloc;
 
