@@ -267,8 +267,10 @@ impl HostNet {
         }
     }
 
-    /// Listen on TCP `port` (all addresses of the namespace, bound to the configured interface
-    /// if any) and hand every accepted connection to the chip's IP on the same port.
+    /// Listen on TCP `port` (all addresses of the namespace) and hand every accepted
+    /// connection to the chip's IP on the same port, like QEMU's `hostfwd`. Connections that
+    /// arrive while the chip's IP is unknown (no [`HostNetConfig::chip_ip`], nothing sent yet)
+    /// or while the connection table is full are reset.
     pub fn forward_tcp(&mut self, port: u16) -> io::Result<()> {
         let sock = Socket::new(Domain::IPV4, Type::STREAM, None)?;
         sock.set_reuse_address(true)?;
