@@ -1,0 +1,186 @@
+//! The `w5500-sim` command line, parsed by hand so it can be tested.
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::path::PathBuf;
+
+use super::ClockMode;
+
+/// Where the bridge listens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ListenAddr {
+    /// `unix:PATH`: a Unix stream socket.
+    Unix(PathBuf),
+    /// `tcp:127.0.0.1:PORT`: loopback TCP only.
+    Tcp(SocketAddrV4),
+}
+
+impl ListenAddr {
+    /// Parse `unix:PATH` or `tcp:127.0.0.1:PORT` (any other TCP address is refused).
+    pub fn parse(s: &str) -> Result<ListenAddr, String> {
+        if let Some(p) = s.strip_prefix("unix:") {
+            if p.is_empty() {
+                return Err("unix: needs a path".into());
+            }
+            return Ok(ListenAddr::Unix(PathBuf::from(p)));
+        }
+        if let Some(a) = s.strip_prefix("tcp:") {
+            let addr: SocketAddrV4 = a
+                .parse()
+                .map_err(|_| format!("bad TCP address {a:?} (want 127.0.0.1:PORT)"))?;
+            if *addr.ip() != Ipv4Addr::LOCALHOST {
+                return Err(format!(
+                    "refusing {a}: the bridge listens on 127.0.0.1 only"
+                ));
+            }
+            return Ok(ListenAddr::Tcp(addr));
+        }
+        Err(format!(
+            "bad listen address {s:?} (want unix:PATH or tcp:127.0.0.1:PORT)"
+        ))
+    }
+}
+
+impl core::fmt::Display for ListenAddr {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            ListenAddr::Unix(p) => write!(f, "unix:{}", p.display()),
+            ListenAddr::Tcp(a) => write!(f, "tcp:{a}"),
+        }
+    }
+}
+
+/// Everything the command line can say.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// `--listen`; default `unix:w5500-sim.sock`.
+    pub listen: ListenAddr,
+    /// `--clock wall|sim`; default `sim`.
+    pub clock: ClockMode,
+    /// `--spi-hz N`; default 20 MHz.
+    pub spi_hz: u32,
+    /// `--ip A.B.C.D`: the LAN's address for the chip (not wired yet).
+    pub ip: Option<Ipv4Addr>,
+    /// `--dhcp`: run a DHCP server on the LAN (not wired yet).
+    pub dhcp: bool,
+    /// `--dns-record name=ip`, repeatable (not wired yet).
+    pub dns_records: Vec<(String, Ipv4Addr)>,
+    /// `--http path=file`, repeatable (not wired yet).
+    pub http: Vec<(String, PathBuf)>,
+    /// `--selftest-target`: serve a plain register file instead of the chip.
+    pub selftest_target: bool,
+    /// `--max-clients N`: exit after serving N clients (default: serve forever).
+    pub max_clients: Option<usize>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            listen: ListenAddr::Unix(PathBuf::from("w5500-sim.sock")),
+            clock: ClockMode::Sim,
+            spi_hz: 20_000_000,
+            ip: None,
+            dhcp: false,
+            dns_records: Vec::new(),
+            http: Vec::new(),
+            selftest_target: false,
+            max_clients: None,
+        }
+    }
+}
+
+/// What the command line asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Serve with these options.
+    Run(Options),
+    /// `--help`: print [`USAGE`].
+    Help,
+}
+
+/// The `--help` text.
+pub const USAGE: &str = "\
+usage: w5500-sim [options]
+  --listen unix:PATH | tcp:127.0.0.1:PORT   where to serve the bridge (default unix:w5500-sim.sock)
+  --clock wall|sim                          the chip's clock (default sim)
+  --spi-hz N                                modelled SPI clock in Hz (default 20000000)
+  --ip A.B.C.D                              LAN address for the chip (not wired yet)
+  --dhcp                                    DHCP server on the LAN (not wired yet)
+  --dns-record NAME=A.B.C.D                 DNS record on the LAN, repeatable (not wired yet)
+  --http PATH=FILE                          HTTP resource on the LAN, repeatable (not wired yet)
+  --selftest-target                         serve a plain register file instead of the chip
+  --max-clients N                           exit after N clients
+  --help                                    this text
+The wire protocol is documented in the w5500_sim::bridge module.";
+
+/// Parse the arguments after the program name.
+pub fn parse_args<I, S>(args: I) -> Result<Command, String>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let mut o = Options::default();
+    let mut it = args.into_iter();
+    while let Some(arg) = it.next() {
+        let arg = arg.as_ref();
+        let mut value = |name: &str| -> Result<String, String> {
+            it.next()
+                .map(|v| v.as_ref().to_owned())
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
+        match arg {
+            "--help" | "-h" => return Ok(Command::Help),
+            "--listen" => o.listen = ListenAddr::parse(&value(arg)?)?,
+            "--clock" => {
+                o.clock = match value(arg)?.as_str() {
+                    "wall" => ClockMode::Wall,
+                    "sim" => ClockMode::Sim,
+                    v => return Err(format!("--clock wall|sim, not {v:?}")),
+                }
+            }
+            "--spi-hz" => {
+                let v = value(arg)?;
+                o.spi_hz = v
+                    .parse()
+                    .ok()
+                    .filter(|&hz: &u32| hz > 0)
+                    .ok_or_else(|| format!("--spi-hz needs a positive integer, not {v:?}"))?;
+            }
+            "--ip" => {
+                let v = value(arg)?;
+                o.ip = Some(v.parse().map_err(|_| format!("--ip: bad address {v:?}"))?);
+            }
+            "--dhcp" => o.dhcp = true,
+            "--dns-record" => {
+                let v = value(arg)?;
+                let (name, ip) = v
+                    .split_once('=')
+                    .ok_or_else(|| format!("--dns-record NAME=IP, not {v:?}"))?;
+                let ip = ip
+                    .parse()
+                    .map_err(|_| format!("--dns-record: bad address {ip:?}"))?;
+                if name.is_empty() {
+                    return Err("--dns-record: empty name".into());
+                }
+                o.dns_records.push((name.to_owned(), ip));
+            }
+            "--http" => {
+                let v = value(arg)?;
+                let (path, file) = v
+                    .split_once('=')
+                    .filter(|(p, f)| p.starts_with('/') && !f.is_empty())
+                    .ok_or_else(|| format!("--http /PATH=FILE, not {v:?}"))?;
+                o.http.push((path.to_owned(), PathBuf::from(file)));
+            }
+            "--selftest-target" => o.selftest_target = true,
+            "--max-clients" => {
+                let v = value(arg)?;
+                o.max_clients = Some(
+                    v.parse()
+                        .map_err(|_| format!("--max-clients needs a count, not {v:?}"))?,
+                );
+            }
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(Command::Run(o))
+}

@@ -1,0 +1,86 @@
+//! `scripts/bridge_client.py` (standard library only) reads VERSIONR through the bridge: against
+//! an in-process server and against the `w5500-sim` binary. Skips when python3 is missing.
+
+mod bridge_support;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use bridge_support::*;
+use w5500_sim::bridge::{ClockMode, ListenAddr};
+
+fn script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/bridge_client.py")
+}
+
+fn have_python() -> bool {
+    let ok = Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("skipped: python3 not found");
+    }
+    ok
+}
+
+fn python_reads_versionr(at: &ListenAddr) {
+    let out = Command::new("python3")
+        .arg(script())
+        .arg(at.to_string())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(text.trim(), "VERSIONR=0x04");
+}
+
+#[test]
+fn python_client_reads_versionr_unix_and_tcp() {
+    if !have_python() {
+        return;
+    }
+    for addr in [unix_addr(), tcp_addr()] {
+        let (at, server, target) = start(addr, ClockMode::Sim, 1);
+        python_reads_versionr(&at);
+        server.join().unwrap();
+        let (sel, desel, _) = target.lock().unwrap().counts();
+        assert_eq!((sel, desel), (1, 1));
+    }
+}
+
+#[test]
+fn python_client_against_binary() {
+    if !have_python() {
+        return;
+    }
+    let ListenAddr::Unix(path) = unix_addr() else {
+        unreachable!()
+    };
+    let listen = format!("unix:{}", path.display());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_w5500-sim"))
+        .args([
+            "--selftest-target",
+            "--max-clients",
+            "1",
+            "--listen",
+            &listen,
+        ])
+        .spawn()
+        .unwrap();
+    for _ in 0..200 {
+        if path.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    python_reads_versionr(&ListenAddr::Unix(path.clone()));
+    let status = child.wait().unwrap();
+    assert!(status.success());
+    assert!(!path.exists(), "socket file removed on exit");
+}
