@@ -1,11 +1,15 @@
-//! `w5500-sim`: serves the simulated W5500 to programs in other languages over a Unix socket
-//! or loopback TCP. The wire protocol is documented in `w5500_sim::bridge`.
+//! `w5500-sim`: serves the simulated W5500, on the simulator's standard in-memory LAN, to
+//! programs in other languages over a Unix socket or loopback TCP. The wire protocol is
+//! documented in `w5500_sim::bridge`.
 
 use std::process::ExitCode;
 
 use w5500_sim::bridge::{
-    parse_args, Command, Listener, Options, RegisterFile, Server, ServerConfig, USAGE,
+    parse_args, ClockMode, Command, Listener, Options, RegisterFile, Server, ServerConfig, USAGE,
 };
+use w5500_sim::lan::{apps, dhcp, dns, standard, Lan, TcpOptions};
+use w5500_sim::sim::{Sim, SimConfig};
+use w5500_sim::time::SpiTiming;
 
 fn main() -> ExitCode {
     let opts = match parse_args(std::env::args().skip(1)) {
@@ -28,25 +32,79 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(opts: &Options) -> Result<(), String> {
-    if !opts.selftest_target {
-        return Err(
-            "not yet wired: the simulated chip is not in this build yet; \
-                    use --selftest-target to serve a plain register file"
-                .into(),
+/// The standard LAN with the command line's changes.
+fn build_lan(opts: &Options) -> Result<Lan, String> {
+    let mut lan = Lan::standard();
+    let gw = lan.host_by_ip(standard::GATEWAY).ok_or("no gateway host")?;
+    if opts.no_dhcp {
+        if let Some(server) = lan.udp_app_mut::<dhcp::DhcpServer>(gw, dhcp::SERVER_PORT) {
+            server.fault = dhcp::DhcpFault::Silent;
+        }
+    }
+    if !opts.dns_records.is_empty() {
+        let mut zone = Lan::standard_zone();
+        for (name, ip) in &opts.dns_records {
+            zone = zone.a(name, *ip, 300);
+        }
+        for host in [standard::GATEWAY, standard::NS2] {
+            let id = lan.host_by_ip(host).ok_or("no DNS host")?;
+            dns::install(&mut lan, id, zone.clone(), dns::DnsFault::None);
+        }
+    }
+    if !opts.http.is_empty() {
+        let mut content = apps::HttpContent::new()
+            .route("/", b"Hello from the simulated LAN\n".to_vec())
+            .route("/big", w5500_sim::lan::util::pattern(0, standard::BIG_BODY));
+        for (path, file) in &opts.http {
+            let body =
+                std::fs::read(file).map_err(|e| format!("--http {}: {e}", file.display()))?;
+            content = content.route(path, body);
+        }
+        let http = lan.host_by_ip(standard::HTTP).ok_or("no HTTP host")?;
+        lan.listen_tcp(
+            http,
+            80,
+            TcpOptions::default(),
+            apps::HttpServer::factory(content),
         );
     }
+    Ok(lan)
+}
+
+fn run(opts: &Options) -> Result<(), String> {
     let listener = Listener::bind(&opts.listen).map_err(|e| format!("{}: {e}", opts.listen))?;
     let shown = listener
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or_else(|_| opts.listen.to_string());
-    println!("w5500-sim: serving a register file on {shown}");
     let config = ServerConfig {
         clock: opts.clock,
         spi_hz: opts.spi_hz,
     };
-    let mut server = Server::new(RegisterFile::new(opts.clock, opts.spi_hz), config);
+    if opts.selftest_target {
+        println!("w5500-sim: serving a register file on {shown}");
+        let mut server = Server::new(RegisterFile::new(opts.clock, opts.spi_hz), config);
+        return server
+            .serve(&listener, opts.max_clients)
+            .map_err(|e| format!("serving: {e}"));
+    }
+    let sim_config = SimConfig {
+        timing: SpiTiming {
+            sck_hz: opts.spi_hz,
+            ..SpiTiming::DEFAULT
+        },
+        clock: match opts.clock {
+            ClockMode::Sim => w5500_sim::sim::ClockMode::Simulated,
+            ClockMode::Wall => w5500_sim::sim::ClockMode::WallClock,
+        },
+        ..SimConfig::default()
+    };
+    let sim = Sim::with_config(build_lan(opts)?, sim_config);
+    println!(
+        "w5500-sim: serving a simulated W5500 on {shown} (LAN 10.77.0.0/24, DHCP {})",
+        if opts.no_dhcp { "off" } else { "on" }
+    );
+    let mut server = Server::new(sim, config);
     server
         .serve(&listener, opts.max_clients)
         .map_err(|e| format!("serving: {e}"))

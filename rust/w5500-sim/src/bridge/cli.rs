@@ -58,13 +58,11 @@ pub struct Options {
     pub clock: ClockMode,
     /// `--spi-hz N`; default 20 MHz.
     pub spi_hz: u32,
-    /// `--ip A.B.C.D`: the LAN's address for the chip (not wired yet).
-    pub ip: Option<Ipv4Addr>,
-    /// `--dhcp`: run a DHCP server on the LAN (not wired yet).
-    pub dhcp: bool,
-    /// `--dns-record name=ip`, repeatable (not wired yet).
+    /// `--no-dhcp`: the LAN's DHCP server stays silent (the chip needs a static address).
+    pub no_dhcp: bool,
+    /// `--dns-record name=ip`, repeatable: extra A records in the LAN's DNS zone.
     pub dns_records: Vec<(String, Ipv4Addr)>,
-    /// `--http path=file`, repeatable (not wired yet).
+    /// `--http path=file`, repeatable: extra resources on the LAN's HTTP server.
     pub http: Vec<(String, PathBuf)>,
     /// `--selftest-target`: serve a plain register file instead of the chip.
     pub selftest_target: bool,
@@ -78,8 +76,7 @@ impl Default for Options {
             listen: ListenAddr::Unix(PathBuf::from("w5500-sim.sock")),
             clock: ClockMode::Sim,
             spi_hz: 20_000_000,
-            ip: None,
-            dhcp: false,
+            no_dhcp: false,
             dns_records: Vec::new(),
             http: Vec::new(),
             selftest_target: false,
@@ -103,13 +100,14 @@ usage: w5500-sim [options]
   --listen unix:PATH | tcp:127.0.0.1:PORT   where to serve the bridge (default unix:w5500-sim.sock)
   --clock wall|sim                          the chip's clock (default sim)
   --spi-hz N                                modelled SPI clock in Hz (default 20000000)
-  --ip A.B.C.D                              LAN address for the chip (not wired yet)
-  --dhcp                                    DHCP server on the LAN (not wired yet)
-  --dns-record NAME=A.B.C.D                 DNS record on the LAN, repeatable (not wired yet)
-  --http PATH=FILE                          HTTP resource on the LAN, repeatable (not wired yet)
+  --no-dhcp                                 keep the LAN's DHCP server silent (use a static address)
+  --dns-record NAME=A.B.C.D                 extra DNS A record on the LAN, repeatable
+  --http PATH=FILE                          extra resource on the LAN's HTTP server, repeatable
   --selftest-target                         serve a plain register file instead of the chip
   --max-clients N                           exit after N clients
   --help                                    this text
+The chip sits on the simulator's standard in-memory LAN (10.77.0.0/24: DHCP and DNS at .1,
+HTTP at .10, echo at .11, byte source/sink at .12; see w5500_sim::lan).
 The wire protocol is documented in the w5500_sim::bridge module.";
 
 /// Parse the arguments after the program name.
@@ -145,11 +143,7 @@ where
                     .filter(|&hz: &u32| hz > 0)
                     .ok_or_else(|| format!("--spi-hz needs a positive integer, not {v:?}"))?;
             }
-            "--ip" => {
-                let v = value(arg)?;
-                o.ip = Some(v.parse().map_err(|_| format!("--ip: bad address {v:?}"))?);
-            }
-            "--dhcp" => o.dhcp = true,
+            "--no-dhcp" => o.no_dhcp = true,
             "--dns-record" => {
                 let v = value(arg)?;
                 let (name, ip) = v

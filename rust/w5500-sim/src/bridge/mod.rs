@@ -220,3 +220,33 @@ impl<T: BridgeTarget> BridgeTarget for Arc<Mutex<T>> {
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
+
+/// The simulated chip itself as a bridge target.
+impl<N: crate::net::Network> BridgeTarget for crate::sim::Sim<N> {
+    fn select(&mut self) {
+        // A select while selected is the client's protocol error; the server refuses it
+        // before it gets here, so the simulator's own check can only repeat it.
+        let _ = crate::sim::Sim::select(self);
+    }
+    fn transfer_in_place(&mut self, buf: &mut [u8]) {
+        crate::sim::Sim::transfer_in_place(self, buf)
+    }
+    fn deselect(&mut self) {
+        crate::sim::Sim::deselect(self)
+    }
+    fn hardware_reset(&mut self) {
+        crate::sim::Sim::hardware_reset(self)
+    }
+    fn set_reset_pin(&mut self, low: bool) {
+        crate::sim::Sim::set_reset_pin(self, low)
+    }
+    fn int_asserted(&mut self) -> bool {
+        crate::sim::Sim::int_asserted(self)
+    }
+    fn now(&self) -> Instant {
+        crate::sim::Sim::now(self)
+    }
+    fn advance(&mut self, d: Duration) {
+        crate::sim::Sim::advance(self, d)
+    }
+}
