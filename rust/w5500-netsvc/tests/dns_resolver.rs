@@ -614,3 +614,12 @@ fn transmit_kinds_carry_server_and_port() {
         t => panic!("{t:?}"),
     }
 }
+
+#[test]
+fn footprint_is_bounded_for_small_targets() {
+    // No heap: everything is in the struct. Keep it well under 8 KiB.
+    let size = std::mem::size_of::<Resolver>();
+    println!("Resolver<8>: {size} bytes");
+    assert!(size < 8 * 1024, "{size}");
+    assert!(std::mem::size_of::<Resolver<0>>() < size);
+}

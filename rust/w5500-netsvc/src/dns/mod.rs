@@ -60,7 +60,10 @@
 //!   W5500 has no loopback interface, so connecting there fails at the socket layer); other
 //!   digits-and-dots strings are rejected ([`name::NameError::BadNumeric`]).
 //!
-//! Errors map to getaddrinfo codes in [`DnsError::eai`].
+//! - **Footprint**: no heap; `Resolver<8>` is about 7 KiB (the TCP reply buffer is 1.5 KiB,
+//!   each cache entry about 0.55 KiB for two 255-byte names); `Resolver<0>` has no cache.
+//!
+//! Errors map to getaddrinfo codes in [`DnsError::eai`]. Fuzz entry point: [`fuzz_parse`].
 
 pub mod cache;
 pub mod gai;
