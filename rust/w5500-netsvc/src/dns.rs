@@ -1,1 +1,0 @@
-//! DNS resolver (being written).
