@@ -10,7 +10,10 @@
 //! - [`dhcp`]: RFC 2131/2132 client.
 //! - [`dns`]: RFC 1035 stub resolver with a getaddrinfo-shaped front end.
 #![cfg_attr(not(test), no_std)]
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod dhcp;
 pub mod dns;
