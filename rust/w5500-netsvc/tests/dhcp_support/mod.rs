@@ -171,8 +171,17 @@ impl Harness {
         self.send_frame(mac, Body::Ipv4(pkt));
     }
 
-    /// Let the client transmit and report, and the LAN deliver, at the current time.
+    /// Let the client transmit and report, and the LAN deliver, at the current time, until
+    /// nothing more happens at this instant.
     fn pump(&mut self) {
+        for _ in 0..64 {
+            if !self.pump_once() {
+                break;
+            }
+        }
+    }
+
+    fn pump_once(&mut self) -> bool {
         let now = self.now_ms();
         if let Some((_, dl)) = self.probe {
             if self.now >= dl {
@@ -211,9 +220,12 @@ impl Harness {
             self.events.push((now, e));
         }
         self.lan.poll(self.now);
+        let mut any = false;
         while let Some(f) = self.lan.receive(self.now) {
             self.on_frame(f);
+            any = true;
         }
+        any
     }
 
     fn on_frame(&mut self, f: Frame) {
