@@ -895,3 +895,15 @@ fn fuzz_entry_point_survives_garbage() {
         w5500_netsvc::dhcp::fuzz_parse(&b);
     }
 }
+
+#[test]
+fn client_and_events_are_send_for_the_os_layer() {
+    fn assert_send<T: Send + 'static>() {}
+    assert_send::<Client>();
+    assert_send::<Event>();
+    assert_send::<Lease>();
+    // No allocation: everything lives in the struct; keep it small for MCUs.
+    let size = std::mem::size_of::<Client>();
+    eprintln!("size_of::<Client>() = {size}");
+    assert!(size < 2048, "{size} bytes");
+}
