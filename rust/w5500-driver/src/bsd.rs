@@ -37,8 +37,11 @@ pub trait Os {
     fn epoch(&self) -> u32;
 
     /// Wait until the epoch differs from `seen` or the clock reaches `deadline_ms`. May return
-    /// early. Must not hold the stack lock.
-    fn wait(&self, seen: u32, deadline_ms: u64);
+    /// early. Must not hold the stack lock. `socket` is the socket the caller waits on (`None`
+    /// for `poll()` over several): an OS that holds a per-descriptor lock around each call
+    /// (Zephyr's fd table does) must release that socket's lock while waiting, so that a
+    /// `send()`, `poll()` or `close()` from another thread can proceed.
+    fn wait(&self, socket: Option<SocketId>, seen: u32, deadline_ms: u64);
 
     /// Increment the epoch and wake every waiter.
     fn notify_all(&self);
@@ -133,7 +136,12 @@ impl<O: Os> Bsd<O> {
     }
 
     /// Wait for the chip, bounded, then service it so the next try sees fresh state.
-    fn wait_for_news(&self, seen: u32, deadline: Option<u64>) -> Result<()> {
+    fn wait_for_news(
+        &self,
+        socket: Option<SocketId>,
+        seen: u32,
+        deadline: Option<u64>,
+    ) -> Result<()> {
         let now = self.os.now_ms();
         let interval = self.os.poll_interval_ms().max(1);
         let housekeeping = self.os.with_stack(|s| s.next_deadline_ms());
@@ -144,7 +152,7 @@ impl<O: Os> Bsd<O> {
         if let Some(h) = housekeeping {
             until = until.min(h.max(now));
         }
-        self.os.wait(seen, until);
+        self.os.wait(socket, seen, until);
         let woke_by_event = self.os.epoch() != seen;
         let poll_all = !self.os.has_interrupt_pin() || !woke_by_event;
         let now = self.os.now_ms();
@@ -177,7 +185,7 @@ impl<O: Os> Bsd<O> {
             if deadline.is_some_and(|d| self.os.now_ms() >= d) {
                 return Err(Error::WouldBlock);
             }
-            self.wait_for_news(seen, deadline)?;
+            self.wait_for_news(Some(id), seen, deadline)?;
         }
     }
 
@@ -378,7 +386,7 @@ impl<O: Os> Bsd<O> {
             if ready > 0 || deadline.is_some_and(|d| self.os.now_ms() >= d) {
                 return Ok(ready);
             }
-            self.wait_for_news(seen, deadline)?;
+            self.wait_for_news(None, seen, deadline)?;
         }
     }
 }

@@ -80,7 +80,7 @@ impl<N: Network + Send + 'static> Os for SimOs<N> {
         *lock(&self.epoch)
     }
 
-    fn wait(&self, seen: u32, deadline_ms: u64) {
+    fn wait(&self, _socket: Option<w5500_driver::stack::SocketId>, seen: u32, deadline_ms: u64) {
         // Bounded: each pass either returns or moves the clock forward; the pass count is a
         // guard against a simulator that refuses to advance.
         for _ in 0..10_000 {
