@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Run HostNet's real-peer tests (rust/w5500-sim/tests/hostnet_realpeer.rs) against real peers in
-# throwaway network namespaces:
+# Run the real-peer tests against real peers in throwaway network namespaces:
+#   rust/w5500-sim/tests/hostnet_realpeer.rs     HostNet driven frame by frame
+#   rust/w5500-testkit/tests/realpeer_driver.rs  our driver on the simulated chip through HostNet
+#                                                (http.server, socat TCP echo, UDP echo, a socat
+#                                                client accepted by the driver)
 #
 #   w5k-lan-$$ (10.77.0.1/24): python3 http.server :8080, a UDP echo on :7777, dnsmasq (DHCP with
 #                              --dhcp-broadcast, DNS for *.test)
@@ -25,6 +28,7 @@ need() { # need <command> <apt package>
 need ip iproute2
 need python3 python3
 need dnsmasq dnsmasq-base
+need socat socat
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SFX=$$
@@ -46,7 +50,8 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 # Build first, outside the namespaces.
-(cd "$ROOT/rust" && cargo test -p w5500-sim --test hostnet_realpeer --no-run -q)
+(cd "$ROOT/rust" && cargo test -q --no-run -p w5500-sim --test hostnet_realpeer \
+    && cargo test -q --no-run -p w5500-testkit --test realpeer_driver)
 
 ip netns add "$DUT"
 ip netns add "$LAN"
@@ -91,7 +96,8 @@ done
 rc=0
 ip netns exec "$DUT" env W5K_REALPEER=1 W5K_DUT_IF="$DIF" W5K_DUT_IP=10.77.0.2 \
     W5K_LAN_IP=10.77.0.1 W5K_LAN_NS="$LAN" \
-    bash -c "cd '$ROOT/rust' && cargo test -p w5500-sim --test hostnet_realpeer $* -- --test-threads=1 --nocapture" || rc=$?
+    bash -c "cd '$ROOT/rust' && cargo test -p w5500-sim --test hostnet_realpeer $* -- --test-threads=1 --nocapture \
+        && cargo test -p w5500-testkit --test realpeer_driver $* -- --test-threads=1 --nocapture" || rc=$?
 if [ "$rc" != 0 ]; then
     echo "--- dnsmasq.log"; cat "$SCRATCH/dnsmasq.log" 2>/dev/null || true
     echo "--- http.log"; cat "$SCRATCH/http.log" 2>/dev/null || true
