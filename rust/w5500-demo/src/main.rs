@@ -1,24 +1,29 @@
 //! `w5500-demo`: the project's main job, on the simulated chip.
 //!
 //! Brings a simulated W5500 up with the driver (reset pulse, `VERSIONR` probe, soft reset),
-//! waits for the link, takes an IPv4 address, connects to the in-memory LAN's HTTP server,
-//! fetches a page, and prints a short transcript: link, address, connect, bytes, simulated
-//! time and SPI traffic. Exit status 0 on success; a clear message and 1 otherwise.
+//! waits for the link, takes an IPv4 address by DHCP (through the chip's own UDP socket,
+//! `w5500-iface`), resolves the HTTP server's name (`http.sim.lan`) with the LAN's DNS server,
+//! connects, fetches a page, and prints a short transcript: link, lease, DNS answer, connect,
+//! bytes, simulated time and SPI traffic. Exit status 0 on success; a clear message and 1 otherwise.
 //!
 //! Usage: `w5500-demo [--path /big] [--spi-mhz 20] [--int-pin|--no-int-pin]`
 
-use std::net::SocketAddrV4;
 use std::process::ExitCode;
-use std::time::Duration;
 
-use w5500_driver::bsd::{Bsd, MsgFlags};
+use w5500_driver::bsd::{Bsd, MsgFlags, Os};
 use w5500_driver::chip::{Chip, Config};
 use w5500_driver::stack::{SockType, Stack, StackConfig};
-use w5500_sim::lan::{standard, Lan};
+use w5500_iface::{Hints, Iface, IfaceConfig, IfaceEvent};
+use w5500_sim::lan::Lan;
 use w5500_sim::sim::{Sim, SimConfig};
 use w5500_sim::spi::{Area, SimResetPin, SimSpiDevice, SpiStats};
 use w5500_sim::time::SpiTiming;
 use w5500_testkit::{lock, SharedSim, SimDelay, SimOs};
+
+/// The demo chip's MAC address.
+const MAC: [u8; 6] = [0x02, 0x08, 0xdc, 0x00, 0x00, 0x01];
+/// The server the demo fetches from, by name.
+const HOST: &str = "http.sim.lan";
 
 /// Command-line options.
 #[derive(Debug, PartialEq, Eq)]
@@ -116,10 +121,7 @@ fn run(o: &Options) -> Result<(), String> {
     let mut delay = SimDelay(sim.clone());
     chip.hardware_reset(&mut SimResetPin::new(sim.clone()), &mut delay)
         .map_err(|e| format!("reset failed: {e}"))?;
-    let mut cfg = Config::new([0x02, 0x08, 0xdc, 0x00, 0x00, 0x01]);
-    cfg.ip = standard::CHIP_STATIC;
-    cfg.netmask = [255, 255, 255, 0].into();
-    cfg.gateway = standard::GATEWAY;
+    let cfg = Config::new(MAC);
     chip.init(&mut delay, &cfg)
         .map_err(|e| format!("chip bring-up failed: {e}"))?;
     println!(
@@ -127,37 +129,95 @@ fn run(o: &Options) -> Result<(), String> {
         ms(&sim)
     );
 
-    let mut link = chip.phy_status().map_err(|e| e.to_string())?;
-    for _ in 0..100 {
-        if link.link_up {
+    let stack = Stack::new(
+        chip,
+        StackConfig {
+            reserved_for_services: 1,
+            ..StackConfig::default()
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    let os = SimOs::new(sim.clone(), stack, o.int_pin, 50);
+    let bsd = Bsd::new(&os);
+    let mut iface = Iface::new(
+        Bsd::new(&os),
+        IfaceConfig::new(MAC, 0x00de_0005_eed0).with_hostname_template("w5500-{}"),
+    );
+    iface
+        .up()
+        .map_err(|e| format!("interface up failed: {e}"))?;
+    let t0 = ms(&sim);
+    let mut bound = false;
+    for _ in 0..1_000_000 {
+        let now = os.now_ms();
+        let next = iface.poll(now);
+        while let Some(ev) = iface.take_event() {
+            match ev {
+                IfaceEvent::LinkUp {
+                    speed_100,
+                    full_duplex,
+                } => println!(
+                    "  link     up, {} Mbit/s {} duplex at {:.3} ms",
+                    if speed_100 { 100 } else { 10 },
+                    if full_duplex { "full" } else { "half" },
+                    ms(&sim)
+                ),
+                IfaceEvent::DhcpBound => bound = true,
+                _ => {}
+            }
+        }
+        if bound || now > 60_000 {
             break;
         }
-        lock(&sim).advance(Duration::from_millis(10));
-        link = chip.phy_status().map_err(|e| e.to_string())?;
+        let seen = os.epoch();
+        os.wait(seen, next.unwrap_or(now + 50).max(now + 1));
     }
-    if !link.link_up {
-        return Err("no link after 1 s".into());
-    }
+    let lease = iface
+        .lease()
+        .filter(|_| bound)
+        .ok_or("no DHCP lease within 60 s")?;
     println!(
-        "  link     up, {} Mbit/s {} duplex at {:.3} ms",
-        if link.speed_100 { 100 } else { 10 },
-        if link.full_duplex { "full" } else { "half" },
-        ms(&sim)
+        "  dhcp     {}/{} gateway {} from {} in {:.3} ms (host name {})",
+        lease.address,
+        lease.prefix_len(),
+        lease.gateway.map_or("none".to_string(), |g| g.to_string()),
+        lease.server_id.map_or("?".to_string(), |s| s.to_string()),
+        ms(&sim) - t0,
+        iface.hostname().unwrap_or("-"),
     );
-    let stack = Stack::new(chip, StackConfig::default()).map_err(|e| e.to_string())?;
-    let bsd = Bsd::new(SimOs::new(sim.clone(), stack, o.int_pin, 50));
+    let dns: Vec<String> = lease.dns_servers.iter().map(|d| d.to_string()).collect();
     println!(
-        "  address  {}/24 gateway {} (static)",
-        standard::CHIP_STATIC,
-        standard::GATEWAY
+        "  lease    {} s (renew at {} s, rebind at {} s), DNS {}",
+        lease.lease_secs,
+        lease.t1_secs,
+        lease.t2_secs,
+        dns.join(", ")
     );
 
-    let server = SocketAddrV4::new(standard::HTTP, 80);
+    let t0 = ms(&sim);
+    let hints = Hints {
+        socktype: w5500_iface::dns::SockType::Stream,
+        ..Hints::default()
+    };
+    let list = iface
+        .getaddrinfo(Some(HOST), Some("80"), &hints)
+        .map_err(|e| format!("getaddrinfo({HOST}) failed: {e:?}"))?;
+    let server = list
+        .entries
+        .first()
+        .map(|e| e.addr)
+        .ok_or("getaddrinfo gave an empty list")?;
+    println!(
+        "  dns      {HOST} -> {} in {:.3} ms",
+        server.ip(),
+        ms(&sim) - t0
+    );
+
     let s = bsd.socket(SockType::Stream).map_err(|e| e.to_string())?;
     let t0 = ms(&sim);
     bsd.connect(s, server)
-        .map_err(|e| format!("connect to http ({server}) failed: {e}"))?;
-    println!("  connect  http ({server}) in {:.3} ms", ms(&sim) - t0);
+        .map_err(|e| format!("connect to {HOST} ({server}) failed: {e}"))?;
+    println!("  connect  {HOST} ({server}) in {:.3} ms", ms(&sim) - t0);
 
     lock(&sim).reset_stats();
     let t0 = ms(&sim);

@@ -55,6 +55,40 @@ pub trait Os {
     fn poll_interval_ms(&self) -> u64;
 }
 
+/// A shared reference to an OS binding is one too, so several [`Bsd`] handles (the
+/// application's, the network interface's) can run over one OS object.
+impl<T: Os> Os for &T {
+    type Spi = T::Spi;
+
+    fn with_stack<R>(&self, f: impl FnOnce(&mut Stack<Self::Spi>) -> R) -> R {
+        (**self).with_stack(f)
+    }
+
+    fn now_ms(&self) -> u64 {
+        (**self).now_ms()
+    }
+
+    fn epoch(&self) -> u32 {
+        (**self).epoch()
+    }
+
+    fn wait(&self, seen: u32, deadline_ms: u64) {
+        (**self).wait(seen, deadline_ms)
+    }
+
+    fn notify_all(&self) {
+        (**self).notify_all()
+    }
+
+    fn has_interrupt_pin(&self) -> bool {
+        (**self).has_interrupt_pin()
+    }
+
+    fn poll_interval_ms(&self) -> u64 {
+        (**self).poll_interval_ms()
+    }
+}
+
 /// `MSG_*` flags a caller passes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MsgFlags {

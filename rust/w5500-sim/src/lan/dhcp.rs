@@ -497,6 +497,12 @@ impl DhcpServer {
         &self.leases
     }
 
+    /// Record a lease as if this server had granted it: a failover partner that knows the
+    /// client's binding answers its REBINDING broadcast (RFC 2131 §4.3.2) in tests.
+    pub fn insert_lease(&mut self, lease: Lease) {
+        self.leases.push(lease);
+    }
+
     /// Addresses marked unusable by DECLINE.
     pub fn declined(&self) -> Vec<Ipv4Addr> {
         self.declined.iter().map(|(ip, _)| *ip).collect()

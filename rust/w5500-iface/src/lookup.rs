@@ -1,0 +1,276 @@
+//! Blocking `getaddrinfo`: the resolver's messages carried by chip sockets.
+
+use core::net::{Ipv4Addr, SocketAddrV4};
+
+use w5500_driver::bsd::Os;
+use w5500_driver::stack::{RecvFlags, SockType, SocketId};
+use w5500_driver::Error;
+use w5500_netsvc::dns::{self, AddrInfoList, Answer, DnsError, GaiError, GaiLookup, Hints};
+
+use crate::Iface;
+
+/// Upper bound on the wait loop of one lookup (each pass waits or makes progress; the
+/// resolver's own timers end a lookup long before).
+const MAX_LOOKUP_PASSES: u32 = 20_000;
+
+/// The transport of the current try (kept inline: no heap).
+#[allow(clippy::large_enum_variant)]
+enum Transport {
+    None,
+    Udp {
+        id: SocketId,
+        port: u16,
+    },
+    Tcp {
+        id: SocketId,
+        payload: heapless::Vec<u8, { dns::MAX_TX_LEN }>,
+        sent: usize,
+        connected: bool,
+    },
+}
+
+/// Why a try could not start.
+enum OpenError {
+    /// No hardware socket free: the lookup ends with `EAI_AGAIN`.
+    NoSocket,
+    /// Anything else: the try counts as a transport failure.
+    Other,
+}
+
+impl<O: Os> Iface<O> {
+    /// `getaddrinfo` (IPv4; see [`dns::gai`] for the argument rules). Numeric hosts, cached
+    /// names and `localhost` are answered without traffic. Otherwise the call blocks for the
+    /// lookup, bounded by the resolver's timers (tries × servers × timeout, plus the TCP try of
+    /// a truncated reply), while it keeps the interface running. Each UDP try uses a fresh
+    /// chip socket bound to the resolver's random source port, a truncated reply is asked
+    /// again over TCP, and a lookup that finds no free hardware socket fails at once with
+    /// `EAI_AGAIN` (see the socket-sharing policy in the crate docs).
+    pub fn getaddrinfo(
+        &mut self,
+        node: Option<&str>,
+        service: Option<&str>,
+        hints: &Hints,
+    ) -> Result<AddrInfoList, GaiError> {
+        let now = self.now();
+        let req = match self.resolver.getaddrinfo(node, service, hints, now)? {
+            GaiLookup::Ready(list) => return Ok(list),
+            GaiLookup::Pending(req) => req,
+        };
+        let result = self.run_lookup();
+        req.finish(Some(result))
+    }
+
+    /// Resolve one name to its answer (the lower-level call behind
+    /// [`Iface::getaddrinfo`]).
+    pub fn resolve(&mut self, name: &str) -> Result<Answer, DnsError> {
+        let now = self.now();
+        match self.resolver.start(name, now)? {
+            dns::Lookup::Ready(a) => Ok(a),
+            dns::Lookup::Pending => self.run_lookup(),
+        }
+    }
+
+    fn run_lookup(&mut self) -> Result<Answer, DnsError> {
+        let mut t = Transport::None;
+        for _ in 0..MAX_LOOKUP_PASSES {
+            let now = self.now();
+            if !self.resolver.is_busy() {
+                self.close_transport(&mut t);
+                return self
+                    .resolver
+                    .poll_result()
+                    .unwrap_or(Err(DnsError::Timeout));
+            }
+            if let Some(tx) = self.resolver.poll_transmit(now) {
+                self.close_transport(&mut t);
+                match self.open_transport(tx) {
+                    Ok(n) => t = n,
+                    Err(OpenError::NoSocket) => {
+                        log::debug!("iface: no socket free for DNS");
+                        self.resolver.cancel();
+                        return Err(DnsError::Busy);
+                    }
+                    Err(OpenError::Other) => self.resolver.handle_transport_error(now),
+                }
+                continue;
+            }
+            if self.pump(&mut t, now) || !self.resolver.is_busy() {
+                continue;
+            }
+            // Keep the interface alive, then wait for the chip or the try's deadline.
+            let iface_wake = self.poll(now);
+            let seen = self.os().epoch();
+            let mut until = self
+                .resolver
+                .poll_at()
+                .unwrap_or(now)
+                .min(now.saturating_add(self.os().poll_interval_ms().max(1)));
+            if let Some(w) = iface_wake {
+                until = until.min(w.max(now.saturating_add(1)));
+            }
+            if until > now {
+                self.os().wait(seen, until);
+            }
+        }
+        self.close_transport(&mut t);
+        self.resolver.cancel();
+        Err(DnsError::Timeout)
+    }
+
+    fn open_transport(&mut self, tx: dns::Transmit) -> Result<Transport, OpenError> {
+        let ty = match &tx {
+            dns::Transmit::Udp { .. } => SockType::Datagram,
+            dns::Transmit::Tcp { .. } => SockType::Stream,
+        };
+        let id = match self.with_stack(|s| s.socket_service(ty)) {
+            Ok(id) => id,
+            Err(Error::NoFreeSocket) => return Err(OpenError::NoSocket),
+            Err(_) => return Err(OpenError::Other),
+        };
+        let r = match tx {
+            dns::Transmit::Udp {
+                server,
+                src_port,
+                payload,
+            } => self
+                .with_stack(|s| {
+                    s.bind(id, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, src_port))?;
+                    s.send(id, &payload, Some(server))
+                })
+                .map(|_| Transport::Udp { id, port: src_port }),
+            dns::Transmit::Tcp {
+                server,
+                src_port,
+                payload,
+            } => self
+                .with_stack(|s| {
+                    s.bind(id, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, src_port))?;
+                    match s.connect(id, server) {
+                        Ok(()) | Err(Error::InProgress) => Ok(()),
+                        Err(e) => Err(e),
+                    }
+                })
+                .map(|()| Transport::Tcp {
+                    id,
+                    payload,
+                    sent: 0,
+                    connected: false,
+                }),
+        };
+        r.map_err(|e| {
+            log::debug!("iface: DNS try failed to start: {e}");
+            let _ = self.bsd.close(id);
+            OpenError::Other
+        })
+    }
+
+    fn close_transport(&mut self, t: &mut Transport) {
+        match core::mem::replace(t, Transport::None) {
+            Transport::None => {}
+            Transport::Udp { id, .. } | Transport::Tcp { id, .. } => {
+                let _ = self.bsd.close(id);
+            }
+        }
+    }
+
+    /// Move bytes between the chip and the resolver; true when something happened.
+    fn pump(&mut self, t: &mut Transport, now: u64) -> bool {
+        match t {
+            Transport::None => false,
+            Transport::Udp { id, port } => {
+                let (id, port) = (*id, *port);
+                let mut progressed = false;
+                for _ in 0..8 {
+                    let os = self.bsd.os();
+                    let buf = &mut self.buf;
+                    match os.with_stack(|s| s.recv_datagram(id, buf, RecvFlags::default())) {
+                        Ok((n, _, from)) => {
+                            let data = self.buf.get(..n).unwrap_or(&[]);
+                            self.resolver.handle_udp(now, from, port, data);
+                            progressed = true;
+                            if !self.resolver.is_busy() {
+                                break;
+                            }
+                        }
+                        Err(Error::WouldBlock) => break,
+                        Err(e) => {
+                            // e.g. EHOSTUNREACH: the server's ARP timed out.
+                            log::debug!("iface: DNS over UDP: {e}");
+                            self.resolver.handle_transport_error(now);
+                            self.close_transport(t);
+                            return true;
+                        }
+                    }
+                }
+                progressed
+            }
+            Transport::Tcp {
+                id,
+                payload,
+                sent,
+                connected,
+            } => {
+                let id = *id;
+                if !*connected {
+                    match self.with_stack(|s| s.connect_result(id)) {
+                        Ok(()) => *connected = true,
+                        Err(Error::WouldBlock) => return false,
+                        Err(e) => {
+                            log::debug!("iface: DNS over TCP: connect: {e}");
+                            self.resolver.handle_transport_error(now);
+                            self.close_transport(t);
+                            return true;
+                        }
+                    }
+                }
+                let mut progressed = false;
+                if *sent < payload.len() {
+                    let rest = payload.get(*sent..).unwrap_or(&[]);
+                    match self.with_stack(|s| s.send(id, rest, None)) {
+                        Ok(n) => {
+                            *sent += n;
+                            progressed = n > 0;
+                        }
+                        Err(Error::WouldBlock) => return false,
+                        Err(e) => {
+                            log::debug!("iface: DNS over TCP: send: {e}");
+                            self.resolver.handle_transport_error(now);
+                            self.close_transport(t);
+                            return true;
+                        }
+                    }
+                }
+                for _ in 0..8 {
+                    let os = self.bsd.os();
+                    let buf = &mut self.buf;
+                    match os.with_stack(|s| s.recv(id, buf, RecvFlags::default())) {
+                        Ok((0, _)) => {
+                            // EOF before a whole reply.
+                            if self.resolver.is_busy() {
+                                self.resolver.handle_transport_error(now);
+                            }
+                            self.close_transport(t);
+                            return true;
+                        }
+                        Ok((n, _)) => {
+                            let data = self.buf.get(..n).unwrap_or(&[]);
+                            self.resolver.handle_tcp(now, data);
+                            progressed = true;
+                            if !self.resolver.is_busy() {
+                                break;
+                            }
+                        }
+                        Err(Error::WouldBlock) => break,
+                        Err(e) => {
+                            log::debug!("iface: DNS over TCP: recv: {e}");
+                            self.resolver.handle_transport_error(now);
+                            self.close_transport(t);
+                            return true;
+                        }
+                    }
+                }
+                progressed
+            }
+        }
+    }
+}
