@@ -170,7 +170,7 @@ fn run(o: &Options) -> Result<(), String> {
             break;
         }
         let seen = os.epoch();
-        os.wait(seen, next.unwrap_or(now + 50).max(now + 1));
+        os.wait(None, seen, next.unwrap_or(now + 50).max(now + 1));
     }
     let lease = iface
         .lease()

@@ -72,8 +72,8 @@ impl<T: Os> Os for &T {
         (**self).epoch()
     }
 
-    fn wait(&self, seen: u32, deadline_ms: u64) {
-        (**self).wait(seen, deadline_ms)
+    fn wait(&self, socket: Option<SocketId>, seen: u32, deadline_ms: u64) {
+        (**self).wait(socket, seen, deadline_ms)
     }
 
     fn notify_all(&self) {

@@ -251,7 +251,7 @@ impl<O: Os> embedded_hal::delay::DelayNs for OsDelay<'_, O> {
             if self.0.now_ms() >= end {
                 break;
             }
-            self.0.wait(self.0.epoch(), end);
+            self.0.wait(None, self.0.epoch(), end);
         }
     }
 }
@@ -623,7 +623,7 @@ impl<O: Os> Iface<O> {
                 }
                 let seen = self.os().epoch();
                 let step = now.saturating_add(self.os().poll_interval_ms().max(1));
-                self.os().wait(seen, step.min(end));
+                self.os().wait(None, seen, step.min(end));
                 let now = self.now();
                 let _ = self.with_stack(|s| s.service(now, true));
             }
@@ -674,7 +674,7 @@ impl<O: Os> Iface<O> {
                     let step = self
                         .now()
                         .saturating_add(self.os().poll_interval_ms().max(1));
-                    self.os().wait(seen, step.min(end));
+                    self.os().wait(None, seen, step.min(end));
                 }
             }
         }

@@ -109,7 +109,7 @@ impl<O: Os> Iface<O> {
                 until = until.min(w.max(now.saturating_add(1)));
             }
             if until > now {
-                self.os().wait(seen, until);
+                self.os().wait(None, seen, until);
             }
         }
         self.close_transport(&mut t);

@@ -74,7 +74,7 @@ pub fn run_until(
         }
         let seen = os.epoch();
         let until = next.unwrap_or(end).min(end).max(now + 1);
-        os.wait(seen, until);
+        os.wait(None, seen, until);
     }
     panic!("run_until did not finish");
 }
