@@ -377,6 +377,10 @@ impl<SPI: SpiDevice> Stack<SPI> {
             .iter()
             .position(|s| !s.in_use)
             .ok_or(Error::NoFreeSocket)?;
+        if self.free_hw_sockets() == 0 {
+            // A socket finishing a close in the background may be done by now.
+            self.reap_closing()?;
+        }
         let sn = self
             .take_free_hw(HwOwner::User(index as u8))
             .ok_or(Error::NoFreeSocket)?;
@@ -392,6 +396,16 @@ impl<SPI: SpiDevice> Stack<SPI> {
             index: index as u8,
             generation,
         })
+    }
+
+    /// Look at every hardware socket finishing a close; free those that are done.
+    fn reap_closing(&mut self) -> Result<()> {
+        for s in Sn::ALL {
+            if matches!(self.hw[s.index()].owner, HwOwner::Closing { .. }) {
+                self.refresh(s)?;
+            }
+        }
+        Ok(())
     }
 
     fn port_in_use(&self, port: u16, ty: SockType, except: usize) -> bool {
@@ -1352,7 +1366,10 @@ impl<SPI: SpiDevice> Stack<SPI> {
                 }
                 continue;
             }
-            if flagged || (poll_all && in_use) {
+            // A background close has no interrupt of its own when it ends (LAST_ACK -> CLOSED
+            // raises nothing new), so closing sockets are always looked at.
+            let closing = matches!(h.owner, HwOwner::Closing { .. });
+            if flagged || closing || (poll_all && in_use) {
                 self.refresh(s)?;
             }
             if let HwOwner::Closing { deadline_ms } = self.hw[s.index()].owner {
