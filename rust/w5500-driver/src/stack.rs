@@ -499,7 +499,15 @@ impl<SPI: SpiDevice> Stack<SPI> {
         Ok(())
     }
 
-    fn require_link_and_address(&self) -> Result<()> {
+    /// Re-read `PHYCFGR` (one SPI frame) so a pulled cable is reported now, not at the next
+    /// periodic link poll.
+    fn refresh_link(&mut self) -> Result<()> {
+        self.link = self.chip.phy_status()?;
+        Ok(())
+    }
+
+    fn require_link_and_address(&mut self) -> Result<()> {
+        self.refresh_link()?;
         if !self.link.link_up {
             return Err(Error::NetworkDown);
         }
@@ -901,6 +909,7 @@ impl<SPI: SpiDevice> Stack<SPI> {
             return Err(Error::InvalidArgument);
         }
         self.check_broadcast(&slot, *dest.ip())?;
+        self.refresh_link()?;
         if !self.link.link_up {
             return Err(Error::NetworkDown);
         }
