@@ -1388,6 +1388,15 @@ impl<SPI: SpiDevice> Stack<SPI> {
                 }
             }
         }
+        // A hardware socket freed by a finished close may be what a listener has been
+        // waiting for to listen again (all 8 were busy): re-arm every listener.
+        if self.free_hw_sockets() > 0 {
+            for i in 0..MAX_SOCKETS {
+                if self.slots[i].in_use {
+                    self.arm_listeners(i)?;
+                }
+            }
+        }
         let due = self
             .last_link_poll_ms
             .is_none_or(|t| now_ms.saturating_sub(t) >= LINK_POLL_MS);
