@@ -999,7 +999,9 @@ impl<SPI: SpiDevice> Stack<SPI> {
             let rx = self.chip.rx_state(sn)?;
             if rx.received == 0 {
                 return match status {
-                    SocketStatus::Established => Err(Error::WouldBlock),
+                    // FIN_WAIT: our FIN is out (shutdown(SHUT_WR)), the peer's is not in yet;
+                    // it may still send, so this is not EOF.
+                    SocketStatus::Established | SocketStatus::FinWait => Err(Error::WouldBlock),
                     SocketStatus::CloseWait
                     | SocketStatus::LastAck
                     | SocketStatus::TimeWait
@@ -1330,14 +1332,16 @@ impl<SPI: SpiDevice> Stack<SPI> {
                 let rx = self.chip.rx_state(sn)?;
                 let status = self.hw[sn.index()].status;
                 let open = matches!(status, SocketStatus::Established | SocketStatus::CloseWait);
-                r.readable = rx.received > 0 || !matches!(status, SocketStatus::Established);
+                // Still receiving: ESTABLISHED, or FIN_WAIT after shutdown(SHUT_WR).
+                let receiving = matches!(status, SocketStatus::Established | SocketStatus::FinWait);
+                r.readable = rx.received > 0 || !receiving;
                 if open && !slot.shut_wr && !self.hw[sn.index()].send_in_flight {
                     let (free, _) = self.chip.tx_state(sn)?;
                     r.writable = free > 0;
                 }
                 let s = self.slot(id)?;
                 r.error = s.error.is_some();
-                r.hangup = !open && rx.received == 0;
+                r.hangup = !open && !receiving && rx.received == 0;
             }
             (SockType::Stream, _) => {
                 r.hangup = true;
