@@ -592,6 +592,7 @@ impl<SPI: SpiDevice> Stack<SPI> {
 
     fn apply_events(&mut self, sn: Sn, ir: SocketInterrupt, sr: SocketStatus) -> Result<()> {
         let h = &mut self.hw[sn.index()];
+        let prev = h.status;
         h.events |= ir;
         h.status = sr;
         if ir.intersects(SocketInterrupt::SEND_OK | SocketInterrupt::TIMEOUT) {
@@ -599,7 +600,7 @@ impl<SPI: SpiDevice> Stack<SPI> {
         }
         let owner = h.owner;
         match owner {
-            HwOwner::User(i) => self.update_user(usize::from(i), sn, ir, sr),
+            HwOwner::User(i) => self.update_user(usize::from(i), sn, ir, prev, sr),
             HwOwner::Listener(i) => self.update_listener_socket(usize::from(i), sn, sr),
             HwOwner::Closing { .. } => {
                 if matches!(
@@ -620,6 +621,7 @@ impl<SPI: SpiDevice> Stack<SPI> {
         index: usize,
         sn: Sn,
         ir: SocketInterrupt,
+        prev: SocketStatus,
         sr: SocketStatus,
     ) -> Result<()> {
         let Some(slot) = self.slots.get_mut(index) else {
@@ -665,6 +667,20 @@ impl<SPI: SpiDevice> Stack<SPI> {
                     || self.hw[sn.index()]
                         .events
                         .contains(SocketInterrupt::TIMEOUT);
+                // Our FIN went out (shutdown(SHUT_WR)) or the FIN exchange was under way: the
+                // chip reaching CLOSED by itself (via TIME_WAIT or LAST_ACK) is an orderly end,
+                // not a reset. Data still waiting stays readable; then recv() returns 0.
+                let orderly = slot.shut_wr
+                    || matches!(
+                        prev,
+                        SocketStatus::FinWait
+                            | SocketStatus::Closing
+                            | SocketStatus::TimeWait
+                            | SocketStatus::LastAck
+                    );
+                if orderly && !timed_out {
+                    return Ok(());
+                }
                 if let Some(slot) = self.slots.get_mut(index) {
                     slot.error = Some(if timed_out {
                         Error::TimedOut
@@ -1042,8 +1058,15 @@ impl<SPI: SpiDevice> Stack<SPI> {
         };
         self.chip.read_rx(sn, rx.read_ptr, dst)?;
         if !flags.peek && n > 0 {
-            self.chip
-                .consume_rx(sn, rx.read_ptr.wrapping_add(n as u16))?;
+            let new_rd = rx.read_ptr.wrapping_add(n as u16);
+            if self.hw[sn.index()].status == SocketStatus::Closed {
+                // The connection is over but data was left: RECV is not carried out on a
+                // CLOSED socket (DS §4.2 Sn_CR), so only the pointer moves; `rx_state` then
+                // counts from the pointers.
+                self.chip.set_rx_read_ptr(sn, new_rd)?;
+            } else {
+                self.chip.consume_rx(sn, new_rd)?;
+            }
         }
         Ok(n)
     }

@@ -326,3 +326,25 @@ fn posix_blocking_send_larger_than_the_ring_sends_everything() {
     assert_eq!(peer_got(&rig, h), data);
     assert_no_violations(&rig);
 }
+
+/// POSIX: after shutdown(SHUT_WR) and the peer's FIN, the chip passes TIME_WAIT and reaches
+/// CLOSED on its own (DS §4.2); that is an orderly end (recv() 0), not ECONNRESET, even when
+/// nobody looked at the socket in between.
+#[test]
+fn posix_orderly_close_after_shutdown_wr_is_eof_not_reset() {
+    let rig = rig();
+    let bsd = &rig.bsd;
+    let (c, h) = pair(&rig, true);
+    peer_send(&rig, h, b"tail");
+    bsd.shutdown(c, false, true).unwrap();
+    // The peer closes on our FIN; let the chip run through TIME_WAIT unobserved.
+    idle(&rig, 5_000);
+    service(&rig);
+    let mut b = [0u8; 16];
+    let (n, _) = bsd.recv(c, &mut b, nf()).unwrap();
+    assert_eq!(&b[..n], b"tail");
+    assert_eq!(bsd.recv(c, &mut b, nf()).unwrap().0, 0);
+    bsd.close(c).unwrap();
+    assert_eq!(free_hw(bsd), 8);
+    assert_no_violations(&rig);
+}
