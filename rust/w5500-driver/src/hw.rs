@@ -156,7 +156,7 @@ impl<SPI: SpiDevice> Chip<SPI> {
     /// (`RX_WR - RX_RD`), so a read whose two agree is stable. Otherwise the frame is re-read,
     /// bounded, until two consecutive reads agree.
     pub fn rx_state(&mut self, s: Sn) -> Result<RxState> {
-        let mut prev: Option<(u16, u16)> = None;
+        let mut prev: Option<[u8; 6]> = None;
         let mut last = (0u16, 0u16);
         for _ in 0..crate::bus::STABLE_READ_TRIES {
             let mut b = [0u8; 6];
@@ -164,13 +164,22 @@ impl<SPI: SpiDevice> Chip<SPI> {
             let rsr = u16::from_be_bytes([b[0], b[1]]);
             let rd = u16::from_be_bytes([b[2], b[3]]);
             let wr = u16::from_be_bytes([b[4], b[5]]);
-            if wr.wrapping_sub(rd) == rsr || prev == Some((rsr, rd)) {
+            if wr.wrapping_sub(rd) == rsr {
                 return Ok(RxState {
                     received: rsr,
                     read_ptr: rd,
                 });
             }
-            prev = Some((rsr, rd));
+            if prev == Some(b) {
+                // Stable but inconsistent: RSR was not recomputed after the last RX_RD write
+                // (RECV is not carried out once the socket is CLOSED). The pointers are the
+                // truth; trusting RSR would re-read consumed bytes.
+                return Ok(RxState {
+                    received: wr.wrapping_sub(rd).min(rsr),
+                    read_ptr: rd,
+                });
+            }
+            prev = Some(b);
             last = (rsr, rd);
         }
         Ok(RxState {
@@ -185,6 +194,12 @@ impl<SPI: SpiDevice> Chip<SPI> {
             return Ok(());
         }
         self.bus().read(Block::RxBuf(s), rd, buf)
+    }
+
+    /// Move `Sn_RX_RD` without RECV: for a socket that is already CLOSED, where RECV would be
+    /// ignored, so the host's own pointer is what marks data as consumed.
+    pub fn set_rx_read_ptr(&mut self, s: Sn, new_rd: u16) -> Result<()> {
+        self.bus().write_u16(Block::Socket(s), sn::RX_RD, new_rd)
     }
 
     /// Publish a new `Sn_RX_RD` and issue RECV, which frees the space (and reopens the TCP

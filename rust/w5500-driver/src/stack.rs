@@ -381,6 +381,10 @@ impl<SPI: SpiDevice> Stack<SPI> {
             .iter()
             .position(|s| !s.in_use)
             .ok_or(Error::NoFreeSocket)?;
+        if self.free_hw_sockets() == 0 {
+            // A socket finishing a close in the background may be done by now.
+            self.reap_closing()?;
+        }
         let sn = self
             .take_free_hw(HwOwner::User(index as u8))
             .ok_or(Error::NoFreeSocket)?;
@@ -396,6 +400,16 @@ impl<SPI: SpiDevice> Stack<SPI> {
             index: index as u8,
             generation,
         })
+    }
+
+    /// Look at every hardware socket finishing a close; free those that are done.
+    fn reap_closing(&mut self) -> Result<()> {
+        for s in Sn::ALL {
+            if matches!(self.hw[s.index()].owner, HwOwner::Closing { .. }) {
+                self.refresh(s)?;
+            }
+        }
+        Ok(())
     }
 
     fn port_in_use(&self, port: u16, ty: SockType, except: usize) -> bool {
@@ -489,7 +503,15 @@ impl<SPI: SpiDevice> Stack<SPI> {
         Ok(())
     }
 
-    fn require_link_and_address(&self) -> Result<()> {
+    /// Re-read `PHYCFGR` (one SPI frame) so a pulled cable is reported now, not at the next
+    /// periodic link poll.
+    fn refresh_link(&mut self) -> Result<()> {
+        self.link = self.chip.phy_status()?;
+        Ok(())
+    }
+
+    fn require_link_and_address(&mut self) -> Result<()> {
+        self.refresh_link()?;
         if !self.link.link_up {
             return Err(Error::NetworkDown);
         }
@@ -574,6 +596,7 @@ impl<SPI: SpiDevice> Stack<SPI> {
 
     fn apply_events(&mut self, sn: Sn, ir: SocketInterrupt, sr: SocketStatus) -> Result<()> {
         let h = &mut self.hw[sn.index()];
+        let prev = h.status;
         h.events |= ir;
         h.status = sr;
         if ir.intersects(SocketInterrupt::SEND_OK | SocketInterrupt::TIMEOUT) {
@@ -581,7 +604,7 @@ impl<SPI: SpiDevice> Stack<SPI> {
         }
         let owner = h.owner;
         match owner {
-            HwOwner::User(i) => self.update_user(usize::from(i), sn, ir, sr),
+            HwOwner::User(i) => self.update_user(usize::from(i), sn, ir, prev, sr),
             HwOwner::Listener(i) => self.update_listener_socket(usize::from(i), sn, sr),
             HwOwner::Closing { .. } => {
                 if matches!(
@@ -602,6 +625,7 @@ impl<SPI: SpiDevice> Stack<SPI> {
         index: usize,
         sn: Sn,
         ir: SocketInterrupt,
+        prev: SocketStatus,
         sr: SocketStatus,
     ) -> Result<()> {
         let Some(slot) = self.slots.get_mut(index) else {
@@ -647,6 +671,20 @@ impl<SPI: SpiDevice> Stack<SPI> {
                     || self.hw[sn.index()]
                         .events
                         .contains(SocketInterrupt::TIMEOUT);
+                // Our FIN went out (shutdown(SHUT_WR)) or the FIN exchange was under way: the
+                // chip reaching CLOSED by itself (via TIME_WAIT or LAST_ACK) is an orderly end,
+                // not a reset. Data still waiting stays readable; then recv() returns 0.
+                let orderly = slot.shut_wr
+                    || matches!(
+                        prev,
+                        SocketStatus::FinWait
+                            | SocketStatus::Closing
+                            | SocketStatus::TimeWait
+                            | SocketStatus::LastAck
+                    );
+                if orderly && !timed_out {
+                    return Ok(());
+                }
                 if let Some(slot) = self.slots.get_mut(index) {
                     slot.error = Some(if timed_out {
                         Error::TimedOut
@@ -891,6 +929,7 @@ impl<SPI: SpiDevice> Stack<SPI> {
             return Err(Error::InvalidArgument);
         }
         self.check_broadcast(&slot, *dest.ip())?;
+        self.refresh_link()?;
         if !self.link.link_up {
             return Err(Error::NetworkDown);
         }
@@ -980,7 +1019,9 @@ impl<SPI: SpiDevice> Stack<SPI> {
             let rx = self.chip.rx_state(sn)?;
             if rx.received == 0 {
                 return match status {
-                    SocketStatus::Established => Err(Error::WouldBlock),
+                    // FIN_WAIT: our FIN is out (shutdown(SHUT_WR)), the peer's is not in yet;
+                    // it may still send, so this is not EOF.
+                    SocketStatus::Established | SocketStatus::FinWait => Err(Error::WouldBlock),
                     SocketStatus::CloseWait
                     | SocketStatus::LastAck
                     | SocketStatus::TimeWait
@@ -1021,8 +1062,15 @@ impl<SPI: SpiDevice> Stack<SPI> {
         };
         self.chip.read_rx(sn, rx.read_ptr, dst)?;
         if !flags.peek && n > 0 {
-            self.chip
-                .consume_rx(sn, rx.read_ptr.wrapping_add(n as u16))?;
+            let new_rd = rx.read_ptr.wrapping_add(n as u16);
+            if self.hw[sn.index()].status == SocketStatus::Closed {
+                // The connection is over but data was left: RECV is not carried out on a
+                // CLOSED socket (DS §4.2 Sn_CR), so only the pointer moves; `rx_state` then
+                // counts from the pointers.
+                self.chip.set_rx_read_ptr(sn, new_rd)?;
+            } else {
+                self.chip.consume_rx(sn, new_rd)?;
+            }
         }
         Ok(n)
     }
@@ -1311,14 +1359,16 @@ impl<SPI: SpiDevice> Stack<SPI> {
                 let rx = self.chip.rx_state(sn)?;
                 let status = self.hw[sn.index()].status;
                 let open = matches!(status, SocketStatus::Established | SocketStatus::CloseWait);
-                r.readable = rx.received > 0 || !matches!(status, SocketStatus::Established);
+                // Still receiving: ESTABLISHED, or FIN_WAIT after shutdown(SHUT_WR).
+                let receiving = matches!(status, SocketStatus::Established | SocketStatus::FinWait);
+                r.readable = rx.received > 0 || !receiving;
                 if open && !slot.shut_wr && !self.hw[sn.index()].send_in_flight {
                     let (free, _) = self.chip.tx_state(sn)?;
                     r.writable = free > 0;
                 }
                 let s = self.slot(id)?;
                 r.error = s.error.is_some();
-                r.hangup = !open && rx.received == 0;
+                r.hangup = !open && !receiving && rx.received == 0;
             }
             (SockType::Stream, _) => {
                 r.hangup = true;
@@ -1356,13 +1406,25 @@ impl<SPI: SpiDevice> Stack<SPI> {
                 }
                 continue;
             }
-            if flagged || (poll_all && in_use) {
+            // A background close has no interrupt of its own when it ends (LAST_ACK -> CLOSED
+            // raises nothing new), so closing sockets are always looked at.
+            let closing = matches!(h.owner, HwOwner::Closing { .. });
+            if flagged || closing || (poll_all && in_use) {
                 self.refresh(s)?;
             }
             if let HwOwner::Closing { deadline_ms } = self.hw[s.index()].owner {
                 if now_ms >= deadline_ms {
                     self.chip.close_socket(s)?;
                     self.hw[s.index()] = Hw::FREE;
+                }
+            }
+        }
+        // A hardware socket freed by a finished close may be what a listener has been
+        // waiting for to listen again (all 8 were busy): re-arm every listener.
+        if self.free_hw_sockets() > 0 {
+            for i in 0..MAX_SOCKETS {
+                if self.slots[i].in_use {
+                    self.arm_listeners(i)?;
                 }
             }
         }
