@@ -79,6 +79,19 @@ impl Env {
     /// A chip on `Lan::standard()` plus a byte source of `source_bytes` on TCP 1919 of the
     /// bulk host and a UDP recorder on UDP 9000 of the peer host.
     pub fn new(buffers: Buffers, source_bytes: u64) -> Env {
+        Self::with_torn_reads(buffers, source_bytes, true, true)
+    }
+
+    /// As [`Env::new`], choosing whether the simulator may tear 16-bit reads (datasheet
+    /// §3.2: `Sn_TX_FSR`/`Sn_RX_RSR` change while being read; drivers must read twice).
+    /// `command_delay` false makes the chip accept commands at once (`Sn_CR` never reads back
+    /// non-zero), for drivers that do not wait for it.
+    pub fn with_torn_reads(
+        buffers: Buffers,
+        source_bytes: u64,
+        torn_reads: bool,
+        command_delay: bool,
+    ) -> Env {
         let mut lan = Lan::standard();
         if let Some(bulk) = lan.host_by_ip(standard::BULK) {
             lan.listen_tcp(
@@ -91,7 +104,21 @@ impl Env {
         if let Some(peer) = lan.host_by_ip(standard::PEER) {
             lan.bind_udp_recorder(peer, UDP_SINK_PORT);
         }
-        let sim = Arc::new(Mutex::new(Sim::with_config(lan, SimConfig::default())));
+        let sim = Arc::new(Mutex::new(Sim::with_config(
+            lan,
+            SimConfig {
+                torn_reads,
+                chip: w5500_sim::ChipConfig {
+                    command_delay: if command_delay {
+                        w5500_sim::ChipConfig::default().command_delay
+                    } else {
+                        std::time::Duration::ZERO
+                    },
+                    ..w5500_sim::ChipConfig::default()
+                },
+                ..SimConfig::default()
+            },
+        )));
         Env {
             sim,
             meter: Meter::default(),
@@ -181,6 +208,32 @@ impl Env {
         } else {
             sim.advance(std::time::Duration::from_micros(1));
         }
+    }
+
+    /// Advance the simulator until INTn is asserted (true) or `max_us` passed (false).
+    pub fn wait_int(&self, max_us: u64) -> bool {
+        let deadline = self.now_us() + max_us;
+        for _ in 0..1_000_000 {
+            let mut sim = lock(&self.sim);
+            if sim.int_asserted() {
+                return true;
+            }
+            let now = sim.now().as_micros();
+            if now >= deadline {
+                return false;
+            }
+            let limit = w5500_sim::time::Instant::from_micros(deadline);
+            let target = match sim.next_event() {
+                Some(t) if t < limit => t,
+                _ => limit,
+            };
+            if target > sim.now() {
+                sim.advance_to(target);
+            } else {
+                sim.advance(std::time::Duration::from_micros(1));
+            }
+        }
+        false
     }
 
     /// Run `f` on the LAN.
