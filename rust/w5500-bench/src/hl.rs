@@ -65,7 +65,8 @@ fn status(w: &mut Dev) -> Result<SocketStatus, String> {
 }
 
 fn connect(env: &Env, w: &mut Dev, to: SocketAddrV4, port: u16) -> Result<(), String> {
-    w.tcp_connect(SN, port, &addr(to)).map_err(e("tcp_connect"))?;
+    w.tcp_connect(SN, port, &addr(to))
+        .map_err(e("tcp_connect"))?;
     loop {
         match status(w)? {
             SocketStatus::Established => return Ok(()),
@@ -129,7 +130,12 @@ pub fn run(env: &Env, work: &Work) -> Result<Run, String> {
     let w = &mut w;
     match *work {
         Work::TcpRecv(n) => {
-            connect(env, w, SocketAddrV4::new(standard::BULK, SOURCE_PORT), LOCAL_PORT)?;
+            connect(
+                env,
+                w,
+                SocketAddrV4::new(standard::BULK, SOURCE_PORT),
+                LOCAL_PORT,
+            )?;
             env.start();
             let t0 = env.now_us();
             let mut buf = vec![0u8; 16 * 1024];
@@ -157,7 +163,12 @@ pub fn run(env: &Env, work: &Work) -> Result<Run, String> {
             r
         }
         Work::TcpSend(n) => {
-            connect(env, w, SocketAddrV4::new(standard::BULK, SINK_PORT), LOCAL_PORT)?;
+            connect(
+                env,
+                w,
+                SocketAddrV4::new(standard::BULK, SINK_PORT),
+                LOCAL_PORT,
+            )?;
             env.start();
             let t0 = env.now_us();
             let mut off = 0u64;

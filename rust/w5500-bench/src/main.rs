@@ -11,6 +11,9 @@ mod hl;
 mod hlsvc;
 mod model;
 mod ours;
+mod report;
+mod smol;
+mod smolsvc;
 mod spy;
 mod work;
 
@@ -20,16 +23,20 @@ use env::{Buffers, Env};
 use work::{Driver, Row, Run, Work};
 
 fn measure(driver: Driver, work: Work, buffers: Buffers) -> Row {
+    measure_with(driver, work, buffers, false)
+}
+
+fn measure_with(driver: Driver, work: Work, buffers: Buffers, hl_strict: bool) -> Row {
     // w5500-hl reads Sn_TX_FSR / Sn_RX_RSR once (no double read) and never waits for Sn_CR
     // to clear after a command, so on the datasheet-faithful simulator it moves wrong byte
     // counts. Its figures are taken with torn reads off and instant command acceptance
     // (`BENCH_HL_STRICT=1` runs it on the faithful model; the report shows both).
-    let strict = driver != Driver::Hl || std::env::var_os("BENCH_HL_STRICT").is_some();
+    let strict = driver != Driver::Hl || hl_strict;
     let env = Env::with_torn_reads(buffers, work.source_bytes(), strict, strict);
     let run: Result<Run, String> = match driver {
         Driver::Ours => ours::run(&env, &work),
         Driver::Hl => hl::run(&env, &work),
-        _ => Err("not implemented".into()),
+        Driver::Smoltcp => smol::run(&env, &work),
     };
     Row {
         driver,
@@ -39,48 +46,115 @@ fn measure(driver: Driver, work: Work, buffers: Buffers) -> Row {
     }
 }
 
-fn print_row(r: &Row) {
-    match &r.run {
-        Ok(run) => {
-            let per = run.spi.bytes() as f64 / run.payload.max(1) as f64;
-            println!(
-                "{:<15} {:<16} {:>2}K  {:>9.4} B/B  {:>8.2} txn/{:<10} regs {:>5.1}% bufs {:>5.1}% poll {:>5.1}%  {:>6.1} {:>6.1} {:>6.1} {:>6.1} Mbit/s",
-                r.driver.name(),
-                r.work.name(),
-                r.buffers.kb(),
-                per,
-                run.spi.txns() as f64 / run.ops.max(1) as f64,
-                r.work.op_name(),
-                100.0 * run.spi.regs.bytes as f64 / run.spi.bytes().max(1) as f64,
-                100.0 * run.spi.bufs.bytes as f64 / run.spi.bytes().max(1) as f64,
-                100.0 * run.spi.poll.bytes as f64 / run.spi.bytes().max(1) as f64,
-                model::throughput(run, 10.0),
-                model::throughput(run, 20.0),
-                model::throughput(run, 40.0),
-                model::throughput(run, 80.0),
-            );
-        }
-        Err(e) => println!(
-            "{:<15} {:<16} {:>2}K  FAILED: {e}",
-            r.driver.name(),
-            r.work.name(),
-            r.buffers.kb()
-        ),
-    }
+fn sh(cmd: &str, args: &[&str]) -> String {
+    std::process::Command::new(cmd)
+        .args(args)
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// The repository root (two levels above this crate).
+fn repo_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap_or_else(|_| std::path::PathBuf::from("."))
 }
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let quick = args.iter().any(|a| a == "--quick");
+    let write = !args.iter().any(|a| a == "--no-write");
+    let works = work::workloads(quick);
+    println!(
+        "{:<15} {:<16} {:>3} {:>9} {:>13}{:>11} {:>10}  modeled at 10/20/40/80 MHz",
+        "driver", "workload", "buf", "beyond", "txn/op", "", "polling"
+    );
     let mut rows = Vec::new();
-    for work in work::workloads(quick) {
+    for work in &works {
         for buffers in [Buffers::K2, Buffers::K16] {
             for driver in Driver::ALL {
-                let r = measure(driver, work, buffers);
-                print_row(&r);
+                let r = measure(driver, *work, buffers);
+                report::print_row(&r);
                 rows.push(r);
             }
         }
+    }
+    let mut hl_strict = Vec::new();
+    for work in &works {
+        for buffers in [Buffers::K2, Buffers::K16] {
+            let r = measure_with(Driver::Hl, *work, buffers, true);
+            let outcome = match &r.run {
+                Ok(_) => "passes".to_string(),
+                Err(e) => format!("fails: {e}"),
+            };
+            hl_strict.push((work.name(), buffers.kb(), outcome));
+        }
+    }
+    let failed = rows.iter().filter(|r| r.run.is_err()).count();
+    let extra = report::Extra {
+        uname: sh("uname", &["-a"]),
+        cpu: cpu_model(),
+        commit: sh("git", &["rev-parse", "--short", "HEAD"]),
+        quick,
+        hl_strict,
+        cpu_md: None,
+        footprint_md: None,
+        footprint_goals: Vec::new(),
+    };
+    println!();
+    for g in report::goals(&rows, &works) {
+        println!("goal: {g}");
+    }
+    if write {
+        let docs = repo_root().join("docs");
+        let _ = std::fs::create_dir_all(&docs);
+        let md = report::markdown(&rows, &works, &extra);
+        let bulk = works
+            .iter()
+            .find(|w| matches!(w, Work::TcpRecv(_)))
+            .copied()
+            .unwrap_or(Work::TcpRecv(1));
+        let svg = report::svg(&rows, &bulk);
+        let (mdp, svgp) = if quick {
+            (
+                docs.join("BENCHMARKS-quick.md"),
+                docs.join("bench-throughput-quick.svg"),
+            )
+        } else {
+            (
+                docs.join("BENCHMARKS.md"),
+                docs.join("bench-throughput.svg"),
+            )
+        };
+        let md = if quick {
+            md.replace("bench-throughput.svg", "bench-throughput-quick.svg")
+        } else {
+            md
+        };
+        if let Err(e) = std::fs::write(&mdp, md).and_then(|_| std::fs::write(&svgp, svg)) {
+            eprintln!("w5500-bench: cannot write the report: {e}");
+            return ExitCode::FAILURE;
+        }
+        println!("wrote {} and {}", mdp.display(), svgp.display());
+    }
+    if failed > 0 {
+        eprintln!("w5500-bench: {failed} runs failed");
+        return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
 }

@@ -98,8 +98,7 @@ pub fn workloads(quick: bool) -> Vec<Work> {
     }
     v.push(Work::Echo { count: rr });
     v.push(Work::Cycles { count: cycles });
-    v.push(Work::Dhcp);
-    v.push(Work::Dns);
+    // DHCP lease and DNS lookup: not measured yet (see docs/BENCHMARKS.md, "Not done").
     v
 }
 
