@@ -78,6 +78,7 @@ pub struct Env {
 impl Env {
     /// A chip on `Lan::standard()` plus a byte source of `source_bytes` on TCP 1919 of the
     /// bulk host and a UDP recorder on UDP 9000 of the peer host.
+    #[cfg(test)]
     pub fn new(buffers: Buffers, source_bytes: u64) -> Env {
         Self::with_torn_reads(buffers, source_bytes, true, true)
     }

@@ -230,11 +230,6 @@ impl Net {
         })
     }
 
-    /// The interface.
-    pub fn iface(&mut self) -> &mut Interface {
-        &mut self.iface
-    }
-
     /// Poll the stack and run `app` until it says Done; between, wait for INTn or smoltcp's
     /// next timer.
     pub fn drive(
