@@ -1,0 +1,281 @@
+//! Our driver (`Stack` + `Bsd`) on the simulator, INTn wired, through the spy.
+
+use std::cell::{Cell, RefCell};
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use w5500_driver::bsd::{Bsd, MsgFlags, Os};
+use w5500_driver::stack::{SockOpt, SockType, Stack, StackConfig};
+use w5500_sim::lan::standard;
+use w5500_sim::time::Instant;
+
+use crate::env::{self, lock, BenchSpi, Env, SharedSim, CHIP_UDP_PORT, SINK_PORT, SOURCE_PORT};
+use crate::work::{Run, Work};
+
+/// The driver's OS interface for a single-threaded benchmark on the simulated clock: a wait
+/// advances the simulator to its next event (or the deadline) and ends when INTn is low.
+pub struct BenchOs {
+    sim: SharedSim,
+    stack: RefCell<Stack<BenchSpi>>,
+    epoch: Cell<u32>,
+}
+
+impl Os for BenchOs {
+    type Spi = BenchSpi;
+
+    fn with_stack<R>(&self, f: impl FnOnce(&mut Stack<Self::Spi>) -> R) -> R {
+        f(&mut self.stack.borrow_mut())
+    }
+    fn now_ms(&self) -> u64 {
+        lock(&self.sim).now().as_millis()
+    }
+    fn epoch(&self) -> u32 {
+        self.epoch.get()
+    }
+    fn wait(&self, seen: u32, deadline_ms: u64) {
+        for _ in 0..100_000 {
+            if self.epoch.get() != seen {
+                return;
+            }
+            let (asserted, now) = {
+                let mut sim = lock(&self.sim);
+                let deadline = Instant::from_millis(deadline_ms);
+                let target = match sim.next_event() {
+                    Some(t) if t < deadline => t,
+                    _ => deadline,
+                };
+                if target > sim.now() {
+                    sim.advance_to(target);
+                }
+                (sim.int_asserted(), sim.now().as_millis())
+            };
+            if asserted {
+                self.notify_all();
+                return;
+            }
+            if now >= deadline_ms {
+                return;
+            }
+        }
+    }
+    fn notify_all(&self) {
+        self.epoch.set(self.epoch.get().wrapping_add(1));
+    }
+    fn has_interrupt_pin(&self) -> bool {
+        true
+    }
+    fn poll_interval_ms(&self) -> u64 {
+        50
+    }
+}
+
+fn e<T: std::fmt::Display>(what: &str) -> impl Fn(T) -> String + '_ {
+    move |err| format!("{what}: {err}")
+}
+
+/// Our driver brought up on `env`.
+pub fn setup(env: &Env, dhcp: bool) -> Result<Bsd<BenchOs>, String> {
+    let chip = env.bring_up(dhcp)?;
+    let stack = Stack::new(chip, StackConfig::default()).map_err(e("stack"))?;
+    Ok(Bsd::new(BenchOs {
+        sim: env.sim.clone(),
+        stack: RefCell::new(stack),
+        epoch: Cell::new(0),
+    }))
+}
+
+fn measured(env: &Env, payload: u64, ops: u64) -> Result<Run, String> {
+    let (spi, _) = env.stop()?;
+    Ok(Run {
+        payload,
+        ops,
+        spi,
+        sim_us: 0,
+    })
+}
+
+/// Run `w` with our driver.
+pub fn run(env: &Env, w: &Work) -> Result<Run, String> {
+    let dhcp = matches!(w, Work::Dhcp);
+    let bsd = setup(env, dhcp)?;
+    let flags = MsgFlags::default();
+    let t0;
+    let mut run = match *w {
+        Work::TcpRecv(n) => {
+            let s = bsd.socket(SockType::Stream).map_err(e("socket"))?;
+            bsd.connect(s, SocketAddrV4::new(standard::BULK, SOURCE_PORT))
+                .map_err(e("connect"))?;
+            env.start();
+            t0 = env.now_us();
+            let mut buf = vec![0u8; 16 * 1024];
+            let mut got = 0u64;
+            loop {
+                let (k, _) = bsd.recv(s, &mut buf, flags).map_err(e("recv"))?;
+                if k == 0 {
+                    break;
+                }
+                if buf[..k] != env::pattern(got, k)[..] {
+                    return Err(format!("corrupt data at offset {got}"));
+                }
+                got += k as u64;
+            }
+            bsd.close(s).map_err(e("close"))?;
+            if got != n {
+                return Err(format!("received {got} of {n} bytes"));
+            }
+            measured(env, n, n / 1024)?
+        }
+        Work::TcpSend(n) => {
+            let s = bsd.socket(SockType::Stream).map_err(e("socket"))?;
+            bsd.connect(s, SocketAddrV4::new(standard::BULK, SINK_PORT))
+                .map_err(e("connect"))?;
+            env.start();
+            t0 = env.now_us();
+            let chunk = 16 * 1024u64;
+            let mut off = 0u64;
+            while off < n {
+                let len = chunk.min(n - off) as usize;
+                let data = env::pattern(off, len);
+                let k = bsd.send(s, &data, None, flags).map_err(e("send"))?;
+                off += k as u64;
+            }
+            bsd.close(s).map_err(e("close"))?;
+            let r = measured(env, n, n / 1024)?;
+            wait_sink(env, n)?;
+            r
+        }
+        Work::UdpTx { size, count } => {
+            let s = udp_socket(&bsd)?;
+            let to = SocketAddrV4::new(standard::PEER, env::UDP_SINK_PORT);
+            env.start();
+            t0 = env.now_us();
+            for i in 0..count {
+                let p = env::payload(u64::from(i), size);
+                bsd.send(s, &p, Some(to), flags).map_err(e("sendto"))?;
+            }
+            let r = measured(env, size as u64 * u64::from(count), u64::from(count))?;
+            check_udp_tx(env, size, count)?;
+            r
+        }
+        Work::UdpRx { size, count } => {
+            let s = udp_socket(&bsd)?;
+            env.start();
+            t0 = env.now_us();
+            let mut buf = vec![0u8; 2048];
+            for i in 0..count {
+                let p = env::payload(u64::from(i), size);
+                env.udp_inject(standard::CHIP_STATIC, &p);
+                let (k, _) = bsd.recv(s, &mut buf, flags).map_err(e("recvfrom"))?;
+                if buf[..k] != p[..] {
+                    return Err(format!("datagram {i} corrupt"));
+                }
+            }
+            measured(env, size as u64 * u64::from(count), u64::from(count))?
+        }
+        Work::Echo { count } => {
+            let s = bsd.socket(SockType::Stream).map_err(e("socket"))?;
+            bsd.connect(s, SocketAddrV4::new(standard::ECHO, 7))
+                .map_err(e("connect"))?;
+            env.start();
+            t0 = env.now_us();
+            for i in 0..count {
+                echo_once(&bsd, s, u64::from(i))?;
+            }
+            let r = measured(env, 128 * u64::from(count), u64::from(count))?;
+            bsd.close(s).map_err(e("close"))?;
+            r
+        }
+        Work::Cycles { count } => {
+            env.start();
+            t0 = env.now_us();
+            for i in 0..count {
+                let s = bsd.socket(SockType::Stream).map_err(e("socket"))?;
+                bsd.connect(s, SocketAddrV4::new(standard::ECHO, 7))
+                    .map_err(e("connect"))?;
+                echo_once(&bsd, s, u64::from(i))?;
+                bsd.close(s).map_err(e("close"))?;
+                // Until the hardware socket has finished closing and is free again.
+                for _ in 0..10_000 {
+                    if bsd.os().with_stack(|st| st.free_hw_sockets()) == 8 {
+                        break;
+                    }
+                    let seen = bsd.os().epoch();
+                    bsd.os().wait(seen, bsd.os().now_ms() + 50);
+                    bsd.on_interrupt().map_err(e("service"))?;
+                }
+            }
+            measured(env, 128 * u64::from(count), u64::from(count))?
+        }
+        Work::Dhcp | Work::Dns => return Err("not implemented for this driver yet".into()),
+    };
+    run.sim_us = env.now_us().saturating_sub(t0);
+    Ok(run)
+}
+
+fn udp_socket(bsd: &Bsd<BenchOs>) -> Result<w5500_driver::stack::SocketId, String> {
+    let s = bsd.socket(SockType::Datagram).map_err(e("socket"))?;
+    bsd.bind(s, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, CHIP_UDP_PORT))
+        .map_err(e("bind"))?;
+    bsd.set_option(s, SockOpt::RcvTimeout(Some(5_000)))
+        .map_err(e("setsockopt"))?;
+    Ok(s)
+}
+
+fn echo_once(bsd: &Bsd<BenchOs>, s: w5500_driver::stack::SocketId, i: u64) -> Result<(), String> {
+    let p = env::payload(i, 64);
+    bsd.send(s, &p, None, MsgFlags::default())
+        .map_err(e("send"))?;
+    let mut buf = [0u8; 64];
+    let (k, _) = bsd
+        .recv(
+            s,
+            &mut buf,
+            MsgFlags {
+                waitall: true,
+                ..MsgFlags::default()
+            },
+        )
+        .map_err(e("recv"))?;
+    if buf[..k] != p[..] {
+        return Err(format!("echo {i} corrupt ({k} bytes)"));
+    }
+    Ok(())
+}
+
+/// Step the simulator until the sink has `n` bytes; check them.
+pub fn wait_sink(env: &Env, n: u64) -> Result<(), String> {
+    for _ in 0..1_000_000 {
+        let (got, ok) = env.sink_result();
+        if !ok {
+            return Err("the sink saw corrupt data".into());
+        }
+        if got >= n {
+            return if got == n {
+                Ok(())
+            } else {
+                Err(format!("sink got {got} of {n}"))
+            };
+        }
+        env.step(10_000);
+    }
+    Err("the sink never got everything".into())
+}
+
+/// Step a little, then check the recorder got `count` datagrams of `size` in order.
+pub fn check_udp_tx(env: &Env, size: usize, count: u32) -> Result<(), String> {
+    for _ in 0..1000 {
+        if env.udp_recorded().len() >= count as usize {
+            break;
+        }
+        env.step(10_000);
+    }
+    let got = env.udp_recorded();
+    if got.len() != count as usize {
+        return Err(format!("recorder got {} of {count} datagrams", got.len()));
+    }
+    for (i, d) in got.iter().enumerate() {
+        if *d != env::payload(i as u64, size) {
+            return Err(format!("datagram {i} corrupt"));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,161 @@
+//! The workloads and what one run of one workload yields.
+
+use crate::env::Buffers;
+use crate::spy::Counts;
+
+/// A workload on the in-memory LAN.
+#[allow(dead_code)] // DHCP and DNS are not measured yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Work {
+    /// Receive `n` bytes from the byte source (TCP), verify them against the pattern.
+    TcpRecv(u64),
+    /// Send `n` pattern bytes to the byte sink (TCP), which verifies them.
+    TcpSend(u64),
+    /// Send `count` UDP datagrams of `size` bytes to a recorder, verified in order.
+    UdpTx { size: usize, count: u32 },
+    /// Receive `count` UDP datagrams of `size` bytes from a peer (one at a time), verified.
+    UdpRx { size: usize, count: u32 },
+    /// `count` round trips of 64 bytes over one TCP connection to the echo server.
+    Echo { count: u32 },
+    /// `count` cycles of connect, 64 bytes each way, close (until the socket is free again).
+    Cycles { count: u32 },
+    /// One DHCP lease (DISCOVER to ACK).
+    Dhcp,
+    /// One DNS A lookup (http.sim.lan).
+    Dns,
+}
+
+impl Work {
+    /// Short stable name (used on the command line and in the report).
+    pub fn name(&self) -> String {
+        match self {
+            Work::TcpRecv(n) => format!("tcp-recv-{}", size_name(*n)),
+            Work::TcpSend(n) => format!("tcp-send-{}", size_name(*n)),
+            Work::UdpTx { size, .. } => format!("udp-tx-{size}"),
+            Work::UdpRx { size, .. } => format!("udp-rx-{size}"),
+            Work::Echo { .. } => "echo-64".into(),
+            Work::Cycles { .. } => "connect-cycle".into(),
+            Work::Dhcp => "dhcp-lease".into(),
+            Work::Dns => "dns-lookup".into(),
+        }
+    }
+
+    /// What one operation is.
+    pub fn op_name(&self) -> &'static str {
+        match self {
+            Work::TcpRecv(_) | Work::TcpSend(_) => "KiB",
+            Work::UdpTx { .. } | Work::UdpRx { .. } => "datagram",
+            Work::Echo { .. } => "round trip",
+            Work::Cycles { .. } => "cycle",
+            Work::Dhcp => "lease",
+            Work::Dns => "lookup",
+        }
+    }
+
+    /// Is this a bulk TCP transfer (where the bulk goals apply)?
+    pub fn is_bulk(&self) -> bool {
+        matches!(self, Work::TcpRecv(_) | Work::TcpSend(_))
+    }
+
+    /// Bytes the byte source must hold for this workload.
+    pub fn source_bytes(&self) -> u64 {
+        match self {
+            Work::TcpRecv(n) => *n,
+            _ => 1,
+        }
+    }
+}
+
+fn size_name(n: u64) -> String {
+    if n.is_multiple_of(1 << 20) {
+        format!("{}MiB", n >> 20)
+    } else {
+        format!("{}KiB", n >> 10)
+    }
+}
+
+/// The workload list: full or quick (CI) sizes.
+pub fn workloads(quick: bool) -> Vec<Work> {
+    let (small, big, dgrams, rr, cycles) = if quick {
+        (64 << 10, 256 << 10, 20, 50, 10)
+    } else {
+        (1 << 20, 16 << 20, 200, 1000, 1000)
+    };
+    let mut v = vec![
+        Work::TcpRecv(small),
+        Work::TcpRecv(big),
+        Work::TcpSend(small),
+        Work::TcpSend(big),
+    ];
+    for size in [64, 512, 1472] {
+        v.push(Work::UdpTx {
+            size,
+            count: dgrams,
+        });
+        v.push(Work::UdpRx {
+            size,
+            count: dgrams,
+        });
+    }
+    v.push(Work::Echo { count: rr });
+    v.push(Work::Cycles { count: cycles });
+    // DHCP lease and DNS lookup: not measured yet (see docs/BENCHMARKS.md, "Not done").
+    v
+}
+
+/// The drivers compared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Driver {
+    /// This project's driver (`Stack` + `Bsd`) on hardware sockets.
+    Ours,
+    /// newAM's w5500-hl (+ w5500-dhcp, w5500-dns) on hardware sockets.
+    Hl,
+    /// smoltcp over socket 0 in MACRAW mode (the Zephyr / embassy-net-wiznet design).
+    Smoltcp,
+}
+
+impl Driver {
+    /// All, in report order.
+    pub const ALL: [Driver; 3] = [Driver::Ours, Driver::Hl, Driver::Smoltcp];
+
+    /// Short name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Driver::Ours => "ours",
+            Driver::Hl => "w5500-hl",
+            Driver::Smoltcp => "smoltcp-macraw",
+        }
+    }
+
+    /// From [`Driver::name`].
+    #[cfg(test)]
+    pub fn parse(s: &str) -> Option<Driver> {
+        Driver::ALL.into_iter().find(|d| d.name() == s)
+    }
+}
+
+/// What a driver's harness reports for one run.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Run {
+    /// Application bytes moved (both directions), verified.
+    pub payload: u64,
+    /// Operations (see [`Work::op_name`]).
+    pub ops: u64,
+    /// SPI traffic during the measured part.
+    pub spi: Counts,
+    /// Simulated time of the measured part at the simulator's 20 MHz / 1 µs CS (µs).
+    pub sim_us: u64,
+}
+
+/// One row of results.
+#[derive(Clone, Debug)]
+pub struct Row {
+    /// Driver.
+    pub driver: Driver,
+    /// Workload.
+    pub work: Work,
+    /// Buffer plan.
+    pub buffers: Buffers,
+    /// The run, or why it failed.
+    pub run: Result<Run, String>,
+}
