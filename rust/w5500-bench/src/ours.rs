@@ -31,7 +31,7 @@ impl Os for BenchOs {
     fn epoch(&self) -> u32 {
         self.epoch.get()
     }
-    fn wait(&self, seen: u32, deadline_ms: u64) {
+    fn wait(&self, _socket: Option<w5500_driver::stack::SocketId>, seen: u32, deadline_ms: u64) {
         for _ in 0..100_000 {
             if self.epoch.get() != seen {
                 return;
@@ -199,7 +199,7 @@ pub fn run(env: &Env, w: &Work) -> Result<Run, String> {
                         break;
                     }
                     let seen = bsd.os().epoch();
-                    bsd.os().wait(seen, bsd.os().now_ms() + 50);
+                    bsd.os().wait(None, seen, bsd.os().now_ms() + 50);
                     bsd.on_interrupt().map_err(e("service"))?;
                 }
             }
