@@ -317,6 +317,9 @@ pub fn markdown(rows: &[Row], works: &[Work], x: &Extra) -> String {
 
 /// The SVG: modeled throughput of bulk TCP receive against SPI clock, per driver and
 /// buffer plan, with the payload-only bound.
+/// One plotted line: label, colour, dash pattern, points.
+type Series<'a> = (String, String, &'a str, Vec<(f64, f64)>);
+
 pub fn svg(rows: &[Row], work: &Work) -> String {
     let (w, h) = (760.0, 460.0);
     let (x0, y0, x1, y1) = (70.0, 30.0, 540.0, 400.0);
@@ -368,7 +371,7 @@ pub fn svg(rows: &[Row], work: &Work) -> String {
         x1 - x0,
         y1 - y0
     );
-    let mut series: Vec<(String, String, &str, Vec<(f64, f64)>)> = vec![(
+    let mut series: Vec<Series> = vec![(
         "payload-only bound".into(),
         "#000".into(),
         "4 3",
