@@ -19,7 +19,7 @@ use w5500_hl::ll::net::{Eui48Addr, Ipv4Addr, SocketAddrV4};
 use w5500_hl::ll::{BufferSize, Registers, Sn, SocketStatus, SOCKETS};
 use w5500_hl::{Error as HlError, Tcp, Udp};
 use w5500_sim::lan::{dhcp, standard, util, HostId, Lan};
-use w5500_sim::{Sim, SimIntPin, SimSpiDevice, ViolationKind};
+use w5500_sim::{Sim, SimConfig, SimIntPin, SimSpiDevice, ViolationKind};
 
 use embedded_hal::digital::InputPin;
 
@@ -38,7 +38,11 @@ fn lock(sim: &Shared) -> MutexGuard<'_, Sim<Lan>> {
 /// the bytes of a burst (`SimConfig::torn_reads`, the default); the bulk tests turn it off
 /// because it makes them about 50 times slower and they check the data path, not tearing.
 fn rig_on(lan: Lan, static_ip: bool, torn: bool) -> (Shared, Chip) {
-    let sim: Shared = Arc::new(Mutex::new(Sim::new(lan)));
+    rig_with(lan, static_ip, torn, SimConfig::default())
+}
+
+fn rig_with(lan: Lan, static_ip: bool, torn: bool, config: SimConfig) -> (Shared, Chip) {
+    let sim: Shared = Arc::new(Mutex::new(Sim::with_config(lan, config)));
     lock(&sim).advance(Duration::from_millis(50));
     lock(&sim).set_torn_reads(torn);
     let mut w = W5500::new(SimSpiDevice::new(sim.clone()));
@@ -583,6 +587,23 @@ fn dhcp_client_lease_from_lan_server_rfc2131_3_1() {
         "renewed"
     );
     assert_eq!(client.leased_ip(), Some(ip), "same address after renewal");
+    // RFC 2131 §4.3.2 / §4.4.5: a RENEWING client unicasts its REQUEST with `ciaddr` set and
+    // no server identifier. w5500-dhcp 0.7 instead repeats a SELECTING-style REQUEST
+    // (broadcast, `ciaddr` 0, options 50 and 54); the server still ACKs it.
+    let renewal = {
+        let s = lock(&sim);
+        let srv = s
+            .network()
+            .udp_app::<dhcp::DhcpServer>(gw, dhcp::SERVER_PORT)
+            .unwrap();
+        let reqs = srv.logged(dhcp::LogDir::Received, dhcp::msg::REQUEST);
+        assert_eq!(reqs.len(), 2, "one REQUEST for the lease, one at T1");
+        reqs[1].clone()
+    };
+    assert_eq!(renewal.kind, Some(dhcp::RequestKind::Selecting));
+    assert_eq!(renewal.ciaddr, Ipv4Addr::UNSPECIFIED);
+    assert_eq!(*renewal.dst.ip(), Ipv4Addr::BROADCAST);
+    assert_eq!(renewal.server_id, Some(cfg.server_id));
     assert_only_documented_violations(&sim);
 }
 
@@ -674,4 +695,112 @@ fn dns_client_resolves_and_nxdomain_rfc1035_4_1_1() {
         "{rrs:?}"
     );
     assert_only_documented_violations(&sim);
+}
+
+// ------------------------------------------------------------------------------ disagreements
+
+/// Disagreement 1 (crate docs): w5500-hl returns right after writing RECV and never waits
+/// for `Sn_CR` = 0, but the datasheet only promises that a command has been *accepted* once
+/// `Sn_CR` reads 0 (DS §3.2 Sn_CR), and `Sn_RX_RSR` reflects a new `Sn_RX_RD` only through
+/// RECV (DS §3.2 Sn_RX_RD). A second `tcp_read` issued at once reads the old `Sn_RX_RSR`
+/// with the new `Sn_RX_RD` and hands back bytes that were never received; its RECV then
+/// commits a read pointer beyond `Sn_RX_WR`, which the simulator reports as `RxOverRead`.
+#[test]
+fn hl_tcp_read_twice_without_waiting_for_recv_acceptance_ds_3_2_sn_cr() {
+    // The DS gives no bound on how long a command takes to be accepted; with the default 5 µs
+    // the second read's RSR bytes straddle the acceptance (a torn read), with 20 µs both are
+    // stale. Either way the crate's result depends on a timing the DS does not promise.
+    let mut config = SimConfig::default();
+    config.chip.command_delay = Duration::from_micros(20);
+    let (sim, mut w) = rig_with(Lan::standard(), true, true, config);
+    let sn = Sn::Sn1;
+    w.tcp_listen(sn, 8081).unwrap();
+    wait_status(&sim, &mut w, sn, SocketStatus::Listen, "listen");
+    let peer = lock(&sim).network().host_by_ip(standard::PEER).unwrap();
+    let conn = lock(&sim)
+        .network_mut()
+        .tcp_connect_recorder(peer, SocketAddrV4::new(standard::CHIP_STATIC, 8081))
+        .unwrap();
+    wait_status(&sim, &mut w, sn, SocketStatus::Established, "accept");
+    let msg = data(99, 100);
+    assert!(lock(&sim).network_mut().tcp_send(conn, &msg));
+    let mut b = Budget::new(&sim, "rx", 10_000, Duration::from_secs(5));
+    while w.sn_rx_rsr(sn).unwrap() < 100 {
+        b.tick(&sim);
+        idle(&sim, Duration::from_millis(1));
+    }
+    let mut buf = [0u8; 1000];
+    assert_eq!(w.tcp_read(sn, &mut buf).unwrap(), 100);
+    assert_eq!(&buf[..100], msg.as_slice());
+    // Called again at once (as a read loop does), the crate reads RSR while its RECV is
+    // still pending and gets 100 bytes that were never received.
+    let phantom = w.tcp_read(sn, &mut buf).unwrap();
+    wait_cr_zero(&sim, &mut w, sn);
+    assert_eq!(phantom, 100, "stale RSR with the new RX_RD");
+    assert!(
+        violations(&sim)
+            .iter()
+            .any(|k| matches!(k, ViolationKind::RxOverRead { .. })),
+        "the phantom read committed RX_RD beyond RX_WR: {:?}",
+        violations(&sim)
+    );
+    // Control: the same sequence on a fresh chip, with the harness waiting for Sn_CR = 0
+    // between the calls (`settle`), reads nothing the second time.
+    let (sim, mut w) = rig_with(Lan::standard(), true, true, config);
+    w.tcp_listen(sn, 8081).unwrap();
+    wait_status(&sim, &mut w, sn, SocketStatus::Listen, "listen");
+    let conn = lock(&sim)
+        .network_mut()
+        .tcp_connect_recorder(peer, SocketAddrV4::new(standard::CHIP_STATIC, 8081))
+        .unwrap();
+    wait_status(&sim, &mut w, sn, SocketStatus::Established, "accept");
+    assert!(lock(&sim).network_mut().tcp_send(conn, &msg));
+    let mut b = Budget::new(&sim, "rx", 10_000, Duration::from_secs(5));
+    while w.sn_rx_rsr(sn).unwrap() < 100 {
+        b.tick(&sim);
+        idle(&sim, Duration::from_millis(1));
+    }
+    assert_eq!(w.tcp_read(sn, &mut buf).unwrap(), 100);
+    settle(&sim, &mut w, sn);
+    assert_eq!(w.tcp_read(sn, &mut buf).unwrap(), 0);
+    // With a 20 µs acceptance time `tcp_listen` on an already closed socket also writes OPEN
+    // over its still pending CLOSE (it waits for Sn_SR = CLOSED, which is already true):
+    // CommandWhilePending, documented; no over-read this time.
+    assert_eq!(assert_only_documented_violations(&sim), 1);
+}
+
+/// The same missing wait seen from `Sn_RX_RSR` right after `udp_recv_from` returned: the
+/// datagram is consumed (RX_RD = RX_WR) but RSR still counts it until RECV is accepted.
+#[test]
+fn hl_udp_recv_from_returns_before_recv_is_accepted_ds_3_2_sn_rx_rsr() {
+    let (sim, mut w) = rig();
+    let sn = Sn::Sn2;
+    w.udp_bind(sn, 5556).unwrap();
+    let peer = lock(&sim).network().host_by_ip(standard::PEER).unwrap();
+    lock(&sim).network_mut().udp_send(
+        peer,
+        6001,
+        SocketAddrV4::new(standard::CHIP_STATIC, 5556),
+        &[7u8; 40],
+    );
+    let mut buf = [0u8; 64];
+    let mut b = Budget::new(&sim, "udp", 10_000, Duration::from_secs(5));
+    let (n, _) = loop {
+        b.tick(&sim);
+        match w.udp_recv_from(sn, &mut buf) {
+            Ok(r) => break r,
+            Err(HlError::WouldBlock) => idle(&sim, Duration::from_millis(1)),
+            Err(e) => panic!("{e:?}"),
+        }
+    };
+    assert_eq!(n, 40);
+    let stale = w.sn_rx_rsr(sn).unwrap();
+    let (rd, wr) = (w.sn_rx_rd(sn).unwrap(), w.sn_rx_wr(sn).unwrap());
+    assert_eq!(rd, wr, "the crate moved RX_RD past the datagram");
+    assert_eq!(
+        stale, 48,
+        "RSR still counts header + 40 bytes while RECV is pending"
+    );
+    wait_cr_zero(&sim, &mut w, sn);
+    assert_eq!(w.sn_rx_rsr(sn).unwrap(), 0, "RECV accepted: RSR = WR - RD");
 }
