@@ -53,8 +53,8 @@ SCRATCH=$(mktemp -d /tmp/w5k-realpeer.XXXXXX)
 PIDS=()
 
 stop_peers() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
     PIDS=()
 }
 
