@@ -288,14 +288,15 @@ impl<SPI: SpiDevice> Chip<SPI> {
         ))
     }
 
-    /// `IR`, `SIR` and `SIMR`, read in one frame (`IR`, `IMR`, `SIR`, `SIMR` are adjacent):
+    /// `IR`, `IMR`, `SIR` and `SIMR`, read in one frame (`IR`, `IMR`, `SIR`, `SIMR` are adjacent):
     /// the service routine's per-pass read. `SIMR` comes along for one more byte and is the
     /// stack's chip-reset signature (its reset value is 0; the stack programs it non-zero).
-    pub fn interrupt_state(&mut self) -> Result<(Interrupt, SocketSet, SocketSet)> {
+    pub fn interrupt_state(&mut self) -> Result<(Interrupt, Interrupt, SocketSet, SocketSet)> {
         let mut b = [0u8; 4];
         self.bus.read(Block::Common, common::IR, &mut b)?;
         Ok((
             Interrupt::from_bits_retain(b[0]),
+            Interrupt::from_bits_retain(b[1]),
             SocketSet::from_bits_retain(b[2]),
             SocketSet::from_bits_retain(b[3]),
         ))

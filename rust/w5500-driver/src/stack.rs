@@ -24,7 +24,8 @@
 //! A brown-out or a stray RSTn pulse puts every register back to its reset value while the
 //! driver runs (research notes §1.12). [`Stack::service`] reads `SIMR` in the same frame as
 //! `IR`/`SIR` (one byte more); its reset value is 0 and the stack keeps it at 0xFF, so a
-//! `SIMR` that differs from what the stack wrote is the signature. It is confirmed by
+//! `SIMR` that differs from what the stack wrote is the signature (as is an `IMR` other than
+//! the 0 the stack writes: a chip whose MISO floats high). It is confirmed by
 //! `VERSIONR` == 0x04 (otherwise the chip is absent: [`Error::ChipNotFound`]) and a second read
 //! of `SIMR`. Then the stack re-programs what it took from the chip at [`Stack::new`] and what
 //! was set through it since (`MR`, `SHAR`, `SIPR`/`SUBR`/`GAR`, buffer plan, `RTR`/`RCR`,
@@ -336,7 +337,13 @@ pub struct Stack<SPI> {
     /// `SIMR` as the stack programmed it (the chip-reset signature).
     simr: SocketSet,
     chip_resets: u32,
+    /// Since when the chip has not answered (VERSIONR) after its reset signature showed.
+    absent_since_ms: Option<u64>,
 }
+
+/// How long [`Stack::service`] tolerates a chip that shows the reset signature but does not
+/// answer `VERSIONR` (PLL lock, slow parts) before it reports [`Error::ChipNotFound`].
+pub const CHIP_ABSENT_GRACE_MS: u64 = 100;
 
 /// The socket-interrupt mask every open hardware socket uses: every event, so INTn wakes
 /// whoever waits.
@@ -384,6 +391,7 @@ impl<SPI: SpiDevice> Stack<SPI> {
             programmed,
             simr: SocketSet::all(),
             chip_resets: 0,
+            absent_since_ms: None,
         })
     }
 
@@ -965,7 +973,12 @@ impl<SPI: SpiDevice> Stack<SPI> {
         let slot = *self.slot(id)?;
         if let Some(e) = slot.error {
             if slot.ty == SockType::Datagram || slot.phase != Phase::Connecting {
-                self.slot_mut(id)?.error = None;
+                let s = self.slot_mut(id)?;
+                s.error = None;
+                if s.ty == SockType::Stream && s.phase == Phase::Connected {
+                    // A connection's error is terminal: reported once, then EOF / EPIPE.
+                    s.eof = true;
+                }
                 return Err(e);
             }
         }
@@ -996,7 +1009,15 @@ impl<SPI: SpiDevice> Stack<SPI> {
         if !matches!(status, SocketStatus::Established | SocketStatus::CloseWait) {
             self.refresh(sn)?;
             let slot = self.slot_mut(id)?;
-            return Err(slot.error.take().unwrap_or(Error::BrokenPipe));
+            return Err(match slot.error.take() {
+                Some(e) => {
+                    // Reported once (ECONNRESET, ETIMEDOUT); from now on the connection is
+                    // over: reads are EOF, writes EPIPE, as on Linux.
+                    slot.eof = true;
+                    e
+                }
+                None => Error::BrokenPipe,
+            });
         }
         if self.hw[sn.index()].send_in_flight {
             return Err(Error::WouldBlock);
@@ -1121,6 +1142,10 @@ impl<SPI: SpiDevice> Stack<SPI> {
                     | SocketStatus::Closing => {
                         self.slot_mut(id)?.eof = true;
                         Ok((0, peer))
+                    }
+                    SocketStatus::Unknown(_) if slot.error.is_none() => {
+                        // Not a state the chip has (an absent chip reads 0xFF): not EOF.
+                        Err(Error::ChipState)
                     }
                     _ => {
                         let s = self.slot_mut(id)?;
@@ -1487,9 +1512,27 @@ impl<SPI: SpiDevice> Stack<SPI> {
     /// no INTn pin is wired or an interrupt may have been lost. Also re-reads the link state
     /// every [`LINK_POLL_MS`] and finishes background closes.
     pub fn service(&mut self, now_ms: u64, poll_all: bool) -> Result<()> {
-        let (_ir, sir, simr) = self.chip.interrupt_state()?;
-        if simr != self.simr && self.recover_from_chip_reset()? {
-            self.last_link_poll_ms = None;
+        let (_ir, imr, sir, simr) = self.chip.interrupt_state()?;
+        if simr != self.simr || !imr.is_empty() {
+            match self.recover_from_chip_reset() {
+                Ok(recovered) => {
+                    self.absent_since_ms = None;
+                    if recovered {
+                        self.last_link_poll_ms = None;
+                    }
+                }
+                Err(Error::ChipNotFound { version }) => {
+                    // Right after a reset the chip reads 0 until its PLL locks (§5.5.1), and
+                    // some parts read VERSIONR 0 for a while: skip this pass, and report the
+                    // chip absent only when it stays silent.
+                    let since = *self.absent_since_ms.get_or_insert(now_ms);
+                    if now_ms.saturating_sub(since) >= CHIP_ABSENT_GRACE_MS {
+                        return Err(Error::ChipNotFound { version });
+                    }
+                    return Ok(());
+                }
+                Err(e) => return Err(e),
+            }
         }
         for s in Sn::ALL {
             let h = self.hw[s.index()];
@@ -1628,8 +1671,8 @@ impl<SPI: SpiDevice> Stack<SPI> {
         if version != w5500_regs::CHIP_VERSION {
             return Err(Error::ChipNotFound { version });
         }
-        let (_, _, simr) = self.chip.interrupt_state()?;
-        if simr == self.simr {
+        let (_, imr, _, simr) = self.chip.interrupt_state()?;
+        if simr == self.simr && imr.is_empty() {
             return Ok(false);
         }
         log::warn!(
