@@ -414,6 +414,12 @@ impl<O: Os> Iface<O> {
         self.resolver.servers()
     }
 
+    /// True while a DNS lookup is in progress (for diagnostics and the soak tests: the
+    /// resolver must be idle between lookups).
+    pub fn dns_busy(&self) -> bool {
+        self.resolver.is_busy()
+    }
+
     /// True when the interface is administratively up.
     pub fn is_up(&self) -> bool {
         self.admin_up
