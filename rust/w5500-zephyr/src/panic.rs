@@ -1,0 +1,13 @@
+//! The one `#[panic_handler]` of a C application's image (feature `panic-handler`): log the
+//! message, then `k_panic()`. The driver is written so that this is dead code.
+
+use core::panic::PanicInfo;
+
+use crate::sys;
+
+#[panic_handler]
+fn panic(info: &PanicInfo<'_>) -> ! {
+    crate::logger::emit(1, format_args!("Rust panic: {info}"));
+    // SAFETY: `w5500_shim_panic` calls `k_panic()` and does not return.
+    unsafe { sys::w5500_shim_panic() }
+}
