@@ -11,3 +11,10 @@ fn panic(info: &PanicInfo<'_>) -> ! {
     // SAFETY: `w5500_shim_panic` calls `k_panic()` and does not return.
     unsafe { sys::w5500_shim_panic() }
 }
+
+/// The precompiled `core` of hosted targets (the `x86_64-unknown-linux-gnu` archive linked
+/// into `native_posix_64`/`native_sim` executables) refers to the unwinding personality even
+/// with `panic = "abort"`; nothing ever unwinds, so an empty one satisfies the linker.
+#[cfg(target_os = "linux")]
+#[no_mangle]
+pub extern "C" fn rust_eh_personality() {}
