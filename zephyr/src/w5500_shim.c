@@ -21,7 +21,7 @@ LOG_MODULE_DECLARE(w5500_offload, CONFIG_W5500_OFFLOAD_LOG_LEVEL);
 #define MAX_BUFS 8
 
 /* One spi_transceive for the whole frame: chip select stays asserted across the pieces. */
-int w5500_shim_spi_transceive(void *ctx, const W5500RsSpiBuf *bufs, size_t n)
+int32_t w5500_shim_spi_transceive(void *ctx, const W5500RsSpiBuf *bufs, size_t n)
 {
 	struct w5500_offload_data *d = ctx;
 	struct spi_buf tx[MAX_BUFS], rx[MAX_BUFS];
@@ -41,7 +41,7 @@ int w5500_shim_spi_transceive(void *ctx, const W5500RsSpiBuf *bufs, size_t n)
 	return spi_transceive_dt(&d->cfg->spi, &txs, &rxs);
 }
 
-int w5500_shim_reset_pin(void *ctx, bool low)
+int32_t w5500_shim_reset_pin(void *ctx, bool low)
 {
 	struct w5500_offload_data *d = ctx;
 

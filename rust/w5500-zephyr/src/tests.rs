@@ -224,3 +224,4 @@ fn getaddrinfo_abi_numeric_and_errors() {
     };
     assert_eq!(r, -(W5500RsEai::Service as i32));
 }
+
