@@ -350,12 +350,13 @@ static int w5500_offload_init(const struct device *dev)
 		return -ENODEV;
 	}
 #endif
-	if (cfg->random_mac) {
-		sys_rand_get(d->mac, sizeof(d->mac));
-		d->mac[0] = (d->mac[0] & ~0x01) | 0x02; /* unicast, locally administered */
-	} else {
-		memcpy(d->mac, cfg->mac, sizeof(d->mac));
-	}
+#if DT_INST_PROP(0, zephyr_random_mac_address) || !DT_INST_NODE_HAS_PROP(0, local_mac_address)
+	/* Needs an entropy source (or CONFIG_TEST_RANDOM_GENERATOR). */
+	sys_rand_get(d->mac, sizeof(d->mac));
+	d->mac[0] = (d->mac[0] & ~0x01) | 0x02; /* unicast, locally administered */
+#else
+	memcpy(d->mac, cfg->mac, sizeof(d->mac));
+#endif
 
 	rc.ctx = d;
 	memcpy(rc.mac, d->mac, sizeof(rc.mac));
@@ -420,8 +421,6 @@ static int w5500_offload_init(const struct device *dev)
 		.int_gpio = GPIO_DT_SPEC_INST_GET_OR(inst, int_gpios, {0}),                  \
 		.reset_gpio = GPIO_DT_SPEC_INST_GET_OR(inst, reset_gpios, {0}),              \
 		.mac = DT_INST_PROP_OR(inst, local_mac_address, {0}),                        \
-		.random_mac = DT_INST_PROP(inst, zephyr_random_mac_address) ||               \
-			      !DT_INST_NODE_HAS_PROP(inst, local_mac_address),               \
 		.tx_buf_kb = W5500_BUF_KB(inst, tx_buffer_sizes_kb),                         \
 		.rx_buf_kb = W5500_BUF_KB(inst, rx_buffer_sizes_kb),                         \
 	};                                                                                   \

@@ -41,7 +41,6 @@ struct w5500_offload_config {
 	struct gpio_dt_spec int_gpio;
 	struct gpio_dt_spec reset_gpio;
 	uint8_t mac[6];
-	bool random_mac;
 	uint8_t tx_buf_kb[8];
 	uint8_t rx_buf_kb[8];
 };
