@@ -224,4 +224,3 @@ fn getaddrinfo_abi_numeric_and_errors() {
     };
     assert_eq!(r, -(W5500RsEai::Service as i32));
 }
-
