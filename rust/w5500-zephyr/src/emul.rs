@@ -1,0 +1,258 @@
+//! The SPI-emulator core (feature `emul-core`): the W5500 simulator on the standard in-memory
+//! LAN (`w5500_sim::Lan::standard`: 10.77.0.0/24 with gateway, DNS, HTTP, echo), driven by
+//! `zephyr/src/w5500_emul.c`, which implements Zephyr's `struct spi_emul_api`.
+//!
+//! Time: the simulator keeps its own simulated clock, and the C emulator moves it to
+//! `k_uptime` (µs) before every SPI frame and from a periodic work item, so chip and LAN
+//! timers (retransmissions, ARP, DHCP) fire on the kernel's time line ("wall-clock-like").
+//! The clock never goes backwards; SPI wire time may put it slightly ahead of uptime.
+//!
+//! Every export must be serialised by the caller (the C emulator holds its mutex around each
+//! call); none may be called from an ISR.
+
+use alloc::vec::Vec;
+use core::cell::UnsafeCell;
+use core::net::{Ipv4Addr, SocketAddrV4};
+
+use w5500_sim::lan::{standard, ConnHandle, Lan};
+use w5500_sim::time::Instant;
+use w5500_sim::Sim;
+
+use crate::abi::W5500RsSockaddr;
+
+struct Emul {
+    sim: Sim<Lan>,
+    peers: Vec<ConnHandle>,
+}
+
+struct Cell(UnsafeCell<Option<Emul>>);
+
+// SAFETY: every access goes through `with`, whose callers (the exports below) require the
+// caller to serialise calls (the C emulator's mutex).
+unsafe impl Sync for Cell {}
+
+static EMUL: Cell = Cell(UnsafeCell::new(None));
+
+/// Run `f` on the emulator state.
+///
+/// # Safety
+/// No other call into this module may run concurrently.
+unsafe fn with<R>(f: impl FnOnce(&mut Option<Emul>) -> R) -> R {
+    // SAFETY: the caller serialises, so this is the only reference.
+    f(unsafe { &mut *EMUL.0.get() })
+}
+
+/// As [`with`], on a created emulator; `None` before [`w5500_rs_emul_init`].
+unsafe fn with_emul<R>(f: impl FnOnce(&mut Emul) -> R) -> Option<R> {
+    // SAFETY: forwarded contract.
+    unsafe { with(|e| e.as_mut().map(f)) }
+}
+
+/// Create (or re-create) the simulated chip, powered and out of reset, link up, on the
+/// standard LAN, with its clock at `now_us`. Returns 0.
+///
+/// # Safety
+/// Calls into this module are serialised by the caller.
+#[no_mangle]
+pub unsafe extern "C" fn w5500_rs_emul_init(now_us: u64) -> i32 {
+    // SAFETY: forwarded contract.
+    unsafe {
+        with(|e| {
+            let mut sim = Sim::new(Lan::standard());
+            sim.advance_to(Instant::from_micros(now_us));
+            *e = Some(Emul {
+                sim,
+                peers: Vec::new(),
+            });
+        })
+    };
+    0
+}
+
+/// Let simulated time reach `now_us`, processing chip timers and LAN traffic.
+///
+/// # Safety
+/// Calls into this module are serialised by the caller.
+#[no_mangle]
+pub unsafe extern "C" fn w5500_rs_emul_tick(now_us: u64) {
+    // SAFETY: forwarded contract.
+    unsafe { with_emul(|e| e.sim.advance_to(Instant::from_micros(now_us))) };
+}
+
+/// Chip select asserted at `now_us`: a new SPI frame. Returns 0, or -1 (not created, or
+/// already selected).
+///
+/// # Safety
+/// Calls into this module are serialised by the caller.
+#[no_mangle]
+pub unsafe extern "C" fn w5500_rs_emul_select(now_us: u64) -> i32 {
+    // SAFETY: forwarded contract.
+    let r = unsafe {
+        with_emul(|e| {
+            e.sim.advance_to(Instant::from_micros(now_us));
+            e.sim.select().is_ok()
+        })
+    };
+    if r == Some(true) {
+        0
+    } else {
+        -1
+    }
+}
+
+/// Clock `len` bytes of the current frame: MOSI from `tx` (NULL: zeros), MISO to `rx`
+/// (NULL: discarded).
+///
+/// # Safety
+/// `tx` is NULL or has `len` readable bytes; `rx` is NULL or has `len` writable bytes (they
+/// may be the same buffer). Calls into this module are serialised by the caller.
+#[no_mangle]
+pub unsafe extern "C" fn w5500_rs_emul_transfer(tx: *const u8, rx: *mut u8, len: usize) {
+    let mut chunk = [0u8; 64];
+    let mut done = 0;
+    while done < len {
+        let n = (len - done).min(chunk.len());
+        let Some(part) = chunk.get_mut(..n) else {
+            return;
+        };
+        if tx.is_null() {
+            part.fill(0);
+        } else {
+            // SAFETY: `tx` has `len` readable bytes and `done + n <= len`.
+            part.copy_from_slice(unsafe { core::slice::from_raw_parts(tx.add(done), n) });
+        }
+        // SAFETY: forwarded contract.
+        unsafe { with_emul(|e| e.sim.transfer_in_place(part)) };
+        if !rx.is_null() {
+            // SAFETY: `rx` has `len` writable bytes and `done + n <= len`.
+            unsafe { core::slice::from_raw_parts_mut(rx.add(done), n) }.copy_from_slice(part);
+        }
+        done += n;
+    }
+}
+
+/// Chip select released: the frame ends.
+///
+/// # Safety
+/// Calls into this module are serialised by the caller.
+#[no_mangle]
+pub unsafe extern "C" fn w5500_rs_emul_deselect() {
+    // SAFETY: forwarded contract.
+    unsafe { with_emul(|e| e.sim.deselect()) };
+}
+
+/// The INTn level (true: asserted, pin low).
+///
+/// # Safety
+/// Calls into this module are serialised by the caller.
+#[no_mangle]
+pub unsafe extern "C" fn w5500_rs_emul_int_asserted() -> bool {
+    // SAFETY: forwarded contract.
+    unsafe { with_emul(|e| e.sim.int_asserted()) }.unwrap_or(false)
+}
+
+/// Fault: plug (`up`) or pull the cable (`PHYCFGR.LNK` follows; frames are dropped).
+///
+/// # Safety
+/// Calls into this module are serialised by the caller.
+#[no_mangle]
+pub unsafe extern "C" fn w5500_rs_emul_set_link(up: bool) {
+    // SAFETY: forwarded contract.
+    unsafe { with_emul(|e| e.sim.faults_mut().link_down = !up) };
+}
+
+/// The LAN host `peer` (10.77.0.20) opens a TCP connection to `to` (e.g. a listening
+/// socket on the chip). Returns a handle (≥ 0) for the other `peer_*` calls, or -1.
+///
+/// # Safety
+/// `to` is valid. Calls into this module are serialised by the caller.
+#[no_mangle]
+pub unsafe extern "C" fn w5500_rs_emul_peer_connect(to: *const W5500RsSockaddr) -> i32 {
+    // SAFETY: the caller passes a valid pointer (or NULL, refused).
+    let Some(to) = (unsafe { to.as_ref() }) else {
+        return -1;
+    };
+    let remote = SocketAddrV4::new(Ipv4Addr::from(to.addr), to.port);
+    // SAFETY: forwarded contract.
+    let r = unsafe {
+        with_emul(|e| {
+            let lan = e.sim.network_mut();
+            let host = lan.host_by_ip(standard::PEER)?;
+            let h = lan.tcp_connect_recorder(host, remote)?;
+            e.peers.push(h);
+            i32::try_from(e.peers.len() - 1).ok()
+        })
+    };
+    r.flatten().unwrap_or(-1)
+}
+
+/// Queue `len` bytes on peer connection `h`. Returns 0 or -1.
+///
+/// # Safety
+/// `buf` has `len` readable bytes. Calls into this module are serialised by the caller.
+#[no_mangle]
+pub unsafe extern "C" fn w5500_rs_emul_peer_send(h: i32, buf: *const u8, len: usize) -> i32 {
+    let data: &[u8] = if buf.is_null() || len == 0 {
+        &[]
+    } else {
+        // SAFETY: the caller passes `len` readable bytes.
+        unsafe { core::slice::from_raw_parts(buf, len) }
+    };
+    // SAFETY: forwarded contract.
+    let r = unsafe {
+        with_emul(|e| {
+            let c = *e.peers.get(usize::try_from(h).ok()?)?;
+            Some(e.sim.network_mut().tcp_send(c, data))
+        })
+    };
+    if r.flatten() == Some(true) {
+        0
+    } else {
+        -1
+    }
+}
+
+/// Copy what peer connection `h` has received so far (from its start) into `buf`. Returns
+/// the total received (may exceed `len`), or -1.
+///
+/// # Safety
+/// `buf` has `len` writable bytes. Calls into this module are serialised by the caller.
+#[no_mangle]
+pub unsafe extern "C" fn w5500_rs_emul_peer_received(h: i32, buf: *mut u8, len: usize) -> isize {
+    let copy = |e: &mut Emul| {
+        let c = *e.peers.get(usize::try_from(h).ok()?)?;
+        e.sim.network().tcp_received(c).map(<[u8]>::to_vec)
+    };
+    // SAFETY: forwarded contract.
+    let Some(Some(got)) = (unsafe { with_emul(copy) }) else {
+        return -1;
+    };
+    let n = got.len().min(len);
+    if n > 0 && !buf.is_null() {
+        if let Some(src) = got.get(..n) {
+            // SAFETY: the caller passes `len` writable bytes and `n <= len`.
+            unsafe { core::slice::from_raw_parts_mut(buf, n) }.copy_from_slice(src);
+        }
+    }
+    isize::try_from(got.len()).unwrap_or(isize::MAX)
+}
+
+/// Close peer connection `h` (FIN). Returns 0 or -1.
+///
+/// # Safety
+/// Calls into this module are serialised by the caller.
+#[no_mangle]
+pub unsafe extern "C" fn w5500_rs_emul_peer_close(h: i32) -> i32 {
+    // SAFETY: forwarded contract.
+    let r = unsafe {
+        with_emul(|e| {
+            let c = *e.peers.get(usize::try_from(h).ok()?)?;
+            Some(e.sim.network_mut().tcp_close(c))
+        })
+    };
+    if r.flatten() == Some(true) {
+        0
+    } else {
+        -1
+    }
+}

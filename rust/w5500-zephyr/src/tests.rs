@@ -1,0 +1,226 @@
+//! Host tests of the C ABI: the exports run against the fake shim (`sys::fake`), whose SPI
+//! reaches the W5500 simulator on the standard LAN (10.77.0.0/24, echo host 10.77.0.11).
+
+use std::sync::{Mutex, MutexGuard, OnceLock};
+
+use w5500_driver::Errno;
+
+use crate::abi::*;
+use crate::exports::*;
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// The one driver instance of the test process, brought up on the simulator with the
+/// standard static address 10.77.0.50/24 and no INTn pin (poll mode).
+fn up() -> MutexGuard<'static, ()> {
+    static INIT: OnceLock<i32> = OnceLock::new();
+    let g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let r = *INIT.get_or_init(|| {
+        let cfg = W5500RsConfig {
+            ctx: std::ptr::null_mut(),
+            mac: [0x02, 0x08, 0xdc, 0x00, 0x00, 0x01],
+            has_int_pin: false,
+            has_reset_pin: true,
+            poll_interval_ms: 10,
+            reserved_sockets: 0,
+            dhcp: false,
+            static_ipv4: W5500RsIpv4 {
+                addr: [10, 77, 0, 50],
+                netmask: [255, 255, 255, 0],
+                gateway: [10, 77, 0, 1],
+            },
+            dns_servers: [[0; 4]; 2],
+            hostname: std::ptr::null(),
+            tx_buf_kb: [2; 8],
+            rx_buf_kb: [2; 8],
+            log_level: 3,
+        };
+        // SAFETY: valid config; first and only init.
+        unsafe { w5500_rs_init(&cfg) }
+    });
+    assert_eq!(r, 0, "init");
+    // The PHY reports a link some time after reset; the stack re-reads it every 250 ms of
+    // chip time, as the worker thread would make it do.
+    for _ in 0..100 {
+        assert_eq!(w5500_rs_service(), 0);
+        let up = crate::instance::get().is_some_and(|d| {
+            use w5500_driver::bsd::Os;
+            d.bsd.os().with_stack(|s| s.link().link_up)
+        });
+        if up {
+            break;
+        }
+        crate::sys::fake::with_sim(|s| s.advance(std::time::Duration::from_millis(50)));
+    }
+    g
+}
+
+const ECHO: W5500RsSockaddr = W5500RsSockaddr {
+    addr: [10, 77, 0, 11],
+    port: 7,
+};
+
+fn send(s: i32, data: &[u8], to: Option<&W5500RsSockaddr>) -> isize {
+    let to = to.map_or(std::ptr::null(), |t| t as *const _);
+    // SAFETY: valid buffer and address.
+    unsafe { w5500_rs_send(s, data.as_ptr(), data.len(), to, 0) }
+}
+
+fn setopt(s: i32, opt: W5500RsOpt, value: u32) -> i32 {
+    // SAFETY: no group pointer is needed for these options.
+    unsafe { w5500_rs_setsockopt(s, opt, value, std::ptr::null()) }
+}
+
+fn recv(s: i32, buf: &mut [u8], flags: u32) -> isize {
+    // SAFETY: valid buffer.
+    unsafe { w5500_rs_recv(s, buf.as_mut_ptr(), buf.len(), std::ptr::null_mut(), flags) }
+}
+
+#[test]
+fn init_twice_is_refused_and_bad_ids_are_ebadf() {
+    let _g = up();
+    // A stale or impossible id is EBADF, as a name code.
+    assert_eq!(w5500_rs_close(0x7f07), -(Errno::EBADF as i32));
+    assert_eq!(w5500_rs_close(-1), -(Errno::EBADF as i32));
+    assert_eq!(w5500_rs_socket(9), -(Errno::EPROTOTYPE as i32));
+}
+
+#[test]
+fn tcp_echo_through_the_c_abi() {
+    let _g = up();
+    let s = w5500_rs_socket(W5500RsSockType::Stream as u8);
+    assert!(s >= 0, "socket {s}");
+    // SAFETY: valid address.
+    assert_eq!(unsafe { w5500_rs_connect(s, &ECHO) }, 0);
+    assert_ne!(w5500_rs_readiness(s) as u32 & W5500_RS_POLLOUT, 0);
+    assert_eq!(send(s, b"hello w5500", None), 11);
+    let mut buf = [0u8; 32];
+    let n = recv(s, &mut buf, 0);
+    assert!(n > 0, "recv {n}");
+    assert_eq!(&buf[..n as usize], &b"hello w5500"[..n as usize]);
+    let mut peer = W5500RsSockaddr::default();
+    // SAFETY: writable out.
+    assert_eq!(unsafe { w5500_rs_addr(s, true, &mut peer) }, 0);
+    assert_eq!(peer, ECHO);
+    assert_eq!(w5500_rs_take_error(s), 0);
+    assert_eq!(w5500_rs_close(s), 0);
+    assert_eq!(w5500_rs_close(s), -(Errno::EBADF as i32));
+}
+
+#[test]
+fn udp_echo_and_nonblocking_eagain() {
+    let _g = up();
+    let s = w5500_rs_socket(W5500RsSockType::Datagram as u8);
+    assert!(s >= 0);
+    assert_eq!(setopt(s, W5500RsOpt::NonBlocking, 1), 0);
+    let mut b = W5500RsBlocking::default();
+    // SAFETY: writable out.
+    assert_eq!(unsafe { w5500_rs_blocking(s, &mut b) }, 0);
+    assert!(b.nonblocking);
+    let mut buf = [0u8; 16];
+    assert_eq!(recv(s, &mut buf, 0), -(Errno::EAGAIN as isize));
+    assert_eq!(setopt(s, W5500RsOpt::NonBlocking, 0), 0);
+    assert_eq!(setopt(s, W5500RsOpt::RcvTimeoutMs, 2000), 0);
+    assert_eq!(send(s, b"ping", Some(&ECHO)), 4);
+    let mut from = W5500RsSockaddr::default();
+    // SAFETY: valid buffers.
+    let n = unsafe { w5500_rs_recv(s, buf.as_mut_ptr(), buf.len(), &mut from, 0) };
+    assert_eq!(n, 4);
+    assert_eq!(&buf[..4], b"ping");
+    assert_eq!(from, ECHO);
+    assert_eq!(w5500_rs_socket_type(s), W5500RsSockType::Datagram as i32);
+    assert_eq!(w5500_rs_close(s), 0);
+}
+
+#[test]
+fn connect_to_a_silent_address_times_out_with_sndtimeo() {
+    let _g = up();
+    let s = w5500_rs_socket(W5500RsSockType::Stream as u8);
+    assert!(s >= 0);
+    assert_eq!(setopt(s, W5500RsOpt::SndTimeoutMs, 300), 0);
+    let nobody = W5500RsSockaddr {
+        addr: [10, 77, 0, 254],
+        port: 80,
+    };
+    // SAFETY: valid address.
+    let r = unsafe { w5500_rs_connect(s, &nobody) };
+    assert!(
+        r == -(Errno::ETIMEDOUT as i32) || r == -(Errno::EHOSTUNREACH as i32),
+        "connect {r}"
+    );
+    assert_eq!(w5500_rs_close(s), 0);
+}
+
+#[test]
+fn events_report_link_then_static_address_then_link_loss() {
+    let _g = up();
+    // Drain whatever earlier tests left, then check the state machine from where it is.
+    let mut ev = W5500RsEvent::bare(W5500RsEventKind::None);
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        assert_eq!(w5500_rs_service(), 0);
+        // SAFETY: writable out.
+        while unsafe { w5500_rs_poll_events(&mut ev) } == 1 {
+            seen.push(ev.kind);
+        }
+    }
+    let mut st = W5500RsStatus::default();
+    // SAFETY: writable out.
+    assert_eq!(unsafe { w5500_rs_status(&mut st) }, 0);
+    assert!(st.link_up);
+    assert_eq!(st.ipv4.addr, [10, 77, 0, 50]);
+    if !seen.is_empty() {
+        assert_eq!(
+            seen,
+            [W5500RsEventKind::LinkUp, W5500RsEventKind::AddressAdded]
+        );
+    }
+    crate::sys::fake::with_sim(|s| s.faults_mut().link_down = true);
+    // The link is re-read every LINK_POLL_MS of chip time.
+    crate::sys::fake::with_sim(|s| s.advance(std::time::Duration::from_millis(300)));
+    assert_eq!(w5500_rs_service(), 0);
+    // SAFETY: writable out.
+    assert_eq!(unsafe { w5500_rs_poll_events(&mut ev) }, 1);
+    assert_eq!(ev.kind, W5500RsEventKind::LinkDown);
+    crate::sys::fake::with_sim(|s| s.faults_mut().link_down = false);
+    crate::sys::fake::with_sim(|s| s.advance(std::time::Duration::from_millis(300)));
+    assert_eq!(w5500_rs_service(), 0);
+    // SAFETY: writable out.
+    assert_eq!(unsafe { w5500_rs_poll_events(&mut ev) }, 1);
+    assert_eq!(ev.kind, W5500RsEventKind::LinkUp);
+}
+
+#[test]
+fn getaddrinfo_abi_numeric_and_errors() {
+    let mut out = [W5500RsAddrinfo::default(); 2];
+    let mut n = 0usize;
+    let hints = W5500RsAiHints {
+        socktype: 2,
+        flags: 0,
+    };
+    // SAFETY: NUL-terminated strings, room for 2 results.
+    let r = unsafe {
+        w5500_rs_getaddrinfo(
+            c"10.77.0.11".as_ptr(),
+            c"7".as_ptr(),
+            &hints,
+            out.as_mut_ptr(),
+            out.len(),
+            &mut n,
+        )
+    };
+    assert_eq!((r, n), (0, 1));
+    assert_eq!(out[0].addr, ECHO);
+    // SAFETY: as above; NULL hints allowed.
+    let r = unsafe {
+        w5500_rs_getaddrinfo(
+            c"10.77.0.11".as_ptr(),
+            c"echo".as_ptr(),
+            std::ptr::null(),
+            out.as_mut_ptr(),
+            out.len(),
+            &mut n,
+        )
+    };
+    assert_eq!(r, -(W5500RsEai::Service as i32));
+}

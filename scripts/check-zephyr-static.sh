@@ -1,0 +1,43 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# Checks of the Zephyr integration that need no Zephyr tree (CI, scripts/test-all):
+#  1. the Rust glue on the host: fmt, clippy (with and without the emulator), tests;
+#  2. the C ABI: the cbindgen header matches the committed one, and it compiles as C11;
+#  3. cross builds of w5500-zephyr for thumbv7em-none-eabihf (with the emulator core) and
+#     thumbv6m-none-eabi (without: the simulator needs atomic compare-and-swap);
+#  4. the devicetree binding and the Kconfig parsed by Zephyr's Python libraries from PyPI
+#     (devicetree, kconfiglib) in a venv under $TMPDIR, against stand-ins in scripts/static.
+set -eu
+root=$(cd "$(dirname "$0")/.." && pwd)
+tmp=${TMPDIR:-/tmp}
+step() { printf '\n== %s\n' "$*"; }
+
+cd "$root/rust"
+step "rust: fmt, clippy, tests (w5500-zephyr)"
+cargo fmt -p w5500-zephyr -- --check
+cargo clippy -p w5500-zephyr --all-targets -- -D warnings
+cargo clippy -p w5500-zephyr --all-targets --features emul -- -D warnings
+cargo test -p w5500-zephyr
+
+step "C ABI: header"
+"$root/scripts/check-header.sh"
+cc=${CC:-cc}
+printf '#include "w5500_offload/w5500_rs.h"\nint main(void){return W5500_RS_MAX_INSTANCES - 1;}\n' \
+	> "$tmp/w5500_rs_check.c"
+$cc -std=c11 -Wall -Wextra -Werror -I"$root/zephyr/include" -fsyntax-only "$tmp/w5500_rs_check.c"
+rm -f "$tmp/w5500_rs_check.c"
+
+step "cross builds"
+cargo clippy -p w5500-zephyr --target thumbv7em-none-eabihf --features emul -- -D warnings
+cargo rustc -p w5500-zephyr --lib --release --target thumbv7em-none-eabihf --features emul --crate-type staticlib
+cargo clippy -p w5500-zephyr --target thumbv6m-none-eabi -- -D warnings
+cargo rustc -p w5500-zephyr --lib --release --target thumbv6m-none-eabi --crate-type staticlib
+
+step "devicetree binding and Kconfig (PyPI devicetree, kconfiglib)"
+venv="$tmp/w5500-zephyr-static-venv"
+if [ ! -x "$venv/bin/python" ]; then
+	python3 -m venv "$venv"
+	"$venv/bin/pip" install --quiet devicetree kconfiglib
+fi
+"$venv/bin/python" "$root/scripts/static/check.py"
+printf '\ncheck-zephyr-static: OK\n'

@@ -1,0 +1,104 @@
+# SPDX-License-Identifier: Apache-2.0
+#
+# Builds the Rust part of the driver (crate rust/w5500-zephyr) as a static library for the
+# board's CPU and links it with the module's C library. Used only when the application is
+# C; a zephyr-lang-rust application (CONFIG_RUST) links the crate through its own staticlib.
+
+include_guard(GLOBAL)
+include(CheckLinkerFlag)
+
+# Zephyr CPU Kconfig -> Rust target triple. The same mapping as zephyr-lang-rust's
+# _rust_map_target() (written out here, not copied), except for 64-bit native boards:
+# lang-rust uses x86_64-unknown-none, which needs its rust-std component; we build for
+# x86_64-unknown-linux-gnu instead (also no_std here; the archive links into the native
+# executable the same way). Override with -DW5500_RUST_TARGET=<triple>.
+function(w5500_rust_map_target out)
+  if(CONFIG_CPU_CORTEX_M)
+    if(CONFIG_CPU_CORTEX_M0 OR CONFIG_CPU_CORTEX_M0PLUS OR CONFIG_CPU_CORTEX_M1)
+      set(t thumbv6m-none-eabi)
+    elseif(CONFIG_CPU_CORTEX_M3)
+      set(t thumbv7m-none-eabi)
+    elseif(CONFIG_CPU_CORTEX_M4 OR CONFIG_CPU_CORTEX_M7)
+      if(CONFIG_FP_HARDABI)
+        set(t thumbv7em-none-eabihf)
+      else()
+        set(t thumbv7em-none-eabi)
+      endif()
+    elseif(CONFIG_CPU_CORTEX_M23)
+      set(t thumbv8m.base-none-eabi)
+    elseif(CONFIG_CPU_CORTEX_M33 OR CONFIG_CPU_CORTEX_M55)
+      if(CONFIG_FP_HARDABI)
+        set(t thumbv8m.main-none-eabihf)
+      else()
+        set(t thumbv8m.main-none-eabi)
+      endif()
+    else()
+      message(FATAL_ERROR "w5500-offload: no Rust target for this Cortex-M")
+    endif()
+  elseif(CONFIG_RISCV)
+    if(CONFIG_RISCV_ISA_RV64I)
+      set(t riscv64imac-unknown-none-elf)
+    elseif(CONFIG_RISCV_ISA_RV32I)
+      set(t riscv32imac-unknown-none-elf)
+    else()
+      message(FATAL_ERROR "w5500-offload: no Rust target for this RISC-V ISA")
+    endif()
+  elseif(CONFIG_ARCH_POSIX AND CONFIG_64BIT AND CMAKE_HOST_SYSTEM_PROCESSOR MATCHES "x86_64")
+    set(t x86_64-unknown-linux-gnu)
+  elseif(CONFIG_ARCH_POSIX AND CONFIG_64BIT AND CMAKE_HOST_SYSTEM_PROCESSOR MATCHES "aarch64")
+    set(t aarch64-unknown-linux-gnu)
+  else()
+    message(FATAL_ERROR "w5500-offload: no Rust target for this architecture "
+      "(32-bit native boards are not supported: use native_posix_64 / native_sim/native/64)")
+  endif()
+  set(${out} ${t} PARENT_SCOPE)
+endfunction()
+
+# w5500_rust_staticlib(<zephyr library target>)
+function(w5500_rust_staticlib lib)
+  set(rust_dir ${ZEPHYR_W5500_OFFLOAD_MODULE_DIR}/rust)
+  if(NOT W5500_RUST_TARGET)
+    w5500_rust_map_target(W5500_RUST_TARGET)
+  endif()
+  # A shared target dir (environment W5500_CARGO_TARGET_DIR) lets several builds, e.g. a
+  # twister run, reuse one compilation; cargo locks it.
+  if(DEFINED ENV{W5500_CARGO_TARGET_DIR})
+    set(target_dir $ENV{W5500_CARGO_TARGET_DIR})
+  else()
+    set(target_dir ${CMAKE_BINARY_DIR}/w5500-rust)
+  endif()
+  set(features)
+  if(CONFIG_W5500_OFFLOAD_EMUL)
+    set(features --features emul)
+  endif()
+  # Always the release profile: panic = "abort", size-optimised, LTO (debug Rust code does
+  # not fit small MCUs and needs unwinding support).
+  set(archive ${target_dir}/${W5500_RUST_TARGET}/release/libw5500_zephyr.a)
+  # Runs on every build; cargo decides what is stale. Built from rust/, so that
+  # rust-toolchain.toml selects the pinned toolchain.
+  add_custom_target(w5500_rust_build
+    COMMAND cargo rustc -p w5500-zephyr --lib --release --locked
+            --target ${W5500_RUST_TARGET} --target-dir ${target_dir}
+            ${features} --crate-type staticlib
+    BYPRODUCTS ${archive}
+    WORKING_DIRECTORY ${rust_dir}
+    COMMENT "Building Rust w5500-zephyr for ${W5500_RUST_TARGET}"
+    USES_TERMINAL
+  )
+  add_library(w5500_rust STATIC IMPORTED GLOBAL)
+  set_target_properties(w5500_rust PROPERTIES IMPORTED_LOCATION ${archive})
+  add_dependencies(w5500_rust w5500_rust_build)
+  add_dependencies(${lib} w5500_rust_build)
+  # The C library references the Rust exports and the Rust archive references the C shim:
+  # the archive goes after the (whole-archive) Zephyr libraries on the final link line.
+  zephyr_link_libraries(w5500_rust)
+  if(NOT CONFIG_ARCH_POSIX)
+    # Rust objects carry .note.GNU-stack and Zephyr's do not; ld >= 2.39 then warns about an
+    # executable stack, which means nothing on an MCU.
+    check_linker_flag(C "-Wl,--no-warn-execstack" W5500_LD_HAS_NO_WARN_EXECSTACK)
+    if(W5500_LD_HAS_NO_WARN_EXECSTACK)
+      zephyr_ld_options(-Wl,--no-warn-execstack)
+    endif()
+  endif()
+  message(STATUS "w5500-offload: Rust target ${W5500_RUST_TARGET}, ${archive}")
+endfunction()

@@ -1,0 +1,178 @@
+/*
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * @file
+ * @brief The project's W5500 simulator as a Zephyr SPI emulator (CONFIG_W5500_OFFLOAD_EMUL).
+ *
+ * The wiznet,w5500-offload node sits on a zephyr,spi-emul-controller bus; every
+ * spi_transceive() the driver makes arrives here as one chip-select frame and is clocked,
+ * byte for byte, through the simulator core in Rust (w5500_rs_emul_*), which runs the chip's
+ * registers, buffer memory and TCP/IP engine on the standard in-memory LAN. The simulator's
+ * clock follows k_uptime (advanced on every frame and from a periodic work item).
+ *
+ * INTn is not emulated: nodes on this bus have no int-gpios and the driver polls.
+ */
+
+#define DT_DRV_COMPAT wiznet_w5500_offload
+
+#include <errno.h>
+
+#include <zephyr/device.h>
+#include <zephyr/drivers/emul.h>
+#include <zephyr/drivers/spi.h>
+#include <zephyr/drivers/spi_emul.h>
+#include <zephyr/kernel.h>
+#include <zephyr/net/net_ip.h>
+
+#include <w5500_offload/compat.h>
+#include <w5500_offload/w5500_emul.h>
+#include <w5500_offload/w5500_rs.h>
+
+static K_MUTEX_DEFINE(emul_lock);
+static struct k_work_delayable emul_tick;
+
+static uint64_t now_us(void)
+{
+	return k_ticks_to_us_floor64(k_uptime_ticks());
+}
+
+static void emul_tick_fn(struct k_work *work)
+{
+	ARG_UNUSED(work);
+	k_mutex_lock(&emul_lock, K_FOREVER);
+	w5500_rs_emul_tick(now_us());
+	k_mutex_unlock(&emul_lock);
+	k_work_reschedule(&emul_tick, K_MSEC(CONFIG_W5500_OFFLOAD_EMUL_TICK_MS));
+}
+
+/* Next non-empty buffer of a set, from index *i; false when the set is exhausted. */
+static bool next_buf(const struct spi_buf_set *set, size_t *i, size_t *off)
+{
+	while (set != NULL && *i < set->count) {
+		if (*off < set->buffers[*i].len) {
+			return true;
+		}
+		(*i)++;
+		*off = 0;
+	}
+	return false;
+}
+
+static int w5500_emul_io(const struct emul *target, const struct spi_config *config,
+			 const struct spi_buf_set *tx_bufs, const struct spi_buf_set *rx_bufs)
+{
+	size_t ti = 0, toff = 0, ri = 0, roff = 0;
+
+	ARG_UNUSED(target);
+	ARG_UNUSED(config);
+	k_mutex_lock(&emul_lock, K_FOREVER);
+	if (w5500_rs_emul_select(now_us()) < 0) {
+		k_mutex_unlock(&emul_lock);
+		return -EIO;
+	}
+	for (;;) {
+		bool has_tx = next_buf(tx_bufs, &ti, &toff);
+		bool has_rx = next_buf(rx_bufs, &ri, &roff);
+		size_t n = SIZE_MAX;
+		const uint8_t *tx = NULL;
+		uint8_t *rx = NULL;
+
+		if (!has_tx && !has_rx) {
+			break;
+		}
+		if (has_tx) {
+			n = MIN(n, tx_bufs->buffers[ti].len - toff);
+			if (tx_bufs->buffers[ti].buf != NULL) {
+				tx = (const uint8_t *)tx_bufs->buffers[ti].buf + toff;
+			}
+		}
+		if (has_rx) {
+			n = MIN(n, rx_bufs->buffers[ri].len - roff);
+			if (rx_bufs->buffers[ri].buf != NULL) {
+				rx = (uint8_t *)rx_bufs->buffers[ri].buf + roff;
+			}
+		}
+		w5500_rs_emul_transfer(tx, rx, n);
+		if (has_tx) {
+			toff += n;
+		}
+		if (has_rx) {
+			roff += n;
+		}
+	}
+	w5500_rs_emul_deselect();
+	k_mutex_unlock(&emul_lock);
+	return 0;
+}
+
+static const struct spi_emul_api w5500_emul_api = {
+	.io = w5500_emul_io,
+};
+
+static int w5500_emul_init(const struct emul *target, const struct device *parent)
+{
+	ARG_UNUSED(target);
+	ARG_UNUSED(parent);
+	k_mutex_lock(&emul_lock, K_FOREVER);
+	(void)w5500_rs_emul_init(now_us());
+	k_mutex_unlock(&emul_lock);
+	k_work_init_delayable(&emul_tick, emul_tick_fn);
+	k_work_schedule(&emul_tick, K_MSEC(CONFIG_W5500_OFFLOAD_EMUL_TICK_MS));
+	return 0;
+}
+
+void w5500_emul_set_link(bool up)
+{
+	k_mutex_lock(&emul_lock, K_FOREVER);
+	w5500_rs_emul_set_link(up);
+	k_mutex_unlock(&emul_lock);
+}
+
+int w5500_emul_peer_connect(const char *ip, uint16_t port)
+{
+	W5500RsSockaddr to = { .port = port };
+	int h;
+
+	if (net_addr_pton(W5_AF_INET, ip, to.addr) < 0) {
+		return -EINVAL;
+	}
+	k_mutex_lock(&emul_lock, K_FOREVER);
+	h = w5500_rs_emul_peer_connect(&to);
+	k_mutex_unlock(&emul_lock);
+	return h < 0 ? -EIO : h;
+}
+
+int w5500_emul_peer_send(int h, const void *buf, size_t len)
+{
+	int r;
+
+	k_mutex_lock(&emul_lock, K_FOREVER);
+	r = w5500_rs_emul_peer_send(h, buf, len);
+	k_mutex_unlock(&emul_lock);
+	return r < 0 ? -EIO : 0;
+}
+
+ssize_t w5500_emul_peer_received(int h, void *buf, size_t len)
+{
+	intptr_t r;
+
+	k_mutex_lock(&emul_lock, K_FOREVER);
+	r = w5500_rs_emul_peer_received(h, buf, len);
+	k_mutex_unlock(&emul_lock);
+	return r < 0 ? -EIO : (ssize_t)r;
+}
+
+int w5500_emul_peer_close(int h)
+{
+	int r;
+
+	k_mutex_lock(&emul_lock, K_FOREVER);
+	r = w5500_rs_emul_peer_close(h);
+	k_mutex_unlock(&emul_lock);
+	return r < 0 ? -EIO : 0;
+}
+
+#define W5500_EMUL_DEFINE(inst)                                                              \
+	EMUL_DT_INST_DEFINE(inst, w5500_emul_init, NULL, NULL, &w5500_emul_api, NULL);
+
+DT_INST_FOREACH_STATUS_OKAY(W5500_EMUL_DEFINE)

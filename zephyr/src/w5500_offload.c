@@ -1,0 +1,433 @@
+/*
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * @file
+ * @brief WIZnet W5500 socket-offload driver: devicetree instance, the offloaded network
+ *        interface, the worker thread (INTn or polling), interface events and the DNS
+ *        offload. The chip and socket logic are in Rust (rust/w5500-zephyr).
+ *
+ * Relation to Zephyr's eth_w5500.c: that driver runs the chip in MACRAW mode under the
+ * native IP stack (compatible "wiznet,w5500"); this one uses the chip's hardwired TCP/IP
+ * engine (compatible "wiznet,w5500-offload"). Kconfig keeps them apart.
+ */
+
+#define DT_DRV_COMPAT wiznet_w5500_offload
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <zephyr/device.h>
+#include <zephyr/logging/log.h>
+#include <zephyr/net/dns_resolve.h>
+#include <zephyr/net/ethernet.h>
+#include <zephyr/net/net_event.h>
+#include <zephyr/net/net_if.h>
+#include <zephyr/net/net_mgmt.h>
+#include <zephyr/net/offloaded_netdev.h>
+#include <zephyr/net/socket_offload.h>
+
+#include "w5500_priv.h"
+
+LOG_MODULE_REGISTER(w5500_offload, CONFIG_W5500_OFFLOAD_LOG_LEVEL);
+
+BUILD_ASSERT(DT_NUM_INST_STATUS_OKAY(DT_DRV_COMPAT) <= W5500_RS_MAX_INSTANCES,
+	     "w5500-offload: one chip per image (the socket-offload handler has no device "
+	     "argument); disable the other wiznet,w5500-offload nodes");
+
+struct w5500_offload_data *w5500_offload_instance;
+
+#define HAS_INT_GPIO   DT_INST_NODE_HAS_PROP(0, int_gpios)
+#define HAS_RESET_GPIO DT_INST_NODE_HAS_PROP(0, reset_gpios)
+
+#if HAS_INT_GPIO || HAS_RESET_GPIO
+BUILD_ASSERT(IS_ENABLED(CONFIG_GPIO), "w5500-offload: int-gpios/reset-gpios need CONFIG_GPIO");
+#endif
+
+static K_KERNEL_STACK_DEFINE(w5500_worker_stack, CONFIG_W5500_OFFLOAD_WORKER_STACK_SIZE);
+static struct k_thread w5500_worker_thread;
+
+/* --- interface events ----------------------------------------------------------------- */
+
+static inline void addr_from(w5_in_addr_t *a, const uint8_t b[4])
+{
+	memcpy(a, b, 4);
+}
+
+void w5500_offload_handle_events(struct w5500_offload_data *d)
+{
+	W5500RsEvent ev;
+
+	/* Bounded: at most a handful of changes per pass. */
+	for (int i = 0; i < 8 && w5500_rs_poll_events(&ev) == 1; i++) {
+		switch (ev.kind) {
+		case W5500_RS_EVENT_KIND_LINK_UP:
+			LOG_INF("link up");
+			net_if_carrier_on(d->iface);
+			break;
+		case W5500_RS_EVENT_KIND_LINK_DOWN:
+			LOG_INF("link down");
+			net_if_carrier_off(d->iface);
+			break;
+#if W5_HAS_IPV4_BOOKKEEPING
+		case W5500_RS_EVENT_KIND_ADDRESS_ADDED: {
+			w5_in_addr_t mask, gw;
+
+			if (d->have_addr) {
+				(void)net_if_ipv4_addr_rm(d->iface, &d->addr);
+			}
+			addr_from(&d->addr, ev.ipv4.addr);
+			addr_from(&mask, ev.ipv4.netmask);
+			addr_from(&gw, ev.ipv4.gateway);
+			if (net_if_ipv4_addr_add(d->iface, &d->addr,
+						 ev.dhcp ? NET_ADDR_DHCP : NET_ADDR_MANUAL,
+						 0) == NULL) {
+				LOG_ERR("net_if_ipv4_addr_add failed");
+				break;
+			}
+			w5_if_set_netmask(d->iface, &d->addr, &mask);
+			net_if_ipv4_set_gw(d->iface, &gw);
+			d->have_addr = true;
+			LOG_INF("IPv4 %u.%u.%u.%u (%s)", ev.ipv4.addr[0], ev.ipv4.addr[1],
+				ev.ipv4.addr[2], ev.ipv4.addr[3], ev.dhcp ? "DHCP" : "static");
+			break;
+		}
+		case W5500_RS_EVENT_KIND_ADDRESS_REMOVED:
+			if (d->have_addr) {
+				(void)net_if_ipv4_addr_rm(d->iface, &d->addr);
+				d->have_addr = false;
+			}
+			break;
+#else
+		case W5500_RS_EVENT_KIND_ADDRESS_ADDED:
+			LOG_INF("IPv4 %u.%u.%u.%u (%s; not on the net_if: Zephyr 3.4 offload-only)",
+				ev.ipv4.addr[0], ev.ipv4.addr[1], ev.ipv4.addr[2], ev.ipv4.addr[3],
+				ev.dhcp ? "DHCP" : "static");
+			break;
+		case W5500_RS_EVENT_KIND_ADDRESS_REMOVED:
+			break;
+#endif
+		case W5500_RS_EVENT_KIND_DHCP_BOUND:
+			/* No struct net_if_dhcpv4 without the native client: no info payload. */
+			net_mgmt_event_notify(NET_EVENT_IPV4_DHCP_BOUND, d->iface);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/* --- worker ---------------------------------------------------------------------------- */
+
+#if HAS_INT_GPIO
+static void w5500_int_handler(const struct device *port, struct gpio_callback *cb,
+			      uint32_t pins)
+{
+	struct w5500_offload_data *d = CONTAINER_OF(cb, struct w5500_offload_data, int_cb);
+
+	ARG_UNUSED(port);
+	ARG_UNUSED(pins);
+	k_sem_give(&d->irq_sem);
+}
+#endif
+
+static void w5500_worker(void *p1, void *p2, void *p3)
+{
+	struct w5500_offload_data *d = p1;
+	int period = HAS_INT_GPIO ? CONFIG_W5500_OFFLOAD_SAFETY_POLL_MS
+				  : CONFIG_W5500_OFFLOAD_POLL_INTERVAL_MS;
+
+	ARG_UNUSED(p2);
+	ARG_UNUSED(p3);
+	for (;;) {
+		(void)k_sem_take(&d->irq_sem, K_MSEC(period));
+		/* INTn is a level: service until it is released (bounded). */
+		for (int i = 0; i < 4; i++) {
+			int r = w5500_rs_service();
+
+			if (r < 0) {
+				LOG_WRN("service: errno %d", w5500_offload_errno(-r));
+				break;
+			}
+#if HAS_INT_GPIO
+			if (gpio_pin_get_dt(&d->cfg->int_gpio) != 1) {
+				break;
+			}
+#else
+			break;
+#endif
+		}
+		if (d->iface != NULL) {
+			w5500_offload_handle_events(d);
+		}
+	}
+}
+
+/* --- DNS offload --------------------------------------------------------------------------- */
+
+#if defined(CONFIG_W5500_OFFLOAD_DNS)
+static int eai(int name)
+{
+	switch (name) {
+	case W5500_RS_EAI_NO_NAME: return DNS_EAI_NONAME;
+	case W5500_RS_EAI_AGAIN: return DNS_EAI_AGAIN;
+	case W5500_RS_EAI_FAIL: return DNS_EAI_FAIL;
+	case W5500_RS_EAI_SERVICE: return DNS_EAI_SERVICE;
+	case W5500_RS_EAI_SOCKTYPE: return DNS_EAI_SOCKTYPE;
+	case W5500_RS_EAI_BAD_FLAGS: return DNS_EAI_BADFLAGS;
+	case W5500_RS_EAI_MEMORY: return DNS_EAI_MEMORY;
+	default: return DNS_EAI_FAIL;
+	}
+}
+
+/* Result nodes come from a heap of our own, so the DNS offload works without
+ * CONFIG_HEAP_MEM_POOL_SIZE. */
+K_HEAP_DEFINE(w5500_ai_heap, CONFIG_W5500_OFFLOAD_DNS_RESULTS *
+			     (sizeof(struct zsock_addrinfo) + 2 * sizeof(void *)) + 64);
+
+static void w5500_freeaddrinfo(struct zsock_addrinfo *res)
+{
+	while (res != NULL) {
+		struct zsock_addrinfo *next = res->ai_next;
+
+		k_heap_free(&w5500_ai_heap, res);
+		res = next;
+	}
+}
+
+/* 0 or a DNS_EAI_* code. The result nodes are allocated here (their layout changes between
+ * releases), from Rust's plain results. */
+static int w5500_getaddrinfo(const char *node, const char *service,
+			     const struct zsock_addrinfo *hints, struct zsock_addrinfo **res)
+{
+	W5500RsAiHints h = { 0 };
+	W5500RsAddrinfo out[2];
+	struct zsock_addrinfo *head = NULL, **tail = &head;
+	size_t n = 0;
+	int r;
+
+	if (res == NULL) {
+		errno = EINVAL;
+		return DNS_EAI_SYSTEM;
+	}
+	if (hints != NULL) {
+		if (hints->ai_family != W5_AF_UNSPEC && hints->ai_family != W5_AF_INET) {
+			return DNS_EAI_FAMILY;
+		}
+		if (hints->ai_socktype == W5_SOCK_STREAM) {
+			h.socktype = W5500_RS_SOCK_TYPE_STREAM;
+		} else if (hints->ai_socktype == W5_SOCK_DGRAM) {
+			h.socktype = W5500_RS_SOCK_TYPE_DATAGRAM;
+		} else if (hints->ai_socktype != 0) {
+			return DNS_EAI_SOCKTYPE;
+		}
+		h.flags |= (hints->ai_flags & W5_AI_PASSIVE) ? W5500_RS_AI_PASSIVE : 0;
+		h.flags |= (hints->ai_flags & W5_AI_NUMERICHOST) ? W5500_RS_AI_NUMERICHOST : 0;
+		h.flags |= (hints->ai_flags & W5_AI_NUMERICSERV) ? W5500_RS_AI_NUMERICSERV : 0;
+	}
+	r = w5500_rs_getaddrinfo(node, service, &h, out, ARRAY_SIZE(out), &n);
+	if (r < 0) {
+		return eai(-r);
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct zsock_addrinfo *ai = k_heap_alloc(&w5500_ai_heap, sizeof(*ai), K_NO_WAIT);
+		w5_sockaddr_in_t *in;
+
+		if (ai == NULL) {
+			w5500_freeaddrinfo(head);
+			return DNS_EAI_MEMORY;
+		}
+		memset(ai, 0, sizeof(*ai));
+		in = (w5_sockaddr_in_t *)&ai->_ai_addr;
+		in->sin_family = W5_AF_INET;
+		in->sin_port = w5_htons(out[i].addr.port);
+		memcpy(&in->sin_addr, out[i].addr.addr, 4);
+		ai->ai_family = W5_AF_INET;
+		ai->ai_socktype = out[i].socktype == W5500_RS_SOCK_TYPE_DATAGRAM ? W5_SOCK_DGRAM
+										 : W5_SOCK_STREAM;
+		ai->ai_protocol = ai->ai_socktype == W5_SOCK_DGRAM ? W5_IPPROTO_UDP
+								   : W5_IPPROTO_TCP;
+		ai->ai_addrlen = sizeof(w5_sockaddr_in_t);
+		ai->ai_addr = (w5_sockaddr_t *)in;
+		*tail = ai;
+		tail = &ai->ai_next;
+	}
+	*res = head;
+	return 0;
+}
+
+static const struct socket_dns_offload w5500_dns_ops = {
+	.getaddrinfo = w5500_getaddrinfo,
+	.freeaddrinfo = w5500_freeaddrinfo,
+};
+
+void w5500_offload_dns_init(void)
+{
+	socket_offload_dns_register(&w5500_dns_ops);
+}
+#endif /* CONFIG_W5500_OFFLOAD_DNS */
+
+/* --- network interface --------------------------------------------------------------------- */
+
+static void w5500_iface_init(struct net_if *iface)
+{
+	const struct device *dev = net_if_get_device(iface);
+	struct w5500_offload_data *d = dev->data;
+
+	d->iface = iface;
+	net_if_socket_offload_set(iface, w5500_offload_socket_create);
+	net_if_set_link_addr(iface, d->mac, sizeof(d->mac), NET_LINK_ETHERNET);
+	/* With NET_NATIVE_IPV4 off nobody else sets it, and the IPv4 setters would fail. */
+	net_if_flag_set(iface, NET_IF_IPV4);
+	/* Offloaded interfaces start with carrier on; the PHY decides (never "up" without a
+	 * cable). The worker turns it on at the first LinkUp event. */
+	net_if_carrier_off(iface);
+#if defined(CONFIG_W5500_OFFLOAD_DNS)
+	w5500_offload_dns_init();
+#endif
+}
+
+static const struct offloaded_if_api w5500_if_api = {
+	.iface_api.init = w5500_iface_init,
+};
+
+/* --- device init ------------------------------------------------------------------------- */
+
+static void parse_ipv4(const char *s, uint8_t out[4])
+{
+	w5_in_addr_t a;
+
+	memset(out, 0, 4);
+	if (s != NULL && s[0] != '\0' && net_addr_pton(W5_AF_INET, s, &a) == 0) {
+		memcpy(out, &a, 4);
+	} else if (s != NULL && s[0] != '\0') {
+		LOG_WRN("invalid IPv4 address \"%s\" in Kconfig", s);
+	}
+}
+
+#if defined(CONFIG_W5500_OFFLOAD_DHCP)
+static char w5500_hostname[64];
+
+static const char *make_hostname(const uint8_t mac[6])
+{
+	const char *tpl = CONFIG_W5500_OFFLOAD_DHCP_HOSTNAME;
+	const char *hole = strstr(tpl, "{}");
+
+	if (hole == NULL) {
+		snprintf(w5500_hostname, sizeof(w5500_hostname), "%s", tpl);
+	} else {
+		snprintf(w5500_hostname, sizeof(w5500_hostname), "%.*s%02x%02x%02x%s",
+			 (int)(hole - tpl), tpl, mac[3], mac[4], mac[5], hole + 2);
+	}
+	return w5500_hostname;
+}
+#endif
+
+static int w5500_offload_init(const struct device *dev)
+{
+	struct w5500_offload_data *d = dev->data;
+	const struct w5500_offload_config *cfg = dev->config;
+	W5500RsConfig rc = { 0 };
+	int r;
+
+	d->dev = dev;
+	d->cfg = cfg;
+	k_mutex_init(&d->stack_lock);
+	k_mutex_init(&d->wait_lock);
+	k_condvar_init(&d->wait_cv);
+	k_sem_init(&d->irq_sem, 0, 1);
+	atomic_set(&d->epoch, 0);
+	w5500_offload_sockets_init(d);
+
+	if (!spi_is_ready_dt(&cfg->spi)) {
+		LOG_ERR("SPI bus %s not ready", cfg->spi.bus->name);
+		return -ENODEV;
+	}
+#if HAS_RESET_GPIO
+	if (!gpio_is_ready_dt(&cfg->reset_gpio) ||
+	    gpio_pin_configure_dt(&cfg->reset_gpio, GPIO_OUTPUT_INACTIVE) < 0) {
+		LOG_ERR("reset-gpios not usable");
+		return -ENODEV;
+	}
+#endif
+#if DT_INST_PROP(0, zephyr_random_mac_address) || !DT_INST_NODE_HAS_PROP(0, local_mac_address)
+	/* Needs an entropy source (or CONFIG_TEST_RANDOM_GENERATOR). */
+	sys_rand_get(d->mac, sizeof(d->mac));
+	d->mac[0] = (d->mac[0] & ~0x01) | 0x02; /* unicast, locally administered */
+#else
+	memcpy(d->mac, cfg->mac, sizeof(d->mac));
+#endif
+
+	rc.ctx = d;
+	memcpy(rc.mac, d->mac, sizeof(rc.mac));
+	rc.has_int_pin = HAS_INT_GPIO;
+	rc.has_reset_pin = HAS_RESET_GPIO;
+	rc.poll_interval_ms = HAS_INT_GPIO ? CONFIG_W5500_OFFLOAD_SAFETY_POLL_MS
+					   : CONFIG_W5500_OFFLOAD_POLL_INTERVAL_MS;
+	rc.reserved_sockets = CONFIG_W5500_OFFLOAD_RESERVED_SOCKETS;
+	rc.dhcp = IS_ENABLED(CONFIG_W5500_OFFLOAD_DHCP);
+	parse_ipv4(CONFIG_W5500_OFFLOAD_STATIC_IPV4_ADDR, rc.static_ipv4.addr);
+	parse_ipv4(CONFIG_W5500_OFFLOAD_STATIC_IPV4_NETMASK, rc.static_ipv4.netmask);
+	parse_ipv4(CONFIG_W5500_OFFLOAD_STATIC_IPV4_GATEWAY, rc.static_ipv4.gateway);
+#if defined(CONFIG_W5500_OFFLOAD_DNS)
+	parse_ipv4(CONFIG_W5500_OFFLOAD_DNS_SERVER1, rc.dns_servers[0]);
+	parse_ipv4(CONFIG_W5500_OFFLOAD_DNS_SERVER2, rc.dns_servers[1]);
+#endif
+#if defined(CONFIG_W5500_OFFLOAD_DHCP)
+	rc.hostname = make_hostname(d->mac);
+#endif
+	memcpy(rc.tx_buf_kb, cfg->tx_buf_kb, sizeof(rc.tx_buf_kb));
+	memcpy(rc.rx_buf_kb, cfg->rx_buf_kb, sizeof(rc.rx_buf_kb));
+	rc.log_level = CONFIG_W5500_OFFLOAD_LOG_LEVEL;
+
+	r = w5500_rs_init(&rc);
+	if (r < 0) {
+		LOG_ERR("chip init failed: errno %d", w5500_offload_errno(-r));
+		return -w5500_offload_errno(-r);
+	}
+
+#if HAS_INT_GPIO
+	if (!gpio_is_ready_dt(&cfg->int_gpio) ||
+	    gpio_pin_configure_dt(&cfg->int_gpio, GPIO_INPUT) < 0) {
+		LOG_ERR("int-gpios not usable");
+		return -ENODEV;
+	}
+	gpio_init_callback(&d->int_cb, w5500_int_handler, BIT(cfg->int_gpio.pin));
+	if (gpio_add_callback(cfg->int_gpio.port, &d->int_cb) < 0 ||
+	    gpio_pin_interrupt_configure_dt(&cfg->int_gpio, GPIO_INT_EDGE_TO_ACTIVE) < 0) {
+		LOG_ERR("int-gpios interrupt not usable");
+		return -ENODEV;
+	}
+#endif
+
+	w5500_offload_instance = d;
+	d->ready = true;
+	k_thread_create(&w5500_worker_thread, w5500_worker_stack,
+			K_KERNEL_STACK_SIZEOF(w5500_worker_stack), w5500_worker, d, NULL, NULL,
+			CONFIG_W5500_OFFLOAD_WORKER_PRIORITY, 0, K_NO_WAIT);
+	k_thread_name_set(&w5500_worker_thread, "w5500");
+	return 0;
+}
+
+/* Per-socket buffer sizes from devicetree, or 2 KB each (the chip's reset plan). */
+#define W5500_BUF_KB(inst, prop)                                                             \
+	COND_CODE_1(DT_INST_NODE_HAS_PROP(inst, prop), (DT_INST_PROP(inst, prop)),           \
+		    ({2, 2, 2, 2, 2, 2, 2, 2}))
+
+#define W5500_OFFLOAD_DEFINE(inst)                                                           \
+	static struct w5500_offload_data w5500_offload_data_##inst;                          \
+	static const struct w5500_offload_config w5500_offload_config_##inst = {             \
+		.spi = W5_SPI_DT_SPEC_INST_GET(inst, SPI_WORD_SET(8) | SPI_TRANSFER_MSB),    \
+		.int_gpio = GPIO_DT_SPEC_INST_GET_OR(inst, int_gpios, {0}),                  \
+		.reset_gpio = GPIO_DT_SPEC_INST_GET_OR(inst, reset_gpios, {0}),              \
+		.mac = DT_INST_PROP_OR(inst, local_mac_address, {0}),                        \
+		.tx_buf_kb = W5500_BUF_KB(inst, tx_buffer_sizes_kb),                         \
+		.rx_buf_kb = W5500_BUF_KB(inst, rx_buffer_sizes_kb),                         \
+	};                                                                                   \
+	NET_DEVICE_DT_INST_OFFLOAD_DEFINE(inst, w5500_offload_init, NULL,                    \
+					  &w5500_offload_data_##inst,                        \
+					  &w5500_offload_config_##inst,                      \
+					  CONFIG_W5500_OFFLOAD_INIT_PRIORITY, &w5500_if_api, \
+					  NET_ETH_MTU);
+
+DT_INST_FOREACH_STATUS_OKAY(W5500_OFFLOAD_DEFINE)

@@ -1,0 +1,191 @@
+/*
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * @file
+ * @brief The kernel services the Rust glue calls (w5500_shim_*): SPI, RSTn, time, the stack
+ *        mutex, the wake-up epoch with the wait that releases the caller's fd lock, logging,
+ *        panic and the simulator's heap.
+ */
+
+#include <errno.h>
+
+#include <zephyr/kernel.h>
+#include <zephyr/logging/log.h>
+
+#include <w5500_offload/w5500_shim.h>
+
+#include "w5500_priv.h"
+
+LOG_MODULE_DECLARE(w5500_offload, CONFIG_W5500_OFFLOAD_LOG_LEVEL);
+
+#define MAX_BUFS 8
+
+/* One spi_transceive for the whole frame: chip select stays asserted across the pieces. */
+int32_t w5500_shim_spi_transceive(void *ctx, const W5500RsSpiBuf *bufs, size_t n)
+{
+	struct w5500_offload_data *d = ctx;
+	struct spi_buf tx[MAX_BUFS], rx[MAX_BUFS];
+	struct spi_buf_set txs = { .buffers = tx, .count = n };
+	struct spi_buf_set rxs = { .buffers = rx, .count = n };
+
+	if (n > MAX_BUFS) {
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		/* NULL buffers clock zeros out / discard what comes in. */
+		tx[i].buf = (void *)bufs[i].tx;
+		tx[i].len = bufs[i].len;
+		rx[i].buf = bufs[i].rx;
+		rx[i].len = bufs[i].len;
+	}
+	return spi_transceive_dt(&d->cfg->spi, &txs, &rxs);
+}
+
+int32_t w5500_shim_reset_pin(void *ctx, bool low)
+{
+	struct w5500_offload_data *d = ctx;
+
+	if (d->cfg->reset_gpio.port == NULL) {
+		return 0;
+	}
+#if defined(CONFIG_GPIO)
+	/* reset-gpios is active low in devicetree: "active" = held in reset. */
+	return gpio_pin_set_dt(&d->cfg->reset_gpio, low ? 1 : 0);
+#else
+	ARG_UNUSED(low);
+	return -ENOTSUP;
+#endif
+}
+
+void w5500_shim_delay_us(uint32_t us)
+{
+	if (us >= 1000U) {
+		k_usleep(us);
+	} else {
+		k_busy_wait(us);
+	}
+}
+
+uint64_t w5500_shim_uptime_ms(void)
+{
+	return (uint64_t)k_uptime_get();
+}
+
+void w5500_shim_stack_lock(void *ctx)
+{
+	struct w5500_offload_data *d = ctx;
+
+	(void)k_mutex_lock(&d->stack_lock, K_FOREVER);
+}
+
+void w5500_shim_stack_unlock(void *ctx)
+{
+	struct w5500_offload_data *d = ctx;
+
+	(void)k_mutex_unlock(&d->stack_lock);
+}
+
+uint32_t w5500_shim_epoch(void *ctx)
+{
+	struct w5500_offload_data *d = ctx;
+
+	return (uint32_t)atomic_get(&d->epoch);
+}
+
+/*
+ * Wait for news (epoch change) or the deadline. The socket layer calls every op with the
+ * fd's mutex held; a blocked recv/accept/connect must not keep it, or send/poll/close on
+ * the same fd from other threads would stall. So if this thread holds that socket's fd lock
+ * (recorded from ZFD_IOCTL_SET_LOCK, on 3.4 and 4.x alike), release it while waiting and
+ * take it back after. Lock order: fd lock before wait_lock, never the reverse.
+ */
+void w5500_shim_wait(void *ctx, int32_t socket_index, uint32_t seen, uint64_t deadline_ms)
+{
+	struct w5500_offload_data *d = ctx;
+	struct k_mutex *fd_lock = NULL;
+
+	if (socket_index >= 0 && socket_index < W5500_OFFLOAD_SOCKETS) {
+		struct k_mutex *l = d->socks[socket_index].fd_lock;
+
+		if (l != NULL && l->owner == k_current_get()) {
+			fd_lock = l;
+		}
+	}
+	(void)k_mutex_lock(&d->wait_lock, K_FOREVER);
+	if (fd_lock != NULL) {
+		(void)k_mutex_unlock(fd_lock);
+	}
+	while ((uint32_t)atomic_get(&d->epoch) == seen) {
+		int64_t now = k_uptime_get();
+
+		if (now < 0 || (uint64_t)now >= deadline_ms) {
+			break;
+		}
+		(void)k_condvar_wait(&d->wait_cv, &d->wait_lock,
+				     K_MSEC(MIN(deadline_ms - (uint64_t)now, (uint64_t)INT32_MAX)));
+	}
+	(void)k_mutex_unlock(&d->wait_lock);
+	if (fd_lock != NULL) {
+		(void)k_mutex_lock(fd_lock, K_FOREVER);
+	}
+}
+
+void w5500_shim_notify_all(void *ctx)
+{
+	struct w5500_offload_data *d = ctx;
+
+	(void)k_mutex_lock(&d->wait_lock, K_FOREVER);
+	atomic_inc(&d->epoch);
+	(void)k_condvar_broadcast(&d->wait_cv);
+	(void)k_mutex_unlock(&d->wait_lock);
+	/* Wake poll(): each pending poll re-checks its sockets' readiness. */
+	for (int i = 0; i < W5500_OFFLOAD_SOCKETS; i++) {
+		if (d->socks[i].id >= 0) {
+			k_poll_signal_raise(&d->socks[i].sig, 0);
+		}
+	}
+}
+
+void w5500_shim_log(uint8_t level, const char *msg)
+{
+	switch (level) {
+	case 1:
+		LOG_ERR("%s", msg);
+		break;
+	case 2:
+		LOG_WRN("%s", msg);
+		break;
+	case 3:
+		LOG_INF("%s", msg);
+		break;
+	default:
+		LOG_DBG("%s", msg);
+		break;
+	}
+}
+
+FUNC_NORETURN void w5500_shim_panic(void)
+{
+	k_panic();
+	CODE_UNREACHABLE;
+}
+
+#if defined(CONFIG_W5500_OFFLOAD_EMUL)
+K_HEAP_DEFINE(w5500_emul_heap, CONFIG_W5500_OFFLOAD_EMUL_HEAP_SIZE);
+
+void *w5500_shim_malloc(size_t size, size_t align)
+{
+	void *p = k_heap_aligned_alloc(&w5500_emul_heap, MAX(align, sizeof(void *)), size,
+				       K_NO_WAIT);
+
+	if (p == NULL) {
+		LOG_ERR("simulator heap exhausted (%zu bytes)", size);
+	}
+	return p;
+}
+
+void w5500_shim_free(void *p)
+{
+	k_heap_free(&w5500_emul_heap, p);
+}
+#endif
