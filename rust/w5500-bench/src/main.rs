@@ -155,7 +155,7 @@ fn main() -> ExitCode {
                         ir,
                         *ir as f64 / (*ops).max(1) as f64,
                         work.op_name(),
-                        if *payload > 0 {
+                        if *payload > 0 && !work.is_bulk() {
                             format!(" {:>8.0} Ir/KiB", *ir as f64 * 1024.0 / *payload as f64)
                         } else {
                             String::new()

@@ -260,7 +260,15 @@ impl Net {
             if rx_pending {
                 continue;
             }
-            let wait = delay.clamp(1, 1_000_000);
+            // With a frame in flight the chip refuses the next SEND, so when smoltcp only
+            // wants to transmit (delay 0) the next thing to wait for is SEND_OK on INTn, as
+            // the INTn-driven runner of embassy-net-wiznet does (not a 1 µs poll loop).
+            let busy = self.port.borrow().busy;
+            let wait = if delay == 0 && busy {
+                1_000_000
+            } else {
+                delay.clamp(1, 1_000_000)
+            };
             if env.wait_int(wait) {
                 drv(|| self.port.borrow_mut().service());
             }
