@@ -19,6 +19,31 @@
 //! - `close()` on a connected TCP socket sends FIN (DISCON) and lets the stack finish the
 //!   close in the background, then issues CLOSE: no hardware socket is ever parked in
 //!   TIME_WAIT, and the user's descriptor is free at once.
+//!
+//! # Chip reset (brown-out) detection
+//! A brown-out or a stray RSTn pulse puts every register back to its reset value while the
+//! driver runs (research notes §1.12). [`Stack::service`] reads `SIMR` in the same frame as
+//! `IR`/`SIR` (one byte more); its reset value is 0 and the stack keeps it at 0xFF, so a
+//! `SIMR` that differs from what the stack wrote is the signature (as is an `IMR` other than
+//! the 0 the stack writes: a chip whose MISO floats high). It is confirmed by
+//! `VERSIONR` == 0x04 (otherwise the chip is absent: [`Error::ChipNotFound`]) and a second read
+//! of `SIMR`. Then the stack re-programs what it took from the chip at [`Stack::new`] and what
+//! was set through it since (`MR`, `SHAR`, `SIPR`/`SUBR`/`GAR`, buffer plan, `RTR`/`RCR`,
+//! masks), every TCP connection and connect in progress fails with [`Error::ConnectionReset`],
+//! UDP sockets are opened again on their ports (datagrams in the chip are lost, as on a
+//! wire), listeners listen again (connections not yet accepted are lost), and
+//! [`Stack::chip_resets`] counts up so the interface re-confirms its DHCP lease. `SIMR` belongs
+//! to the stack: do not change it through [`Stack::chip`].
+//!
+//! # Every wait has a bound
+//! The chip ends a connect (SYN/ACK, RST or TCPTO) and a SEND (SEND_OK or TIMEOUT) by itself
+//! within its retransmission budget (`RTR`/`RCR`, §1.9). A chip that stops doing so (wedged,
+//! frozen registers) would leave a blocking call waiting forever, so [`Stack::service`] also
+//! watches each connect and each SEND in flight: after [`Stack::stall_limit_ms`] (twice the
+//! chip's own TCP timeout plus a second) a connect fails with [`Error::TimedOut`]; a TCP SEND
+//! that made no progress (`Sn_TX_FSR` unchanged) over two such periods ends the connection
+//! with [`Error::TimedOut`]; a UDP SEND fails with [`Error::ChipState`]. A healthy chip always
+//! finishes first, so these never change what an application sees from a working chip.
 
 use core::net::{Ipv4Addr, SocketAddrV4};
 
@@ -163,6 +188,11 @@ struct Hw {
     udp_dest: Option<SocketAddrV4>,
     /// Order in which a listener's socket got its connection (for FIFO accept).
     accept_seq: u32,
+    /// When [`Stack::service`] first saw this socket waiting on the chip (a connect or a
+    /// SEND in flight); the stall guard measures from here.
+    stall_since_ms: Option<u64>,
+    /// `Sn_TX_FSR` when the stall guard last looked at a TCP SEND in flight (progress check).
+    stall_fsr: Option<u16>,
 }
 
 impl Hw {
@@ -173,6 +203,8 @@ impl Hw {
         send_in_flight: false,
         udp_dest: None,
         accept_seq: 0,
+        stall_since_ms: None,
+        stall_fsr: None,
     };
 }
 
@@ -258,6 +290,36 @@ impl Default for StackConfig {
     }
 }
 
+/// What the stack keeps of the chip's configuration, to program it again after a chip reset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Programmed {
+    mac: [u8; 6],
+    gateway: Ipv4Addr,
+    mode: u8,
+    retry_time: u16,
+    retry_count: u8,
+    tx: [w5500_regs::BufferSize; 8],
+    rx: [w5500_regs::BufferSize; 8],
+}
+
+/// The chip's TCP retransmission timeout for `RTR` (units of 100 µs) and `RCR`, in ms
+/// (datasheet §4.2 `RTR`/`RCR`: the interval doubles per retry while it stays within
+/// 65535 units; with the reset values 0.2 + 0.4 + 0.8 + 1.6 + 3.2 + 4 × 6.4 = 31.8 s).
+pub fn tcp_timeout_ms(retry_time: u16, retry_count: u8) -> u64 {
+    let rtr = u64::from(retry_time.max(1));
+    let mut cap = rtr;
+    while cap.saturating_mul(2) <= 0xffff {
+        cap = cap.saturating_mul(2);
+    }
+    let mut total: u64 = 0;
+    let mut step = rtr;
+    for _ in 0..=u32::from(retry_count) {
+        total = total.saturating_add(step);
+        step = step.saturating_mul(2).min(cap);
+    }
+    total / 10
+}
+
 /// The socket table over one chip.
 #[derive(Debug)]
 pub struct Stack<SPI> {
@@ -271,7 +333,17 @@ pub struct Stack<SPI> {
     last_link_poll_ms: Option<u64>,
     ip: Ipv4Addr,
     netmask: Ipv4Addr,
+    programmed: Programmed,
+    /// `SIMR` as the stack programmed it (the chip-reset signature).
+    simr: SocketSet,
+    chip_resets: u32,
+    /// Since when the chip has not answered (VERSIONR) after its reset signature showed.
+    absent_since_ms: Option<u64>,
 }
+
+/// How long [`Stack::service`] tolerates a chip that shows the reset signature but does not
+/// answer `VERSIONR` (PLL lock, slow parts) before it reports [`Error::ChipNotFound`].
+pub const CHIP_ABSENT_GRACE_MS: u64 = 100;
 
 /// The socket-interrupt mask every open hardware socket uses: every event, so INTn wakes
 /// whoever waits.
@@ -288,8 +360,19 @@ impl<SPI: SpiDevice> Stack<SPI> {
             chip.close_socket(s)?;
         }
         chip.set_interrupt_masks(w5500_regs::Interrupt::empty(), SocketSet::all())?;
-        let (ip, netmask, _) = chip.ipv4()?;
+        let (ip, netmask, gateway) = chip.ipv4()?;
         let link = chip.phy_status()?;
+        let (retry_time, retry_count) = chip.retry()?;
+        let (tx, rx) = chip.buffer_sizes()?;
+        let programmed = Programmed {
+            mac: chip.mac()?,
+            gateway,
+            mode: chip.mode()?,
+            retry_time,
+            retry_count,
+            tx,
+            rx,
+        };
         let mut hw = [Hw::FREE; 8];
         for i in 0..usize::from(config.reserved_for_services) {
             hw[7 - i].owner = HwOwner::Service;
@@ -305,6 +388,10 @@ impl<SPI: SpiDevice> Stack<SPI> {
             last_link_poll_ms: None,
             ip,
             netmask,
+            programmed,
+            simr: SocketSet::all(),
+            chip_resets: 0,
+            absent_since_ms: None,
         })
     }
 
@@ -339,7 +426,21 @@ impl<SPI: SpiDevice> Stack<SPI> {
         self.chip.set_ipv4(ip, netmask, gateway)?;
         self.ip = ip;
         self.netmask = netmask;
+        self.programmed.gateway = gateway;
         Ok(())
+    }
+
+    /// How many chip resets (brown-outs) [`Stack::service`] has detected and recovered from.
+    pub fn chip_resets(&self) -> u32 {
+        self.chip_resets
+    }
+
+    /// How long a connect or a SEND may wait on the chip before the stall guard ends it:
+    /// twice the chip's TCP timeout for the programmed `RTR`/`RCR`, plus one second.
+    pub fn stall_limit_ms(&self) -> u64 {
+        tcp_timeout_ms(self.programmed.retry_time, self.programmed.retry_count)
+            .saturating_mul(2)
+            .saturating_add(1_000)
     }
 
     /// The IPv4 address programmed in the chip.
@@ -872,7 +973,12 @@ impl<SPI: SpiDevice> Stack<SPI> {
         let slot = *self.slot(id)?;
         if let Some(e) = slot.error {
             if slot.ty == SockType::Datagram || slot.phase != Phase::Connecting {
-                self.slot_mut(id)?.error = None;
+                let s = self.slot_mut(id)?;
+                s.error = None;
+                if s.ty == SockType::Stream && s.phase == Phase::Connected {
+                    // A connection's error is terminal: reported once, then EOF / EPIPE.
+                    s.eof = true;
+                }
                 return Err(e);
             }
         }
@@ -903,7 +1009,15 @@ impl<SPI: SpiDevice> Stack<SPI> {
         if !matches!(status, SocketStatus::Established | SocketStatus::CloseWait) {
             self.refresh(sn)?;
             let slot = self.slot_mut(id)?;
-            return Err(slot.error.take().unwrap_or(Error::BrokenPipe));
+            return Err(match slot.error.take() {
+                Some(e) => {
+                    // Reported once (ECONNRESET, ETIMEDOUT); from now on the connection is
+                    // over: reads are EOF, writes EPIPE, as on Linux.
+                    slot.eof = true;
+                    e
+                }
+                None => Error::BrokenPipe,
+            });
         }
         if self.hw[sn.index()].send_in_flight {
             return Err(Error::WouldBlock);
@@ -1028,6 +1142,10 @@ impl<SPI: SpiDevice> Stack<SPI> {
                     | SocketStatus::Closing => {
                         self.slot_mut(id)?.eof = true;
                         Ok((0, peer))
+                    }
+                    SocketStatus::Unknown(_) if slot.error.is_none() => {
+                        // Not a state the chip has (an absent chip reads 0xFF): not EOF.
+                        Err(Error::ChipState)
                     }
                     _ => {
                         let s = self.slot_mut(id)?;
@@ -1394,7 +1512,28 @@ impl<SPI: SpiDevice> Stack<SPI> {
     /// no INTn pin is wired or an interrupt may have been lost. Also re-reads the link state
     /// every [`LINK_POLL_MS`] and finishes background closes.
     pub fn service(&mut self, now_ms: u64, poll_all: bool) -> Result<()> {
-        let (_ir, sir) = self.chip.interrupts()?;
+        let (_ir, imr, sir, simr) = self.chip.interrupt_state()?;
+        if simr != self.simr || !imr.is_empty() {
+            match self.recover_from_chip_reset() {
+                Ok(recovered) => {
+                    self.absent_since_ms = None;
+                    if recovered {
+                        self.last_link_poll_ms = None;
+                    }
+                }
+                Err(Error::ChipNotFound { version }) => {
+                    // Right after a reset the chip reads 0 until its PLL locks (§5.5.1), and
+                    // some parts read VERSIONR 0 for a while: skip this pass, and report the
+                    // chip absent only when it stays silent.
+                    let since = *self.absent_since_ms.get_or_insert(now_ms);
+                    if now_ms.saturating_sub(since) >= CHIP_ABSENT_GRACE_MS {
+                        return Err(Error::ChipNotFound { version });
+                    }
+                    return Ok(());
+                }
+                Err(e) => return Err(e),
+            }
+        }
         for s in Sn::ALL {
             let h = self.hw[s.index()];
             let flagged = sir.contains(s.bit());
@@ -1435,7 +1574,169 @@ impl<SPI: SpiDevice> Stack<SPI> {
             self.link = self.chip.phy_status()?;
             self.last_link_poll_ms = Some(now_ms);
         }
+        self.stall_guard(now_ms)
+    }
+
+    /// True when hardware socket `s` waits on the chip: a connect, or a SEND in flight.
+    fn waits_on_chip(&self, s: Sn) -> bool {
+        let h = &self.hw[s.index()];
+        match h.owner {
+            HwOwner::User(i) => {
+                h.send_in_flight
+                    || self
+                        .slots
+                        .get(usize::from(i))
+                        .is_some_and(|sl| sl.phase == Phase::Connecting)
+            }
+            _ => false,
+        }
+    }
+
+    /// The bound on waits for the chip (see the module docs, "Every wait has a bound").
+    fn stall_guard(&mut self, now_ms: u64) -> Result<()> {
+        let limit = self.stall_limit_ms();
+        for s in Sn::ALL {
+            if !self.waits_on_chip(s) {
+                let h = &mut self.hw[s.index()];
+                h.stall_since_ms = None;
+                h.stall_fsr = None;
+                continue;
+            }
+            let Some(since) = self.hw[s.index()].stall_since_ms else {
+                self.hw[s.index()].stall_since_ms = Some(now_ms);
+                continue;
+            };
+            if now_ms.saturating_sub(since) < limit {
+                continue;
+            }
+            // Due: look at the chip once more before deciding.
+            self.refresh(s)?;
+            if !self.waits_on_chip(s) {
+                continue;
+            }
+            let HwOwner::User(i) = self.hw[s.index()].owner else {
+                continue;
+            };
+            let index = usize::from(i);
+            let Some(slot) = self.slots.get(index).copied() else {
+                continue;
+            };
+            if slot.phase == Phase::Connecting {
+                log::warn!("stack: connect on {s} not ended by the chip; giving up");
+                self.chip.close_socket(s)?;
+                self.hw[s.index()].status = SocketStatus::Closed;
+                self.hw[s.index()].send_in_flight = false;
+                if let Some(sl) = self.slots.get_mut(index) {
+                    sl.phase = Phase::Bound;
+                    sl.error = Some(Error::TimedOut);
+                }
+            } else if slot.ty == SockType::Datagram {
+                log::warn!("stack: UDP SEND on {s} never completed");
+                self.hw[s.index()].send_in_flight = false;
+                if let Some(sl) = self.slots.get_mut(index) {
+                    sl.error = Some(Error::ChipState);
+                }
+            } else {
+                let (free, _) = self.chip.tx_state(s)?;
+                if self.hw[s.index()].stall_fsr != Some(free) {
+                    // First look, or the peer acknowledged something: measure again.
+                    let h = &mut self.hw[s.index()];
+                    h.stall_fsr = Some(free);
+                    h.stall_since_ms = Some(now_ms);
+                    continue;
+                }
+                log::warn!("stack: TCP SEND on {s} made no progress; dropping the connection");
+                self.chip.close_socket(s)?;
+                self.hw[s.index()].status = SocketStatus::Closed;
+                self.hw[s.index()].send_in_flight = false;
+                if let Some(sl) = self.slots.get_mut(index) {
+                    // As after a TCP timeout on Linux: the error once, then reads are EOF and
+                    // writes EPIPE, whatever a wedged chip's registers claim.
+                    sl.error = Some(Error::TimedOut);
+                    sl.eof = true;
+                    sl.shut_wr = true;
+                }
+            }
+            let h = &mut self.hw[s.index()];
+            h.stall_since_ms = None;
+            h.stall_fsr = None;
+        }
         Ok(())
+    }
+
+    /// `SIMR` read back differs from what the stack wrote: confirm a chip reset and recover
+    /// (see the module docs). `Ok(false)` when it was not one.
+    fn recover_from_chip_reset(&mut self) -> Result<bool> {
+        let version = self.chip.version()?;
+        if version != w5500_regs::CHIP_VERSION {
+            return Err(Error::ChipNotFound { version });
+        }
+        let (_, imr, _, simr) = self.chip.interrupt_state()?;
+        if simr == self.simr && imr.is_empty() {
+            return Ok(false);
+        }
+        log::warn!(
+            "stack: chip reset detected (SIMR {:#04x}); re-initialising",
+            simr.bits()
+        );
+        self.chip_resets = self.chip_resets.wrapping_add(1);
+        let p = self.programmed;
+        self.chip.set_mode(p.mode)?;
+        self.chip.set_mac(p.mac)?;
+        self.chip.set_ipv4(self.ip, self.netmask, p.gateway)?;
+        self.chip.set_buffer_sizes(&p.tx, &p.rx)?;
+        self.chip.set_retry(p.retry_time, p.retry_count)?;
+        self.chip
+            .set_interrupt_masks(w5500_regs::Interrupt::empty(), self.simr)?;
+        let mut reopen_udp = [false; MAX_SOCKETS];
+        for s in Sn::ALL {
+            let owner = self.hw[s.index()].owner;
+            match owner {
+                HwOwner::User(i) => {
+                    let h = &mut self.hw[s.index()];
+                    *h = Hw { owner, ..Hw::FREE };
+                    let Some(slot) = self.slots.get_mut(usize::from(i)) else {
+                        continue;
+                    };
+                    match (slot.ty, slot.phase) {
+                        (SockType::Stream, Phase::Connected) if !slot.eof => {
+                            slot.error = Some(Error::ConnectionReset);
+                        }
+                        (SockType::Stream, Phase::Connecting) => {
+                            slot.phase = Phase::Bound;
+                            slot.error = Some(Error::ConnectionReset);
+                        }
+                        (SockType::Datagram, Phase::Bound) => {
+                            reopen_udp[usize::from(i)] = true;
+                        }
+                        _ => {}
+                    }
+                }
+                HwOwner::Service => {}
+                // Closing sockets are gone with the reset; listeners are re-armed below.
+                _ => self.hw[s.index()] = Hw::FREE,
+            }
+        }
+        for (i, reopen) in reopen_udp.into_iter().enumerate() {
+            let slot = self.slots[i];
+            if !(reopen && slot.in_use) {
+                continue;
+            }
+            let id = SocketId {
+                index: i as u8,
+                generation: slot.generation,
+            };
+            if let Err(e) = self.open_udp(id) {
+                log::warn!("stack: re-opening UDP socket {i} after a chip reset failed: {e}");
+                self.slots[i].error = Some(e);
+            }
+        }
+        for i in 0..MAX_SOCKETS {
+            if self.slots[i].in_use {
+                self.arm_listeners(i)?;
+            }
+        }
+        Ok(true)
     }
 
     /// The earliest time [`Stack::service`] has timed work to do (a background close
@@ -1450,10 +1751,13 @@ impl<SPI: SpiDevice> Stack<SPI> {
             })
             .min();
         let link = self.last_link_poll_ms.map(|t| t + LINK_POLL_MS);
-        match (closing, link) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let limit = self.stall_limit_ms();
+        let stall = self
+            .hw
+            .iter()
+            .filter_map(|h| h.stall_since_ms.map(|t| t.saturating_add(limit)))
+            .min();
+        [closing, link, stall].into_iter().flatten().min()
     }
 }
 
@@ -1606,7 +1910,10 @@ impl<SPI: SpiDevice> Stack<SPI> {
     /// `RTR`/`RCR` passthrough (units of 100 µs, count): the address probe lowers them for a
     /// short ARP timeout and restores them.
     pub fn set_retry(&mut self, retry_time: u16, retry_count: u8) -> Result<()> {
-        self.chip.set_retry(retry_time, retry_count)
+        self.chip.set_retry(retry_time, retry_count)?;
+        self.programmed.retry_time = retry_time;
+        self.programmed.retry_count = retry_count;
+        Ok(())
     }
 
     /// (`RTR`, `RCR`) as programmed.
