@@ -1,5 +1,5 @@
 //! Footprint probe for our driver: `Chip` + `Stack` + blocking `Bsd` (with a trivial `Os`)
-//! + `w5500-iface`'s `Iface` (DHCP client, DNS resolver, getaddrinfo), all state in static
+//! and `w5500-iface`'s `Iface` (DHCP client, DNS resolver, getaddrinfo), all state in static
 //! RAM, every public entry point called with inputs from a device register.
 #![no_std]
 #![no_main]
@@ -52,7 +52,9 @@ pub extern "C" fn probe_main() -> ! {
     let mut chip = Chip::new(Spi);
     let _ = chip.init(&mut Delay, &Config::new([2, 8, 0xdc, 0, 0, input() as u8]));
     let Ok(stack) = Stack::new(chip, StackConfig::default()) else {
-        loop {}
+        loop {
+            probe_rt::input();
+        }
     };
     let os = ProbeOs {
         stack: RefCell::new(stack),

@@ -25,7 +25,9 @@ pub extern "C" fn probe_main() -> ! {
     let mut chip = Chip::new(Spi);
     let _ = chip.init(&mut Delay, &Config::new([2, 8, 0xdc, 0, 0, input() as u8]));
     let Ok(stack) = Stack::new(chip, StackConfig::default()) else {
-        loop {}
+        loop {
+            probe_rt::input();
+        }
     };
     let os = ProbeOs {
         stack: RefCell::new(stack),
