@@ -32,15 +32,75 @@ pub struct RxState {
 
 impl<SPI: SpiDevice> Chip<SPI> {
     /// Write `Sn_CR` and wait, bounded, until the chip accepts it (reads back 0). Acceptance is
-    /// not completion: the outcome shows later in `Sn_SR` and `Sn_IR` (§3.2 `Sn_CR`).
+    /// not completion: the outcome shows later in `Sn_SR` and `Sn_IR` (§3.2 `Sn_CR`). A command
+    /// still pending on the socket (see [`Chip::issue`]) is waited for first.
     pub fn command(&mut self, s: Sn, cmd: SocketCommand) -> Result<()> {
+        self.issue(s, cmd)?;
+        self.await_accepted(s)
+    }
+
+    /// Write `Sn_CR` without waiting for this command's acceptance: the datasheet only asks
+    /// that a command be accepted before the next one on the socket is written (§3.2 `Sn_CR`),
+    /// so the read-back is deferred to then ([`Chip::await_accepted`]), or skipped when the
+    /// command's own effect proves it was accepted ([`Chip::note_accepted`]). A command
+    /// still pending from before is waited for first.
+    pub fn issue(&mut self, s: Sn, cmd: SocketCommand) -> Result<()> {
+        self.await_accepted(s)?;
         self.bus().write_u8(Block::Socket(s), sn::CR, cmd as u8)?;
+        self.set_pending_command(s, cmd as u8);
+        Ok(())
+    }
+
+    /// [`Chip::issue`], and in the same frame clear `clear` in `Sn_IR` (write 1 to clear;
+    /// `Sn_IR` follows `Sn_CR`). Used to issue SEND and clear the previous SEND's SEND_OK at
+    /// once: the new SEND cannot raise its own SEND_OK before the chip has even accepted it,
+    /// let alone put its data on the wire, so the clear only ever hits the old bit.
+    pub fn issue_and_clear(
+        &mut self,
+        s: Sn,
+        cmd: SocketCommand,
+        clear: SocketInterrupt,
+    ) -> Result<()> {
+        if clear.is_empty() {
+            return self.issue(s, cmd);
+        }
+        self.await_accepted(s)?;
+        self.bus()
+            .write(Block::Socket(s), sn::CR, &[cmd as u8, clear.bits()])?;
+        self.set_pending_command(s, cmd as u8);
+        Ok(())
+    }
+
+    /// Wait, bounded, until the command last written to `s` has been accepted (`Sn_CR` reads
+    /// 0). Costs nothing when its acceptance was already seen. After
+    /// [`COMMAND_POLL_TRIES`] reads the command is declared lost ([`Error::CommandTimeout`])
+    /// and forgotten, so the next command is not held up by it again.
+    pub fn await_accepted(&mut self, s: Sn) -> Result<()> {
+        if self.pending_command(s) == 0 {
+            return Ok(());
+        }
         for _ in 0..COMMAND_POLL_TRIES {
             if self.bus().read_u8(Block::Socket(s), sn::CR)? == 0 {
+                self.set_pending_command(s, 0);
                 return Ok(());
             }
         }
+        self.set_pending_command(s, 0);
         Err(Error::CommandTimeout { sn: s })
+    }
+
+    /// Record that the command pending on `s` was accepted, because its effect was seen:
+    /// SEND_OK/TIMEOUT for SEND, `Sn_RX_RSR` recomputed from the new `Sn_RX_RD` for RECV. A
+    /// command cannot take effect before the chip has taken it from `Sn_CR`.
+    pub fn note_accepted(&mut self, s: Sn, cmd: SocketCommand) {
+        if self.pending_command(s) == cmd as u8 {
+            self.set_pending_command(s, 0);
+        }
+    }
+
+    /// True while a command written to `s` has not been seen accepted.
+    pub fn command_pending(&self, s: Sn) -> bool {
+        self.pending_command(s) != 0
     }
 
     /// `Sn_SR`.
@@ -57,6 +117,14 @@ impl<SPI: SpiDevice> Chip<SPI> {
         Ok((
             SocketInterrupt::from_bits_retain(b[0]),
             SocketStatus::from_u8(b[1]),
+        ))
+    }
+
+    /// `Sn_IR` alone (one byte): enough while the socket is in a state it only leaves with an
+    /// event (ESTABLISHED, UDP), since CON, DISCON and TIMEOUT accompany every change.
+    pub fn socket_interrupt(&mut self, s: Sn) -> Result<SocketInterrupt> {
+        Ok(SocketInterrupt::from_bits_retain(
+            self.bus().read_u8(Block::Socket(s), sn::IR)?,
         ))
     }
 
@@ -131,6 +199,19 @@ impl<SPI: SpiDevice> Chip<SPI> {
         self.bus().write_u8(Block::Socket(s), sn::KPALVTR, units)
     }
 
+    /// `Sn_TX_FSR`, read until two reads agree (§3.2). In TCP the free space is counted
+    /// against the peer's acknowledgements, so no pointer in the chip gives an independent
+    /// copy of it and the double read is the cross-check.
+    pub fn tx_free(&mut self, s: Sn) -> Result<u16> {
+        self.bus().read_u16_stable(Block::Socket(s), sn::TX_FSR)
+    }
+
+    /// `Sn_TX_WR`: the host's write pointer (re-initialised by the chip at OPEN and at TCP
+    /// establishment; otherwise only the host moves it).
+    pub fn tx_write_ptr(&mut self, s: Sn) -> Result<u16> {
+        self.bus().read_u16(Block::Socket(s), sn::TX_WR)
+    }
+
     /// `Sn_TX_FSR` (read until stable) and `Sn_TX_WR`.
     pub fn tx_state(&mut self, s: Sn) -> Result<(u16, u16)> {
         let free = self.bus().read_u16_stable(Block::Socket(s), sn::TX_FSR)?;
@@ -165,6 +246,10 @@ impl<SPI: SpiDevice> Chip<SPI> {
             let rd = u16::from_be_bytes([b[2], b[3]]);
             let wr = u16::from_be_bytes([b[4], b[5]]);
             if wr.wrapping_sub(rd) == rsr {
+                // Before a pending RECV is carried out, RSR still counts from the old read
+                // pointer, which differs from the `Sn_RX_RD` we wrote with it (every RECV we
+                // issue moves the pointer): agreement proves the RECV was accepted.
+                self.note_accepted(s, SocketCommand::Recv);
                 return Ok(RxState {
                     received: rsr,
                     read_ptr: rd,
@@ -206,7 +291,13 @@ impl<SPI: SpiDevice> Chip<SPI> {
     /// window).
     pub fn consume_rx(&mut self, s: Sn, new_rd: u16) -> Result<()> {
         self.bus().write_u16(Block::Socket(s), sn::RX_RD, new_rd)?;
-        self.command(s, SocketCommand::Recv)
+        self.issue(s, SocketCommand::Recv)
+    }
+
+    /// Copy the RX ring at `rd` into `head` then `body` in one SPI frame (a UDP header and
+    /// its payload). Does not move `Sn_RX_RD`.
+    pub fn read_rx2(&mut self, s: Sn, rd: u16, head: &mut [u8], body: &mut [u8]) -> Result<()> {
+        self.bus().read2(Block::RxBuf(s), rd, head, body)
     }
 }
 
