@@ -163,6 +163,28 @@ struct Hw {
     udp_dest: Option<SocketAddrV4>,
     /// Order in which a listener's socket got its connection (for FIFO accept).
     accept_seq: u32,
+    /// `Sn_TX_WR` as last written (the host owns it); `None` until read after OPEN or TCP
+    /// establishment, both of which re-initialise it in the chip.
+    tx_wr: Option<u16>,
+    /// A lower bound on `Sn_TX_FSR`: the last stable read minus what was written since. Free
+    /// space only grows between our own writes (ACKs in TCP, SEND_OK in UDP), so data that
+    /// fits needs no new read.
+    tx_free: u16,
+    /// The TX buffer size, learnt from the first `Sn_TX_FSR` read after OPEN or establishment
+    /// (nothing queued then); 0 while unknown. A UDP SEND_OK frees all of it.
+    tx_cap: u16,
+    /// INTn is wired, everything received has been read and no event has come since: a
+    /// receive has nothing to find on the chip (the next arrival sets RECV, which the service
+    /// routine sees and which clears this).
+    rx_idle: bool,
+    /// A sender is blocked until SEND_OK: the service routine leaves SEND_OK set for the
+    /// next SEND to clear in its own frame.
+    send_waiter: bool,
+    /// SEND_OK is set in `Sn_IR` and already acted on; the next SEND clears it.
+    send_ok_latched: bool,
+    /// Payload length of the last UDP datagram received (0: none yet), to guess how much to
+    /// read with the next header.
+    udp_last_len: u16,
 }
 
 impl Hw {
@@ -173,7 +195,26 @@ impl Hw {
         send_in_flight: false,
         udp_dest: None,
         accept_seq: 0,
+        tx_wr: None,
+        tx_free: 0,
+        tx_cap: 0,
+        rx_idle: false,
+        send_waiter: false,
+        send_ok_latched: false,
+        udp_last_len: 0,
     };
+
+    /// Forget everything known about the data path (after OPEN).
+    fn reset_data_path(&mut self) {
+        self.events = SocketInterrupt::empty();
+        self.send_in_flight = false;
+        self.tx_wr = None;
+        self.tx_free = 0;
+        self.tx_cap = 0;
+        self.rx_idle = false;
+        self.send_waiter = false;
+        self.send_ok_latched = false;
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -271,6 +312,8 @@ pub struct Stack<SPI> {
     last_link_poll_ms: Option<u64>,
     ip: Ipv4Addr,
     netmask: Ipv4Addr,
+    /// INTn is wired and serviced ([`Stack::set_interrupt_driven`]).
+    intn: bool,
 }
 
 /// The socket-interrupt mask every open hardware socket uses: every event, so INTn wakes
@@ -305,7 +348,17 @@ impl<SPI: SpiDevice> Stack<SPI> {
             last_link_poll_ms: None,
             ip,
             netmask,
+            intn: false,
         })
+    }
+
+    /// Tell the stack that INTn is wired and [`Stack::service`] runs whenever it is asserted
+    /// (the blocking layer does this from [`crate::bsd::Os::has_interrupt_pin`]). The stack
+    /// then trusts the events the service routine saw: a receive on a socket with nothing new
+    /// since its last read, or a send waiting for SEND_OK, returns [`Error::WouldBlock`]
+    /// without touching the chip. Without it every call reads the chip's state.
+    pub fn set_interrupt_driven(&mut self, wired: bool) {
+        self.intn = wired;
     }
 
     /// The chip, for configuration and for the services that own reserved sockets.
@@ -473,6 +526,7 @@ impl<SPI: SpiDevice> Stack<SPI> {
         }
         self.chip.open_socket(sn, mode, slot.port)?;
         self.chip.set_socket_interrupt_mask(sn, SOCKET_IMR)?;
+        self.hw[sn.index()].reset_data_path();
         self.hw[sn.index()].status = SocketStatus::Udp;
         self.hw[sn.index()].udp_dest = slot.group.map(|g| SocketAddrV4::new(g, slot.port));
         Ok(())
@@ -498,8 +552,7 @@ impl<SPI: SpiDevice> Stack<SPI> {
         self.chip.set_keepalive(sn, units)?;
         let h = &mut self.hw[sn.index()];
         h.status = SocketStatus::Init;
-        h.events = SocketInterrupt::empty();
-        h.send_in_flight = false;
+        h.reset_data_path();
         Ok(())
     }
 
@@ -586,12 +639,39 @@ impl<SPI: SpiDevice> Stack<SPI> {
     }
 
     /// Read the socket's events and state from the chip and update the table. Cheap enough to
-    /// call before each operation that depends on state: two SPI frames, three when there
-    /// were events to clear.
-    fn refresh(&mut self, sn: Sn) -> Result<()> {
-        let (ir, sr) = self.chip.socket_events(sn)?;
-        self.chip.clear_socket_events(sn, ir)?;
-        self.apply_events(sn, ir, sr)
+    /// call before each operation that depends on state: one SPI frame, two when there were
+    /// events to clear. Returns the events seen.
+    fn refresh(&mut self, sn: Sn) -> Result<SocketInterrupt> {
+        let h = self.hw[sn.index()];
+        // ESTABLISHED and UDP are only left with an event (CON, DISCON or TIMEOUT comes with
+        // every change), so there `Sn_IR` alone says whether `Sn_SR` needs reading.
+        let quiet = matches!(h.owner, HwOwner::User(_))
+            && matches!(h.status, SocketStatus::Established | SocketStatus::Udp);
+        let (ir, sr) = if quiet {
+            let ir = self.chip.socket_interrupt(sn)?;
+            let changes = SocketInterrupt::CON | SocketInterrupt::DISCON | SocketInterrupt::TIMEOUT;
+            if ir.intersects(changes) {
+                (ir, self.chip.socket_status(sn)?)
+            } else {
+                (ir, h.status)
+            }
+        } else {
+            self.chip.socket_events(sn)?
+        };
+        let mut clear = ir;
+        if ir.contains(SocketInterrupt::SEND_OK) {
+            if h.send_ok_latched && !h.send_in_flight {
+                // Left set for a SEND that did not come: clear it now so INTn can rise.
+                self.hw[sn.index()].send_ok_latched = false;
+            } else if h.send_in_flight && h.send_waiter {
+                // The blocked sender's SEND will clear it in its own frame.
+                clear.remove(SocketInterrupt::SEND_OK);
+                self.hw[sn.index()].send_ok_latched = true;
+            }
+        }
+        self.chip.clear_socket_events(sn, clear)?;
+        self.apply_events(sn, ir, sr)?;
+        Ok(ir)
     }
 
     fn apply_events(&mut self, sn: Sn, ir: SocketInterrupt, sr: SocketStatus) -> Result<()> {
@@ -600,7 +680,33 @@ impl<SPI: SpiDevice> Stack<SPI> {
         h.events |= ir;
         h.status = sr;
         if ir.intersects(SocketInterrupt::SEND_OK | SocketInterrupt::TIMEOUT) {
+            if h.send_in_flight {
+                // A SEND cannot complete before the chip took it from Sn_CR.
+                self.chip.note_accepted(sn, SocketCommand::Send);
+            }
             h.send_in_flight = false;
+            if ir.contains(SocketInterrupt::SEND_OK) && sr == SocketStatus::Udp {
+                // UDP: SEND_OK means the datagram left the buffer (TX_RD = TX_WR).
+                h.tx_free = h.tx_free.max(h.tx_cap);
+            }
+        }
+        if !(ir - SocketInterrupt::SEND_OK).is_empty() || sr != prev {
+            h.rx_idle = false;
+        }
+        // States only a command leads to prove that command was accepted: INIT is left only
+        // by a command (CONNECT, LISTEN, CLOSE), and only DISCON leads to FIN_WAIT/LAST_ACK.
+        if !matches!(sr, SocketStatus::Init | SocketStatus::Unknown(_)) {
+            self.chip.note_accepted(sn, SocketCommand::Connect);
+            self.chip.note_accepted(sn, SocketCommand::Listen);
+        }
+        if matches!(
+            sr,
+            SocketStatus::FinWait
+                | SocketStatus::Closing
+                | SocketStatus::TimeWait
+                | SocketStatus::LastAck
+        ) {
+            self.chip.note_accepted(sn, SocketCommand::Discon);
         }
         let owner = h.owner;
         match owner {
@@ -896,7 +1002,8 @@ impl<SPI: SpiDevice> Stack<SPI> {
         if data.is_empty() {
             return Ok(0);
         }
-        if self.hw[sn.index()].send_in_flight {
+        // With INTn wired the service routine reports SEND_OK; without it, look.
+        if self.hw[sn.index()].send_in_flight && !self.intn {
             self.refresh(sn)?;
         }
         let status = self.hw[sn.index()].status;
@@ -906,17 +1013,60 @@ impl<SPI: SpiDevice> Stack<SPI> {
             return Err(slot.error.take().unwrap_or(Error::BrokenPipe));
         }
         if self.hw[sn.index()].send_in_flight {
+            self.hw[sn.index()].send_waiter = true;
             return Err(Error::WouldBlock);
         }
-        let (free, wr) = self.chip.tx_state(sn)?;
+        self.hw[sn.index()].send_waiter = false;
+        let (free, wr) = self.tx_room(sn, data.len())?;
         let n = data.len().min(usize::from(free));
-        if n == 0 {
+        let Some(chunk) = data.get(..n).filter(|c| !c.is_empty()) else {
             return Err(Error::WouldBlock);
-        }
-        self.chip.write_tx(sn, wr, &data[..n])?;
-        self.chip.command(sn, SocketCommand::Send)?;
-        self.hw[sn.index()].send_in_flight = true;
+        };
+        self.transmit(sn, wr, chunk)?;
         Ok(n)
+    }
+
+    /// Free TX space (a lower bound, read from the chip only when `want` does not fit in what
+    /// is already known to be free) and the write pointer.
+    fn tx_room(&mut self, sn: Sn, want: usize) -> Result<(u16, u16)> {
+        let h = self.hw[sn.index()];
+        let wr = match h.tx_wr {
+            Some(wr) => wr,
+            None => self.chip.tx_write_ptr(sn)?,
+        };
+        let mut free = h.tx_free;
+        if usize::from(free) < want {
+            let fsr = self.chip.tx_free(sn)?;
+            if h.tx_wr.is_none() {
+                // First look since OPEN or establishment: nothing is queued, so FSR is the
+                // buffer size.
+                self.hw[sn.index()].tx_cap = fsr;
+            }
+            free = free.max(fsr);
+        }
+        let h = &mut self.hw[sn.index()];
+        h.tx_wr = Some(wr);
+        h.tx_free = free;
+        Ok((free, wr))
+    }
+
+    /// Write `data` at `wr`, publish `Sn_TX_WR` and issue SEND (clearing a SEND_OK left set
+    /// for it in the same frame). The caller checked the room and that no SEND is in flight.
+    fn transmit(&mut self, sn: Sn, wr: u16, data: &[u8]) -> Result<()> {
+        let next = self.chip.write_tx(sn, wr, data)?;
+        let h = &mut self.hw[sn.index()];
+        h.tx_wr = Some(next);
+        h.tx_free = h.tx_free.saturating_sub(data.len() as u16);
+        let clear = if h.send_ok_latched {
+            SocketInterrupt::SEND_OK
+        } else {
+            SocketInterrupt::empty()
+        };
+        self.chip.issue_and_clear(sn, SocketCommand::Send, clear)?;
+        let h = &mut self.hw[sn.index()];
+        h.send_ok_latched = false;
+        h.send_in_flight = true;
+        Ok(())
     }
 
     fn send_udp(&mut self, id: SocketId, data: &[u8], to: Option<SocketAddrV4>) -> Result<usize> {
@@ -929,22 +1079,30 @@ impl<SPI: SpiDevice> Stack<SPI> {
             return Err(Error::InvalidArgument);
         }
         self.check_broadcast(&slot, *dest.ip())?;
-        self.refresh_link()?;
+        // The link as the service routine last polled it; re-read only when that says down,
+        // so a cable plugged back in is seen at once.
         if !self.link.link_up {
-            return Err(Error::NetworkDown);
+            self.refresh_link()?;
+            if !self.link.link_up {
+                return Err(Error::NetworkDown);
+            }
         }
         self.ensure_bound(id)?;
         let sn = self.slot(id)?.hw.ok_or(Error::BadDescriptor)?;
         if self.hw[sn.index()].send_in_flight {
-            self.refresh(sn)?;
+            if !self.intn {
+                self.refresh(sn)?;
+            }
             if let Some(e) = self.slot_mut(id)?.error.take() {
                 return Err(e);
             }
             if self.hw[sn.index()].send_in_flight {
+                self.hw[sn.index()].send_waiter = true;
                 return Err(Error::WouldBlock);
             }
         }
-        let (free, wr) = self.chip.tx_state(sn)?;
+        self.hw[sn.index()].send_waiter = false;
+        let (free, wr) = self.tx_room(sn, data.len())?;
         if usize::from(free) < data.len() {
             return Err(Error::WouldBlock);
         }
@@ -952,9 +1110,7 @@ impl<SPI: SpiDevice> Stack<SPI> {
             self.chip.set_peer(sn, dest)?;
             self.hw[sn.index()].udp_dest = Some(dest);
         }
-        self.chip.write_tx(sn, wr, data)?;
-        self.chip.command(sn, SocketCommand::Send)?;
-        self.hw[sn.index()].send_in_flight = true;
+        self.transmit(sn, wr, data)?;
         Ok(data.len())
     }
 
@@ -963,7 +1119,11 @@ impl<SPI: SpiDevice> Stack<SPI> {
     pub fn send_done(&mut self, id: SocketId) -> Result<bool> {
         let sn = self.slot(id)?.hw.ok_or(Error::BadDescriptor)?;
         if self.hw[sn.index()].send_in_flight {
-            self.refresh(sn)?;
+            if self.intn {
+                self.hw[sn.index()].send_waiter = true;
+            } else {
+                self.refresh(sn)?;
+            }
         }
         if self.slot(id)?.ty == SockType::Datagram {
             if let Some(e) = self.slot_mut(id)?.error.take() {
@@ -1011,13 +1171,25 @@ impl<SPI: SpiDevice> Stack<SPI> {
             return Ok((0, peer));
         }
         let sn = slot.hw.ok_or(Error::BadDescriptor)?;
+        if self.intn && self.hw[sn.index()].rx_idle {
+            return Err(Error::WouldBlock);
+        }
         let rx = self.chip.rx_state(sn)?;
         if rx.received == 0 {
-            self.refresh(sn)?;
+            // With INTn wired the service routine has seen every event up to now (or INTn is
+            // still asserted and it will), so the state on record is current.
+            if !self.intn {
+                self.refresh(sn)?;
+            }
             let status = self.hw[sn.index()].status;
             // Data may have arrived between the two reads; look again before deciding.
-            let rx = self.chip.rx_state(sn)?;
+            let rx = if self.intn {
+                rx
+            } else {
+                self.chip.rx_state(sn)?
+            };
             if rx.received == 0 {
+                self.mark_rx_idle(sn);
                 return match status {
                     // FIN_WAIT: our FIN is out (shutdown(SHUT_WR)), the peer's is not in yet;
                     // it may still send, so this is not EOF.
@@ -1062,6 +1234,9 @@ impl<SPI: SpiDevice> Stack<SPI> {
         };
         self.chip.read_rx(sn, rx.read_ptr, dst)?;
         if !flags.peek && n > 0 {
+            if n == usize::from(rx.received) {
+                self.mark_rx_idle(sn);
+            }
             let new_rd = rx.read_ptr.wrapping_add(n as u16);
             if self.hw[sn.index()].status == SocketStatus::Closed {
                 // The connection is over but data was left: RECV is not carried out on a
@@ -1073,6 +1248,18 @@ impl<SPI: SpiDevice> Stack<SPI> {
             }
         }
         Ok(n)
+    }
+
+    /// Everything received on `sn` has been read: until the service routine sees an event
+    /// on it, a receive need not look (INTn wired only; see [`Hw::rx_idle`]). Only in states
+    /// that end with an event (a FIN or RST sets DISCON).
+    fn mark_rx_idle(&mut self, sn: Sn) {
+        let h = &mut self.hw[sn.index()];
+        h.rx_idle = self.intn
+            && matches!(
+                h.status,
+                SocketStatus::Established | SocketStatus::FinWait | SocketStatus::Udp
+            );
     }
 
     /// Receive one UDP datagram: (bytes copied, full datagram length, sender). Reads the
@@ -1098,15 +1285,27 @@ impl<SPI: SpiDevice> Stack<SPI> {
             return Err(Error::WouldBlock);
         }
         let sn = slot.hw.ok_or(Error::BadDescriptor)?;
+        if self.intn && self.hw[sn.index()].rx_idle {
+            return Err(Error::WouldBlock);
+        }
         let rx = self.chip.rx_state(sn)?;
         if usize::from(rx.received) < UDP_RX_HEADER_LEN {
+            if rx.received == 0 {
+                self.mark_rx_idle(sn);
+            }
             return Err(Error::WouldBlock);
         }
         let want = buf.len().min(usize::from(rx.received) - UDP_RX_HEADER_LEN);
         let mut head = [0u8; UDP_RX_HEADER_LEN];
-        // One frame for header and payload when the caller's buffer is non-empty.
+        // One frame for the header and the payload as far as it can be guessed: everything
+        // waiting when that is one datagram, else no more than the last datagram's length
+        // (streams tend to repeat a size). The rest, if the guess was short, in a second frame;
+        // bytes guessed beyond this datagram belong to the next one and stay in place.
+        let last = usize::from(self.hw[sn.index()].udp_last_len);
+        let guess = if last == 0 { want } else { want.min(last) };
         let (n, len, from) = {
-            self.chip.read_rx(sn, rx.read_ptr, &mut head)?;
+            let body = buf.get_mut(..guess).unwrap_or_default();
+            self.chip.read_rx2(sn, rx.read_ptr, &mut head, body)?;
             let len = usize::from(u16::from_be_bytes([head[6], head[7]]));
             let from = SocketAddrV4::new(
                 Ipv4Addr::new(head[0], head[1], head[2], head[3]),
@@ -1119,12 +1318,18 @@ impl<SPI: SpiDevice> Stack<SPI> {
                 return Err(Error::ChipState);
             }
             let n = want.min(len);
-            if let Some(dst) = buf.get_mut(..n) {
-                self.chip
-                    .read_rx(sn, rx.read_ptr.wrapping_add(UDP_RX_HEADER_LEN as u16), dst)?;
+            if n > guess {
+                let at = rx.read_ptr.wrapping_add((UDP_RX_HEADER_LEN + guess) as u16);
+                if let Some(rest) = buf.get_mut(guess..n) {
+                    self.chip.read_rx(sn, at, rest)?;
+                }
             }
+            self.hw[sn.index()].udp_last_len = len as u16;
             (n, len, from)
         };
+        if !flags.peek && UDP_RX_HEADER_LEN + len == usize::from(rx.received) {
+            self.mark_rx_idle(sn);
+        }
         if let Some(peer) = slot.peer {
             if from != peer {
                 // Connected UDP: datagrams from others are dropped (POSIX connect() filter).
@@ -1393,10 +1598,38 @@ impl<SPI: SpiDevice> Stack<SPI> {
     /// With `poll_all` every socket in use is read whether flagged or not: the fallback when
     /// no INTn pin is wired or an interrupt may have been lost. Also re-reads the link state
     /// every [`LINK_POLL_MS`] and finishes background closes.
+    ///
+    /// When a single hardware socket is in use, INTn can only come from it (free sockets are
+    /// closed and raise nothing; `IMR` is 0), so its `Sn_IR` is read straight away and `SIR`
+    /// only when that finds nothing (a stray bit elsewhere).
     pub fn service(&mut self, now_ms: u64, poll_all: bool) -> Result<()> {
-        let (_ir, sir) = self.chip.interrupts()?;
+        let mut in_use = Sn::ALL
+            .into_iter()
+            .filter(|s| !matches!(self.hw[s.index()].owner, HwOwner::Free | HwOwner::Service));
+        let only = match (in_use.next(), in_use.next()) {
+            (Some(s), None) if !poll_all => Some(s),
+            _ => None,
+        };
+        let mut found = false;
+        if let Some(s) = only {
+            found = !self.refresh(s)?.is_empty();
+        }
+        let sir = if found {
+            SocketSet::empty()
+        } else {
+            self.chip.socket_interrupts()?
+        };
         for s in Sn::ALL {
             let h = self.hw[s.index()];
+            if only == Some(s) {
+                if let HwOwner::Closing { deadline_ms } = h.owner {
+                    if now_ms >= deadline_ms {
+                        self.chip.close_socket(s)?;
+                        self.hw[s.index()] = Hw::FREE;
+                    }
+                }
+                continue;
+            }
             let flagged = sir.contains(s.bit());
             let in_use = !matches!(h.owner, HwOwner::Free | HwOwner::Service);
             if flagged && !in_use {
