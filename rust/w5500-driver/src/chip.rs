@@ -97,6 +97,8 @@ pub struct Chip<SPI> {
     /// Per socket: the last command written to `Sn_CR` whose acceptance has not been seen
     /// yet (0: none). A new command on that socket waits for it first (see `crate::hw`).
     pending: [u8; 8],
+    /// Sockets this driver closed last (CLOSE written, no OPEN since).
+    closed: u8,
 }
 
 impl<SPI: SpiDevice> Chip<SPI> {
@@ -105,6 +107,7 @@ impl<SPI: SpiDevice> Chip<SPI> {
         Chip {
             bus: Bus::new(spi),
             pending: [0; 8],
+            closed: 0,
         }
     }
 
@@ -116,6 +119,18 @@ impl<SPI: SpiDevice> Chip<SPI> {
     /// The command written to socket `s` whose acceptance has not been seen yet (0: none).
     pub(crate) fn pending_command(&self, s: w5500_regs::Sn) -> u8 {
         self.pending.get(s.index()).copied().unwrap_or(0)
+    }
+
+    pub(crate) fn closed_by_us(&self, s: w5500_regs::Sn) -> bool {
+        self.closed & (1 << s.index()) != 0
+    }
+
+    pub(crate) fn set_closed_by_us(&mut self, s: w5500_regs::Sn, closed: bool) {
+        if closed {
+            self.closed |= 1 << s.index();
+        } else {
+            self.closed &= !(1 << s.index());
+        }
     }
 
     pub(crate) fn set_pending_command(&mut self, s: w5500_regs::Sn, cmd: u8) {

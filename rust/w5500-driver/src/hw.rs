@@ -128,6 +128,17 @@ impl<SPI: SpiDevice> Chip<SPI> {
         ))
     }
 
+    /// `Sn_CR` and `Sn_IR` in one frame. A zero `Sn_CR` settles a pending command's
+    /// acceptance at the same time.
+    pub fn command_and_events(&mut self, s: Sn) -> Result<SocketInterrupt> {
+        let mut b = [0u8; 2];
+        self.bus().read(Block::Socket(s), sn::CR, &mut b)?;
+        if b[0] == 0 {
+            self.set_pending_command(s, 0);
+        }
+        Ok(SocketInterrupt::from_bits_retain(b[1]))
+    }
+
     /// Clear `Sn_IR` bits (write 1 to clear), which also clears the socket's `SIR` bit once
     /// nothing is left, so INTn can assert again for the next event.
     pub fn clear_socket_events(&mut self, s: Sn, bits: SocketInterrupt) -> Result<()> {
@@ -145,29 +156,60 @@ impl<SPI: SpiDevice> Chip<SPI> {
     /// Close `s` at once (CLOSE: no FIN), then open it with `mode` on local `port`, and check it
     /// reached the state the protocol implies (INIT, UDP or MACRAW).
     pub fn open_socket(&mut self, s: Sn, mode: SocketMode, port: u16) -> Result<()> {
-        self.command(s, SocketCommand::Close)?;
-        self.bus().write_u8(Block::Socket(s), sn::MR, mode.0)?;
-        self.bus().write_u16(Block::Socket(s), sn::PORT, port)?;
-        self.clear_socket_events(s, SocketInterrupt::all())?;
-        self.command(s, SocketCommand::Open)?;
+        self.open_socket_to(s, mode, port, None)
+    }
+
+    /// [`Chip::open_socket`], writing `peer` to `Sn_DIPR`/`Sn_DPORT` while OPEN is being
+    /// accepted (for a CONNECT to follow). The CLOSE is skipped when this driver closed the
+    /// socket last (nothing reopens a closed socket but OPEN). `Sn_IR` is cleared in OPEN's
+    /// own frame: events of the new socket cannot exist before the chip has taken OPEN. The
+    /// state poll that follows proves OPEN accepted, so `Sn_CR` is not read back.
+    pub fn open_socket_to(
+        &mut self,
+        s: Sn,
+        mode: SocketMode,
+        port: u16,
+        peer: Option<SocketAddrV4>,
+    ) -> Result<()> {
         let want = match mode.protocol() {
             w5500_regs::Protocol::Tcp => SocketStatus::Init,
             w5500_regs::Protocol::Udp => SocketStatus::Udp,
             w5500_regs::Protocol::Macraw => SocketStatus::Macraw,
             _ => return Err(Error::InvalidArgument),
         };
+        if self.closed_by_us(s) {
+            // Our CLOSE must have been taken before the mode changes under it.
+            self.await_accepted(s)?;
+        } else {
+            self.command(s, SocketCommand::Close)?;
+        }
+        self.bus().write_u8(Block::Socket(s), sn::MR, mode.0)?;
+        self.bus().write_u16(Block::Socket(s), sn::PORT, port)?;
+        self.issue_and_clear(s, SocketCommand::Open, SocketInterrupt::all())?;
+        self.set_closed_by_us(s, false);
+        if let Some(peer) = peer {
+            self.set_peer(s, peer)?;
+        }
         for _ in 0..OPEN_POLL_TRIES {
             if self.socket_status(s)? == want {
+                self.note_accepted(s, SocketCommand::Open);
                 return Ok(());
             }
+        }
+        // Not there yet: wait for OPEN's acceptance the usual way, then look once more.
+        self.await_accepted(s)?;
+        if self.socket_status(s)? == want {
+            return Ok(());
         }
         Err(Error::CommandTimeout { sn: s })
     }
 
-    /// Close `s` (CLOSE): no FIN, no TIME_WAIT; the socket is free at once.
+    /// Close `s` (CLOSE): no FIN, no TIME_WAIT; the socket is free at once (CLOSE accepted on
+    /// return). `Sn_IR` is cleared in the CLOSE's own frame, so INTn can rise again.
     pub fn close_socket(&mut self, s: Sn) -> Result<()> {
-        self.command(s, SocketCommand::Close)?;
-        self.clear_socket_events(s, SocketInterrupt::all())
+        self.issue_and_clear(s, SocketCommand::Close, SocketInterrupt::all())?;
+        self.set_closed_by_us(s, true);
+        self.await_accepted(s)
     }
 
     /// `Sn_DIPR` and `Sn_DPORT` in one frame.
@@ -210,6 +252,22 @@ impl<SPI: SpiDevice> Chip<SPI> {
     /// establishment; otherwise only the host moves it).
     pub fn tx_write_ptr(&mut self, s: Sn) -> Result<u16> {
         self.bus().read_u16(Block::Socket(s), sn::TX_WR)
+    }
+
+    /// First look at the TX side after OPEN or TCP establishment: `Sn_TX_FSR`, `Sn_TX_RD`
+    /// and `Sn_TX_WR` in one frame. When `TX_RD == TX_WR` nothing is queued or in flight, so
+    /// FSR (the whole buffer) cannot change during the read and needs no second one;
+    /// otherwise FSR is re-read until stable. Returns (free, write pointer).
+    pub fn tx_first_look(&mut self, s: Sn) -> Result<(u16, u16)> {
+        let mut b = [0u8; 6];
+        self.bus().read(Block::Socket(s), sn::TX_FSR, &mut b)?;
+        let fsr = u16::from_be_bytes([b[0], b[1]]);
+        let rd = u16::from_be_bytes([b[2], b[3]]);
+        let wr = u16::from_be_bytes([b[4], b[5]]);
+        if rd == wr {
+            return Ok((fsr, wr));
+        }
+        Ok((self.tx_free(s)?, wr))
     }
 
     /// `Sn_TX_FSR` (read until stable) and `Sn_TX_WR`.
@@ -271,6 +329,25 @@ impl<SPI: SpiDevice> Chip<SPI> {
             received: last.0,
             read_ptr: last.1,
         })
+    }
+
+    /// After `Sn_RX_RD` was moved from `committed` to `new_rd` and before the RECV that
+    /// publishes it: one read of `Sn_RX_RSR`/`Sn_RX_RD`/`Sn_RX_WR`. RSR still counts from
+    /// `committed` then, which gives the cross-check (RSR = WR - `committed`, §3.2). When it
+    /// holds, returns how many bytes lie beyond `new_rd`; it also proves that the RECV which
+    /// published `committed` was accepted (before that RSR counted from an older pointer).
+    /// `None` when the read does not check out (torn, or that RECV still pending).
+    pub fn rx_lookahead(&mut self, s: Sn, committed: u16, new_rd: u16) -> Result<Option<u16>> {
+        let mut b = [0u8; 6];
+        self.bus().read(Block::Socket(s), sn::RX_RSR, &mut b)?;
+        let rsr = u16::from_be_bytes([b[0], b[1]]);
+        let rd = u16::from_be_bytes([b[2], b[3]]);
+        let wr = u16::from_be_bytes([b[4], b[5]]);
+        if rd != new_rd || wr.wrapping_sub(committed) != rsr {
+            return Ok(None);
+        }
+        self.note_accepted(s, SocketCommand::Recv);
+        Ok(Some(wr.wrapping_sub(new_rd)))
     }
 
     /// Copy bytes from the RX ring at pointer `rd` into `buf`. Does not move `Sn_RX_RD`.
@@ -347,6 +424,53 @@ mod tests {
             chip.command(Sn::Sn1, SocketCommand::Send),
             Err(Error::CommandTimeout { sn: Sn::Sn1 })
         );
+        spi.done();
+    }
+
+    #[test]
+    fn ds_3_2_issue_defers_the_sn_cr_read_back_to_the_next_command() {
+        // RECV is written without a read-back; SEND first reads Sn_CR (accepted) then writes.
+        let mut s = Vec::new();
+        s.extend(frame_write([0, 0x01, 0x2c], &[0x40]));
+        s.extend(frame_read([0, 0x01, 0x28], &[0x40]));
+        s.extend(frame_read([0, 0x01, 0x28], &[0x00]));
+        s.extend(frame_write([0, 0x01, 0x2c], &[0x20]));
+        let mut spi = Mock::new(&s);
+        let mut chip = Chip::new(spi.clone());
+        chip.issue(Sn::Sn1, SocketCommand::Recv).unwrap();
+        assert!(chip.command_pending(Sn::Sn1));
+        chip.issue(Sn::Sn1, SocketCommand::Send).unwrap();
+        spi.done();
+    }
+
+    #[test]
+    fn ds_3_2_rsr_counted_from_the_new_rx_rd_proves_recv_accepted() {
+        // RECV pending; RSR/RD/WR agree (RSR = WR - RD with RD the value RECV published), so
+        // the next command needs no Sn_CR read.
+        let mut s = Vec::new();
+        s.extend(frame_write([0, 0x01, 0x0c], &[0x40]));
+        s.extend(frame_read(
+            [0, 0x26, 0x08],
+            &[0x00, 0x20, 0x01, 0x00, 0x01, 0x20],
+        ));
+        s.extend(frame_write([0, 0x01, 0x0c], &[0x40]));
+        let mut spi = Mock::new(&s);
+        let mut chip = Chip::new(spi.clone());
+        chip.issue(Sn::Sn0, SocketCommand::Recv).unwrap();
+        assert_eq!(chip.rx_state(Sn::Sn0).unwrap().received, 0x20);
+        assert!(!chip.command_pending(Sn::Sn0));
+        chip.issue(Sn::Sn0, SocketCommand::Recv).unwrap();
+        spi.done();
+    }
+
+    #[test]
+    fn ds_3_2_send_and_send_ok_clear_share_one_frame() {
+        // Sn_CR = SEND, then Sn_IR = SEND_OK (write 1 to clear) in the same burst.
+        let s = frame_write([0, 0x01, 0x0c], &[0x20, 0x10]);
+        let mut spi = Mock::new(&s);
+        let mut chip = Chip::new(spi.clone());
+        chip.issue_and_clear(Sn::Sn0, SocketCommand::Send, SocketInterrupt::SEND_OK)
+            .unwrap();
         spi.done();
     }
 
