@@ -40,6 +40,10 @@ pub const EPHEMERAL_FIRST: u16 = 49152;
 /// How long a closing TCP socket may wait for the FIN exchange before it is closed hard.
 pub const CLOSE_LINGER_MS: u64 = 2_000;
 
+/// A TCP read of at most this many bytes that empties the receive buffer is taken for a
+/// message, not part of a stream (see `copy_tcp`): the IPv4 default MSS.
+const MESSAGE_READ_MAX: usize = 536;
+
 /// How often [`Stack::service`] re-reads `PHYCFGR` for the link state (there is no link
 /// interrupt on this chip).
 pub const LINK_POLL_MS: u64 = 250;
@@ -182,6 +186,9 @@ struct Hw {
     send_waiter: bool,
     /// SEND_OK is set in `Sn_IR` and already acted on; the next SEND clears it.
     send_ok_latched: bool,
+    /// TCP bytes known to be waiting at a known `Sn_RX_RD` (from the last read), so the next
+    /// receive needs no `Sn_RX_RSR` read. `None`: read the chip.
+    rx_ahead: Option<crate::hw::RxState>,
     /// Payload length of the last UDP datagram received (0: none yet), to guess how much to
     /// read with the next header.
     udp_last_len: u16,
@@ -202,6 +209,7 @@ impl Hw {
         send_waiter: false,
         send_ok_latched: false,
         udp_last_len: 0,
+        rx_ahead: None,
     };
 
     /// Forget everything known about the data path (after OPEN).
@@ -214,6 +222,7 @@ impl Hw {
         self.rx_idle = false;
         self.send_waiter = false;
         self.send_ok_latched = false;
+        self.rx_ahead = None;
     }
 }
 
@@ -314,11 +323,23 @@ pub struct Stack<SPI> {
     netmask: Ipv4Addr,
     /// INTn is wired and serviced ([`Stack::set_interrupt_driven`]).
     intn: bool,
+    /// `Sn_KPALVTR` as last written, per hardware socket (it survives OPEN and CLOSE).
+    keepalive_reg: [u8; 8],
+    /// `Sn_IMR` as last written, per hardware socket (it survives OPEN and CLOSE).
+    imr_reg: [SocketInterrupt; 8],
 }
 
 /// The socket-interrupt mask every open hardware socket uses: every event, so INTn wakes
 /// whoever waits.
 const SOCKET_IMR: SocketInterrupt = SocketInterrupt::all();
+
+/// The mask while nobody waits for SEND_OK: a completed SEND is then found by the next send
+/// (which reads `Sn_CR` and `Sn_IR` in one frame anyway), not by an interrupt of its own. A
+/// caller that has to wait for SEND_OK switches the socket to [`SOCKET_IMR`].
+const SOCKET_IMR_LAZY: SocketInterrupt = SocketInterrupt::CON
+    .union(SocketInterrupt::DISCON)
+    .union(SocketInterrupt::RECV)
+    .union(SocketInterrupt::TIMEOUT);
 
 impl<SPI: SpiDevice> Stack<SPI> {
     /// A stack over a chip that [`Chip::init`] has brought up. Closes every hardware socket
@@ -329,6 +350,9 @@ impl<SPI: SpiDevice> Stack<SPI> {
         }
         for s in Sn::ALL {
             chip.close_socket(s)?;
+            // Sn_IMR and Sn_KPALVTR keep their values across OPEN and CLOSE: set them once.
+            chip.set_socket_interrupt_mask(s, SOCKET_IMR_LAZY)?;
+            chip.set_keepalive(s, 0)?;
         }
         chip.set_interrupt_masks(w5500_regs::Interrupt::empty(), SocketSet::all())?;
         let (ip, netmask, _) = chip.ipv4()?;
@@ -349,6 +373,8 @@ impl<SPI: SpiDevice> Stack<SPI> {
             ip,
             netmask,
             intn: false,
+            keepalive_reg: [0; 8],
+            imr_reg: [SOCKET_IMR_LAZY; 8],
         })
     }
 
@@ -525,7 +551,6 @@ impl<SPI: SpiDevice> Stack<SPI> {
                 .set_peer(sn, SocketAddrV4::new(group, slot.port))?;
         }
         self.chip.open_socket(sn, mode, slot.port)?;
-        self.chip.set_socket_interrupt_mask(sn, SOCKET_IMR)?;
         self.hw[sn.index()].reset_data_path();
         self.hw[sn.index()].status = SocketStatus::Udp;
         self.hw[sn.index()].udp_dest = slot.group.map(|g| SocketAddrV4::new(g, slot.port));
@@ -540,19 +565,70 @@ impl<SPI: SpiDevice> Stack<SPI> {
     }
 
     fn open_tcp(&mut self, sn: Sn, port: u16, keepalive: bool) -> Result<()> {
+        self.open_tcp_to(sn, port, keepalive, None)
+    }
+
+    /// Open a TCP socket; `peer` (for CONNECT) is written while OPEN is being accepted.
+    fn open_tcp_to(
+        &mut self,
+        sn: Sn,
+        port: u16,
+        keepalive: bool,
+        peer: Option<SocketAddrV4>,
+    ) -> Result<()> {
         // ND: no delayed ACK, for request/response latency (§3.2 Sn_MR).
         let mode = SocketMode::new(Protocol::Tcp).with(SocketMode::ND_MC_MMB, true);
-        self.chip.open_socket(sn, mode, port)?;
-        self.chip.set_socket_interrupt_mask(sn, SOCKET_IMR)?;
+        self.chip.open_socket_to(sn, mode, port, peer)?;
         let units = if keepalive {
             self.config.keepalive_units
         } else {
             0
         };
-        self.chip.set_keepalive(sn, units)?;
+        self.write_keepalive(sn, units)?;
         let h = &mut self.hw[sn.index()];
         h.status = SocketStatus::Init;
         h.reset_data_path();
+        Ok(())
+    }
+
+    /// `Sn_IMR`, written only when it changes.
+    fn write_imr(&mut self, sn: Sn, mask: SocketInterrupt) -> Result<()> {
+        if self.imr_reg[sn.index()] != mask {
+            self.chip.set_socket_interrupt_mask(sn, mask)?;
+            self.imr_reg[sn.index()] = mask;
+        }
+        Ok(())
+    }
+
+    /// With INTn wired: is the SEND on `sn` still in flight? When SEND_OK is routed to INTn
+    /// the service routine will say; otherwise look (`Sn_CR` and `Sn_IR` in one frame), and if
+    /// it is still in flight route SEND_OK to INTn so the caller's wait ends when it comes
+    /// (the mask gates a level: a SEND_OK set meanwhile asserts INTn at once). A SEND_OK
+    /// found is left set for the caller's next SEND to clear.
+    fn send_pending(&mut self, sn: Sn) -> Result<bool> {
+        let i = sn.index();
+        if !self.hw[i].send_in_flight {
+            return Ok(false);
+        }
+        self.hw[i].send_waiter = true;
+        if self.imr_reg[i].contains(SocketInterrupt::SEND_OK) {
+            return Ok(true);
+        }
+        let ir = self.chip.command_and_events(sn)?;
+        self.take_events(sn, ir)?;
+        if self.hw[i].send_in_flight {
+            self.write_imr(sn, SOCKET_IMR)?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// `Sn_KPALVTR`, written only when it changes.
+    fn write_keepalive(&mut self, sn: Sn, units: u8) -> Result<()> {
+        if self.keepalive_reg[sn.index()] != units {
+            self.chip.set_keepalive(sn, units)?;
+            self.keepalive_reg[sn.index()] = units;
+        }
         Ok(())
     }
 
@@ -602,9 +678,9 @@ impl<SPI: SpiDevice> Stack<SPI> {
                 self.ensure_bound(id)?;
                 let slot = *self.slot(id)?;
                 let sn = slot.hw.ok_or(Error::BadDescriptor)?;
-                self.open_tcp(sn, slot.port, slot.keepalive)?;
-                self.chip.set_peer(sn, peer)?;
-                self.chip.command(sn, SocketCommand::Connect)?;
+                self.open_tcp_to(sn, slot.port, slot.keepalive, Some(peer))?;
+                // Acceptance shows as the state leaving INIT (or at the next command).
+                self.chip.issue(sn, SocketCommand::Connect)?;
                 self.hw[sn.index()].status = SocketStatus::SynSent;
                 let s = self.slot_mut(id)?;
                 s.phase = Phase::Connecting;
@@ -623,7 +699,10 @@ impl<SPI: SpiDevice> Stack<SPI> {
             Phase::Connected => Ok(()),
             Phase::Connecting => {
                 let sn = slot.hw.ok_or(Error::BadDescriptor)?;
-                self.refresh(sn)?;
+                // With INTn wired, CON, DISCON or TIMEOUT reaches the service routine.
+                if !self.intn {
+                    self.refresh(sn)?;
+                }
                 match self.slot(id)?.phase {
                     Phase::Connected => Ok(()),
                     Phase::Connecting => Err(Error::WouldBlock),
@@ -647,17 +726,35 @@ impl<SPI: SpiDevice> Stack<SPI> {
         // every change), so there `Sn_IR` alone says whether `Sn_SR` needs reading.
         let quiet = matches!(h.owner, HwOwner::User(_))
             && matches!(h.status, SocketStatus::Established | SocketStatus::Udp);
-        let (ir, sr) = if quiet {
+        if quiet {
             let ir = self.chip.socket_interrupt(sn)?;
-            let changes = SocketInterrupt::CON | SocketInterrupt::DISCON | SocketInterrupt::TIMEOUT;
-            if ir.intersects(changes) {
-                (ir, self.chip.socket_status(sn)?)
-            } else {
-                (ir, h.status)
-            }
+            return self.take_events(sn, ir);
+        }
+        let (ir, sr) = self.chip.socket_events(sn)?;
+        self.handle_events(sn, ir, sr)
+    }
+
+    /// Act on `Sn_IR` bits read from a socket in a quiet state (ESTABLISHED, UDP): `Sn_SR`
+    /// is read only when CON, DISCON or TIMEOUT says it changed.
+    fn take_events(&mut self, sn: Sn, ir: SocketInterrupt) -> Result<SocketInterrupt> {
+        let changes = SocketInterrupt::CON | SocketInterrupt::DISCON | SocketInterrupt::TIMEOUT;
+        let sr = if ir.intersects(changes) {
+            self.chip.socket_status(sn)?
         } else {
-            self.chip.socket_events(sn)?
+            self.hw[sn.index()].status
         };
+        self.handle_events(sn, ir, sr)
+    }
+
+    /// Clear what was read (except a SEND_OK kept for a waiting sender's SEND) and update
+    /// the table.
+    fn handle_events(
+        &mut self,
+        sn: Sn,
+        ir: SocketInterrupt,
+        sr: SocketStatus,
+    ) -> Result<SocketInterrupt> {
+        let h = self.hw[sn.index()];
         let mut clear = ir;
         if ir.contains(SocketInterrupt::SEND_OK) {
             if h.send_ok_latched && !h.send_in_flight {
@@ -667,6 +764,9 @@ impl<SPI: SpiDevice> Stack<SPI> {
                 // The blocked sender's SEND will clear it in its own frame.
                 clear.remove(SocketInterrupt::SEND_OK);
                 self.hw[sn.index()].send_ok_latched = true;
+            } else if self.intn && self.imr_reg[sn.index()].contains(SocketInterrupt::SEND_OK) {
+                // Nobody waited for this SEND_OK: let the next send find it instead.
+                self.write_imr(sn, SOCKET_IMR_LAZY)?;
             }
         }
         self.chip.clear_socket_events(sn, clear)?;
@@ -690,8 +790,16 @@ impl<SPI: SpiDevice> Stack<SPI> {
                 h.tx_free = h.tx_free.max(h.tx_cap);
             }
         }
-        if !(ir - SocketInterrupt::SEND_OK).is_empty() || sr != prev {
+        if ir.contains(SocketInterrupt::RECV) {
+            // Only an arrival adds data; a FIN, RST or timeout does not.
             h.rx_idle = false;
+        }
+        if sr == SocketStatus::Established
+            && prev != SocketStatus::Established
+            && !ir.contains(SocketInterrupt::RECV)
+        {
+            // Just connected and nothing received yet: the first data will raise RECV.
+            h.rx_idle = self.intn;
         }
         // States only a command leads to prove that command was accepted: INIT is left only
         // by a command (CONNECT, LISTEN, CLOSE), and only DISCON leads to FIN_WAIT/LAST_ACK.
@@ -1012,7 +1120,12 @@ impl<SPI: SpiDevice> Stack<SPI> {
             let slot = self.slot_mut(id)?;
             return Err(slot.error.take().unwrap_or(Error::BrokenPipe));
         }
-        if self.hw[sn.index()].send_in_flight {
+        let in_flight = if self.intn {
+            self.send_pending(sn)?
+        } else {
+            self.hw[sn.index()].send_in_flight
+        };
+        if in_flight {
             self.hw[sn.index()].send_waiter = true;
             return Err(Error::WouldBlock);
         }
@@ -1030,20 +1143,22 @@ impl<SPI: SpiDevice> Stack<SPI> {
     /// is already known to be free) and the write pointer.
     fn tx_room(&mut self, sn: Sn, want: usize) -> Result<(u16, u16)> {
         let h = self.hw[sn.index()];
-        let wr = match h.tx_wr {
-            Some(wr) => wr,
-            None => self.chip.tx_write_ptr(sn)?,
-        };
-        let mut free = h.tx_free;
-        if usize::from(free) < want {
-            let fsr = self.chip.tx_free(sn)?;
-            if h.tx_wr.is_none() {
+        let (free, wr) = match h.tx_wr {
+            Some(wr) => {
+                let mut free = h.tx_free;
+                if usize::from(free) < want {
+                    free = free.max(self.chip.tx_free(sn)?);
+                }
+                (free, wr)
+            }
+            None => {
                 // First look since OPEN or establishment: nothing is queued, so FSR is the
                 // buffer size.
+                let (fsr, wr) = self.chip.tx_first_look(sn)?;
                 self.hw[sn.index()].tx_cap = fsr;
+                (fsr, wr)
             }
-            free = free.max(fsr);
-        }
+        };
         let h = &mut self.hw[sn.index()];
         h.tx_wr = Some(wr);
         h.tx_free = free;
@@ -1079,18 +1194,16 @@ impl<SPI: SpiDevice> Stack<SPI> {
             return Err(Error::InvalidArgument);
         }
         self.check_broadcast(&slot, *dest.ip())?;
-        // The link as the service routine last polled it; re-read only when that says down,
-        // so a cable plugged back in is seen at once.
+        self.refresh_link()?;
         if !self.link.link_up {
-            self.refresh_link()?;
-            if !self.link.link_up {
-                return Err(Error::NetworkDown);
-            }
+            return Err(Error::NetworkDown);
         }
         self.ensure_bound(id)?;
         let sn = self.slot(id)?.hw.ok_or(Error::BadDescriptor)?;
         if self.hw[sn.index()].send_in_flight {
-            if !self.intn {
+            if self.intn {
+                self.send_pending(sn)?;
+            } else {
                 self.refresh(sn)?;
             }
             if let Some(e) = self.slot_mut(id)?.error.take() {
@@ -1120,7 +1233,7 @@ impl<SPI: SpiDevice> Stack<SPI> {
         let sn = self.slot(id)?.hw.ok_or(Error::BadDescriptor)?;
         if self.hw[sn.index()].send_in_flight {
             if self.intn {
-                self.hw[sn.index()].send_waiter = true;
+                self.send_pending(sn)?;
             } else {
                 self.refresh(sn)?;
             }
@@ -1171,10 +1284,28 @@ impl<SPI: SpiDevice> Stack<SPI> {
             return Ok((0, peer));
         }
         let sn = slot.hw.ok_or(Error::BadDescriptor)?;
-        if self.intn && self.hw[sn.index()].rx_idle {
+        let idle = self.intn && self.hw[sn.index()].rx_idle;
+        if idle
+            && matches!(
+                self.hw[sn.index()].status,
+                SocketStatus::Established | SocketStatus::FinWait
+            )
+        {
             return Err(Error::WouldBlock);
         }
-        let rx = self.chip.rx_state(sn)?;
+        if let Some(rx) = self.hw[sn.index()].rx_ahead {
+            // Known to be waiting since the last read (at least this much).
+            return self.copy_tcp(sn, rx, buf, flags).map(|n| (n, peer));
+        }
+        let rx = if idle {
+            // Nothing left and nothing arrived since; the connection ended (see below).
+            crate::hw::RxState {
+                received: 0,
+                read_ptr: 0,
+            }
+        } else {
+            self.chip.rx_state(sn)?
+        };
         if rx.received == 0 {
             // With INTn wired the service routine has seen every event up to now (or INTn is
             // still asserted and it will), so the state on record is current.
@@ -1234,15 +1365,43 @@ impl<SPI: SpiDevice> Stack<SPI> {
         };
         self.chip.read_rx(sn, rx.read_ptr, dst)?;
         if !flags.peek && n > 0 {
-            if n == usize::from(rx.received) {
+            // A short read that emptied the buffer looks like a message: the peer is likely
+            // waiting for us, so the next receive can wait for RECV without looking. After a
+            // long one (a stream), more has probably arrived while it was read, and reading
+            // RSR is cheaper than a pass through the service routine.
+            if n == usize::from(rx.received) && n <= MESSAGE_READ_MAX {
                 self.mark_rx_idle(sn);
             }
             let new_rd = rx.read_ptr.wrapping_add(n as u16);
+            self.hw[sn.index()].rx_ahead = None;
             if self.hw[sn.index()].status == SocketStatus::Closed {
                 // The connection is over but data was left: RECV is not carried out on a
                 // CLOSED socket (DS §4.2 Sn_CR), so only the pointer moves; `rx_state` then
                 // counts from the pointers.
                 self.chip.set_rx_read_ptr(sn, new_rd)?;
+            } else if n < usize::from(rx.received) {
+                self.chip.consume_rx(sn, new_rd)?;
+                self.hw[sn.index()].rx_ahead = Some(crate::hw::RxState {
+                    received: rx.received - n as u16,
+                    read_ptr: new_rd,
+                });
+            } else if n > MESSAGE_READ_MAX {
+                // A stream: before the RECV, look at what arrived during this read. The same
+                // frame proves the previous RECV accepted, so this RECV needs no Sn_CR read,
+                // and the next receive needs no RSR read when something is waiting.
+                self.chip.set_rx_read_ptr(sn, new_rd)?;
+                let ahead = self.chip.rx_lookahead(sn, rx.read_ptr, new_rd)?;
+                self.chip.issue(sn, SocketCommand::Recv)?;
+                match ahead {
+                    Some(0) => self.mark_rx_idle(sn),
+                    Some(more) => {
+                        self.hw[sn.index()].rx_ahead = Some(crate::hw::RxState {
+                            received: more,
+                            read_ptr: new_rd,
+                        })
+                    }
+                    None => {}
+                }
             } else {
                 self.chip.consume_rx(sn, new_rd)?;
             }
@@ -1414,7 +1573,7 @@ impl<SPI: SpiDevice> Stack<SPI> {
             && matches!(status, SocketStatus::Established | SocketStatus::CloseWait);
         if graceful {
             if !slot.shut_wr {
-                result = self.chip.command(sn, SocketCommand::Discon);
+                result = self.chip.issue(sn, SocketCommand::Discon);
             }
             if result.is_ok() {
                 self.hw[sn.index()].owner = HwOwner::Closing {
@@ -1449,7 +1608,7 @@ impl<SPI: SpiDevice> Stack<SPI> {
                 self.slot_mut(id)?.keepalive = on;
                 if let (Some(sn), Phase::Connected | Phase::Connecting) = (slot.hw, slot.phase) {
                     let units = if on { self.config.keepalive_units } else { 0 };
-                    self.chip.set_keepalive(sn, units)?;
+                    self.write_keepalive(sn, units)?;
                 }
             }
             SockOpt::AddMembership(group) => {
@@ -1567,6 +1726,10 @@ impl<SPI: SpiDevice> Stack<SPI> {
                 // Still receiving: ESTABLISHED, or FIN_WAIT after shutdown(SHUT_WR).
                 let receiving = matches!(status, SocketStatus::Established | SocketStatus::FinWait);
                 r.readable = rx.received > 0 || !receiving;
+                if self.intn && self.hw[sn.index()].send_in_flight {
+                    // Route SEND_OK to INTn so a poll() for POLLOUT is woken.
+                    self.write_imr(sn, SOCKET_IMR)?;
+                }
                 if open && !slot.shut_wr && !self.hw[sn.index()].send_in_flight {
                     let (free, _) = self.chip.tx_state(sn)?;
                     r.writable = free > 0;
@@ -1586,6 +1749,9 @@ impl<SPI: SpiDevice> Stack<SPI> {
                 self.refresh(sn)?;
                 let rx = self.chip.rx_state(sn)?;
                 r.readable = usize::from(rx.received) >= UDP_RX_HEADER_LEN;
+                if self.intn && self.hw[sn.index()].send_in_flight {
+                    self.write_imr(sn, SOCKET_IMR)?;
+                }
                 r.writable = !self.hw[sn.index()].send_in_flight;
                 r.error = self.slot(id)?.error.is_some();
             }
