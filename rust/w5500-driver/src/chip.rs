@@ -327,6 +327,50 @@ impl<SPI: SpiDevice> Chip<SPI> {
         ))
     }
 
+    /// `IR`, `IMR`, `SIR` and `SIMR`, read in one frame (`IR`, `IMR`, `SIR`, `SIMR` are adjacent):
+    /// the service routine's per-pass read. `SIMR` comes along for one more byte and is the
+    /// stack's chip-reset signature (its reset value is 0; the stack programs it non-zero).
+    pub fn interrupt_state(&mut self) -> Result<(Interrupt, Interrupt, SocketSet, SocketSet)> {
+        let mut b = [0u8; 4];
+        self.bus.read(Block::Common, common::IR, &mut b)?;
+        Ok((
+            Interrupt::from_bits_retain(b[0]),
+            Interrupt::from_bits_retain(b[1]),
+            SocketSet::from_bits_retain(b[2]),
+            SocketSet::from_bits_retain(b[3]),
+        ))
+    }
+
+    /// `VERSIONR`, read once (no polling).
+    pub fn version(&mut self) -> Result<u8> {
+        self.bus.read_u8(Block::Common, common::VERSIONR)
+    }
+
+    /// `MR` as the chip holds it.
+    pub fn mode(&mut self) -> Result<u8> {
+        self.bus.read_u8(Block::Common, common::MR)
+    }
+
+    /// `MR`: written whole (the stack re-programs it after a chip reset).
+    pub fn set_mode(&mut self, mode: u8) -> Result<()> {
+        self.bus
+            .write_u8(Block::Common, common::MR, mode & !Mode::RST.bits())
+    }
+
+    /// (`Sn_TXBUF_SIZE`, `Sn_RXBUF_SIZE`) of every socket as the chip holds them; a value the
+    /// chip would not accept reads as 0 KB.
+    pub fn buffer_sizes(&mut self) -> Result<([BufferSize; 8], [BufferSize; 8])> {
+        let mut tx = [BufferSize::K0; 8];
+        let mut rx = [BufferSize::K0; 8];
+        for s in Sn::ALL {
+            let mut b = [0u8; 2];
+            self.bus.read(Block::Socket(s), sn::RXBUF_SIZE, &mut b)?;
+            rx[s.index()] = BufferSize::from_kb(b[0]).unwrap_or(BufferSize::K0);
+            tx[s.index()] = BufferSize::from_kb(b[1]).unwrap_or(BufferSize::K0);
+        }
+        Ok((tx, rx))
+    }
+
     /// Clear `IR` bits (write 1 to clear).
     pub fn clear_interrupts(&mut self, bits: Interrupt) -> Result<()> {
         self.bus.write_u8(Block::Common, common::IR, bits.bits())

@@ -19,6 +19,31 @@
 //! - `close()` on a connected TCP socket sends FIN (DISCON) and lets the stack finish the
 //!   close in the background, then issues CLOSE: no hardware socket is ever parked in
 //!   TIME_WAIT, and the user's descriptor is free at once.
+//!
+//! # Chip reset (brown-out) detection
+//! A brown-out or a stray RSTn pulse puts every register back to its reset value while the
+//! driver runs (research notes §1.12). [`Stack::service`] reads `SIMR` in the same frame as
+//! `IR`/`SIR` (one byte more); its reset value is 0 and the stack keeps it at 0xFF, so a
+//! `SIMR` that differs from what the stack wrote is the signature (as is an `IMR` other than
+//! the 0 the stack writes: a chip whose MISO floats high). It is confirmed by
+//! `VERSIONR` == 0x04 (otherwise the chip is absent: [`Error::ChipNotFound`]) and a second read
+//! of `SIMR`. Then the stack re-programs what it took from the chip at [`Stack::new`] and what
+//! was set through it since (`MR`, `SHAR`, `SIPR`/`SUBR`/`GAR`, buffer plan, `RTR`/`RCR`,
+//! masks), every TCP connection and connect in progress fails with [`Error::ConnectionReset`],
+//! UDP sockets are opened again on their ports (datagrams in the chip are lost, as on a
+//! wire), listeners listen again (connections not yet accepted are lost), and
+//! [`Stack::chip_resets`] counts up so the interface re-confirms its DHCP lease. `SIMR` belongs
+//! to the stack: do not change it through [`Stack::chip`].
+//!
+//! # Every wait has a bound
+//! The chip ends a connect (SYN/ACK, RST or TCPTO) and a SEND (SEND_OK or TIMEOUT) by itself
+//! within its retransmission budget (`RTR`/`RCR`, §1.9). A chip that stops doing so (wedged,
+//! frozen registers) would leave a blocking call waiting forever, so [`Stack::service`] also
+//! watches each connect and each SEND in flight: after [`Stack::stall_limit_ms`] (twice the
+//! chip's own TCP timeout plus a second) a connect fails with [`Error::TimedOut`]; a TCP SEND
+//! that made no progress (`Sn_TX_FSR` unchanged) over two such periods ends the connection
+//! with [`Error::TimedOut`]; a UDP SEND fails with [`Error::ChipState`]. A healthy chip always
+//! finishes first, so these never change what an application sees from a working chip.
 
 use core::net::{Ipv4Addr, SocketAddrV4};
 
@@ -189,9 +214,11 @@ struct Hw {
     /// TCP bytes known to be waiting at a known `Sn_RX_RD` (from the last read), so the next
     /// receive needs no `Sn_RX_RSR` read. `None`: read the chip.
     rx_ahead: Option<crate::hw::RxState>,
-    /// Payload length of the last UDP datagram received (0: none yet), to guess how much to
-    /// read with the next header.
-    udp_last_len: u16,
+    /// When [`Stack::service`] first saw this socket waiting on the chip (a connect or a
+    /// SEND in flight); the stall guard measures from here.
+    stall_since_ms: Option<u64>,
+    /// `Sn_TX_FSR` when the stall guard last looked at a TCP SEND in flight (progress check).
+    stall_fsr: Option<u16>,
 }
 
 impl Hw {
@@ -208,8 +235,9 @@ impl Hw {
         rx_idle: false,
         send_waiter: false,
         send_ok_latched: false,
-        udp_last_len: 0,
         rx_ahead: None,
+        stall_since_ms: None,
+        stall_fsr: None,
     };
 
     /// Forget everything known about the data path (after OPEN).
@@ -308,6 +336,36 @@ impl Default for StackConfig {
     }
 }
 
+/// What the stack keeps of the chip's configuration, to program it again after a chip reset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Programmed {
+    mac: [u8; 6],
+    gateway: Ipv4Addr,
+    mode: u8,
+    retry_time: u16,
+    retry_count: u8,
+    tx: [w5500_regs::BufferSize; 8],
+    rx: [w5500_regs::BufferSize; 8],
+}
+
+/// The chip's TCP retransmission timeout for `RTR` (units of 100 µs) and `RCR`, in ms
+/// (datasheet §4.2 `RTR`/`RCR`: the interval doubles per retry while it stays within
+/// 65535 units; with the reset values 0.2 + 0.4 + 0.8 + 1.6 + 3.2 + 4 × 6.4 = 31.8 s).
+pub fn tcp_timeout_ms(retry_time: u16, retry_count: u8) -> u64 {
+    let rtr = u64::from(retry_time.max(1));
+    let mut cap = rtr;
+    while cap.saturating_mul(2) <= 0xffff {
+        cap = cap.saturating_mul(2);
+    }
+    let mut total: u64 = 0;
+    let mut step = rtr;
+    for _ in 0..=u32::from(retry_count) {
+        total = total.saturating_add(step);
+        step = step.saturating_mul(2).min(cap);
+    }
+    total / 10
+}
+
 /// The socket table over one chip.
 #[derive(Debug)]
 pub struct Stack<SPI> {
@@ -327,7 +385,17 @@ pub struct Stack<SPI> {
     keepalive_reg: [u8; 8],
     /// `Sn_IMR` as last written, per hardware socket (it survives OPEN and CLOSE).
     imr_reg: [SocketInterrupt; 8],
+    programmed: Programmed,
+    /// `SIMR` as the stack programmed it (the chip-reset signature).
+    simr: SocketSet,
+    chip_resets: u32,
+    /// Since when the chip has not answered (VERSIONR) after its reset signature showed.
+    absent_since_ms: Option<u64>,
 }
+
+/// How long [`Stack::service`] tolerates a chip that shows the reset signature but does not
+/// answer `VERSIONR` (PLL lock, slow parts) before it reports [`Error::ChipNotFound`].
+pub const CHIP_ABSENT_GRACE_MS: u64 = 100;
 
 /// The socket-interrupt mask every open hardware socket uses: every event, so INTn wakes
 /// whoever waits.
@@ -355,8 +423,19 @@ impl<SPI: SpiDevice> Stack<SPI> {
             chip.set_keepalive(s, 0)?;
         }
         chip.set_interrupt_masks(w5500_regs::Interrupt::empty(), SocketSet::all())?;
-        let (ip, netmask, _) = chip.ipv4()?;
+        let (ip, netmask, gateway) = chip.ipv4()?;
         let link = chip.phy_status()?;
+        let (retry_time, retry_count) = chip.retry()?;
+        let (tx, rx) = chip.buffer_sizes()?;
+        let programmed = Programmed {
+            mac: chip.mac()?,
+            gateway,
+            mode: chip.mode()?,
+            retry_time,
+            retry_count,
+            tx,
+            rx,
+        };
         let mut hw = [Hw::FREE; 8];
         for i in 0..usize::from(config.reserved_for_services) {
             hw[7 - i].owner = HwOwner::Service;
@@ -375,6 +454,10 @@ impl<SPI: SpiDevice> Stack<SPI> {
             intn: false,
             keepalive_reg: [0; 8],
             imr_reg: [SOCKET_IMR_LAZY; 8],
+            programmed,
+            simr: SocketSet::all(),
+            chip_resets: 0,
+            absent_since_ms: None,
         })
     }
 
@@ -418,7 +501,21 @@ impl<SPI: SpiDevice> Stack<SPI> {
         self.chip.set_ipv4(ip, netmask, gateway)?;
         self.ip = ip;
         self.netmask = netmask;
+        self.programmed.gateway = gateway;
         Ok(())
+    }
+
+    /// How many chip resets (brown-outs) [`Stack::service`] has detected and recovered from.
+    pub fn chip_resets(&self) -> u32 {
+        self.chip_resets
+    }
+
+    /// How long a connect or a SEND may wait on the chip before the stall guard ends it:
+    /// twice the chip's TCP timeout for the programmed `RTR`/`RCR`, plus one second.
+    pub fn stall_limit_ms(&self) -> u64 {
+        tcp_timeout_ms(self.programmed.retry_time, self.programmed.retry_count)
+            .saturating_mul(2)
+            .saturating_add(1_000)
     }
 
     /// The IPv4 address programmed in the chip.
@@ -615,6 +712,10 @@ impl<SPI: SpiDevice> Stack<SPI> {
             return Ok(true);
         }
         let ir = self.chip.command_and_events(sn)?;
+        if self.chip.command_pending(sn) {
+            // Still not taken (or stuck): wait for it, bounded; a stuck Sn_CR is EIO here.
+            self.chip.await_accepted(sn)?;
+        }
         self.take_events(sn, ir)?;
         if self.hw[i].send_in_flight {
             self.write_imr(sn, SOCKET_IMR)?;
@@ -721,17 +822,20 @@ impl<SPI: SpiDevice> Stack<SPI> {
     /// call before each operation that depends on state: one SPI frame, two when there were
     /// events to clear. Returns the events seen.
     fn refresh(&mut self, sn: Sn) -> Result<SocketInterrupt> {
-        let h = self.hw[sn.index()];
-        // ESTABLISHED and UDP are only left with an event (CON, DISCON or TIMEOUT comes with
-        // every change), so there `Sn_IR` alone says whether `Sn_SR` needs reading.
-        let quiet = matches!(h.owner, HwOwner::User(_))
-            && matches!(h.status, SocketStatus::Established | SocketStatus::Udp);
-        if quiet {
+        if self.quiet(sn) {
             let ir = self.chip.socket_interrupt(sn)?;
             return self.take_events(sn, ir);
         }
         let (ir, sr) = self.chip.socket_events(sn)?;
         self.handle_events(sn, ir, sr)
+    }
+
+    /// ESTABLISHED and UDP are only left with an event (CON, DISCON or TIMEOUT comes with
+    /// every change), so there `Sn_IR` alone says whether `Sn_SR` needs reading.
+    fn quiet(&self, sn: Sn) -> bool {
+        let h = &self.hw[sn.index()];
+        matches!(h.owner, HwOwner::User(_))
+            && matches!(h.status, SocketStatus::Established | SocketStatus::Udp)
     }
 
     /// Act on `Sn_IR` bits read from a socket in a quiet state (ESTABLISHED, UDP): `Sn_SR`
@@ -1086,7 +1190,12 @@ impl<SPI: SpiDevice> Stack<SPI> {
         let slot = *self.slot(id)?;
         if let Some(e) = slot.error {
             if slot.ty == SockType::Datagram || slot.phase != Phase::Connecting {
-                self.slot_mut(id)?.error = None;
+                let s = self.slot_mut(id)?;
+                s.error = None;
+                if s.ty == SockType::Stream && s.phase == Phase::Connected {
+                    // A connection's error is terminal: reported once, then EOF / EPIPE.
+                    s.eof = true;
+                }
                 return Err(e);
             }
         }
@@ -1118,7 +1227,15 @@ impl<SPI: SpiDevice> Stack<SPI> {
         if !matches!(status, SocketStatus::Established | SocketStatus::CloseWait) {
             self.refresh(sn)?;
             let slot = self.slot_mut(id)?;
-            return Err(slot.error.take().unwrap_or(Error::BrokenPipe));
+            return Err(match slot.error.take() {
+                Some(e) => {
+                    // Reported once (ECONNRESET, ETIMEDOUT); from now on the connection is
+                    // over: reads are EOF, writes EPIPE, as on Linux.
+                    slot.eof = true;
+                    e
+                }
+                None => Error::BrokenPipe,
+            });
         }
         let in_flight = if self.intn {
             self.send_pending(sn)?
@@ -1332,6 +1449,10 @@ impl<SPI: SpiDevice> Stack<SPI> {
                         self.slot_mut(id)?.eof = true;
                         Ok((0, peer))
                     }
+                    SocketStatus::Unknown(_) if slot.error.is_none() => {
+                        // Not a state the chip has (an absent chip reads 0xFF): not EOF.
+                        Err(Error::ChipState)
+                    }
                     _ => {
                         let s = self.slot_mut(id)?;
                         match s.error.take() {
@@ -1456,15 +1577,10 @@ impl<SPI: SpiDevice> Stack<SPI> {
         }
         let want = buf.len().min(usize::from(rx.received) - UDP_RX_HEADER_LEN);
         let mut head = [0u8; UDP_RX_HEADER_LEN];
-        // One frame for the header and the payload as far as it can be guessed: everything
-        // waiting when that is one datagram, else no more than the last datagram's length
-        // (streams tend to repeat a size). The rest, if the guess was short, in a second frame;
-        // bytes guessed beyond this datagram belong to the next one and stay in place.
-        let last = usize::from(self.hw[sn.index()].udp_last_len);
-        let guess = if last == 0 { want } else { want.min(last) };
+        // The header first, then only as much payload as it declares: a header whose length
+        // lies (DS §5.2.2) must not lead to any read of the payload.
         let (n, len, from) = {
-            let body = buf.get_mut(..guess).unwrap_or_default();
-            self.chip.read_rx2(sn, rx.read_ptr, &mut head, body)?;
+            self.chip.read_rx(sn, rx.read_ptr, &mut head)?;
             let len = usize::from(u16::from_be_bytes([head[6], head[7]]));
             let from = SocketAddrV4::new(
                 Ipv4Addr::new(head[0], head[1], head[2], head[3]),
@@ -1477,13 +1593,10 @@ impl<SPI: SpiDevice> Stack<SPI> {
                 return Err(Error::ChipState);
             }
             let n = want.min(len);
-            if n > guess {
-                let at = rx.read_ptr.wrapping_add((UDP_RX_HEADER_LEN + guess) as u16);
-                if let Some(rest) = buf.get_mut(guess..n) {
-                    self.chip.read_rx(sn, at, rest)?;
-                }
+            if let Some(dst) = buf.get_mut(..n) {
+                self.chip
+                    .read_rx(sn, rx.read_ptr.wrapping_add(UDP_RX_HEADER_LEN as u16), dst)?;
             }
-            self.hw[sn.index()].udp_last_len = len as u16;
             (n, len, from)
         };
         if !flags.peek && UDP_RX_HEADER_LEN + len == usize::from(rx.received) {
@@ -1765,15 +1878,19 @@ impl<SPI: SpiDevice> Stack<SPI> {
     /// no INTn pin is wired or an interrupt may have been lost. Also re-reads the link state
     /// every [`LINK_POLL_MS`] and finishes background closes.
     ///
-    /// When a single hardware socket is in use, INTn can only come from it (free sockets are
-    /// closed and raise nothing; `IMR` is 0), so its `Sn_IR` is read straight away and `SIR`
-    /// only when that finds nothing (a stray bit elsewhere).
+    /// When a single hardware socket is in use (ESTABLISHED or UDP), INTn can only come from
+    /// it (free sockets are closed and raise nothing; `IMR` is 0), so its `Sn_IR` is read
+    /// straight away, and `IR`..`SIMR` (with the chip-reset signature) only when that finds
+    /// nothing.
     pub fn service(&mut self, now_ms: u64, poll_all: bool) -> Result<()> {
+        // One socket in use and in a quiet state: INTn can only come from it, so read its
+        // Sn_IR first. A chip that was reset has every Sn_IR at 0, so finding an event
+        // there also says the reset signature below needs no look this pass.
         let mut in_use = Sn::ALL
             .into_iter()
             .filter(|s| !matches!(self.hw[s.index()].owner, HwOwner::Free | HwOwner::Service));
         let only = match (in_use.next(), in_use.next()) {
-            (Some(s), None) if !poll_all => Some(s),
+            (Some(s), None) if !poll_all && self.quiet(s) => Some(s),
             _ => None,
         };
         let mut found = false;
@@ -1783,7 +1900,29 @@ impl<SPI: SpiDevice> Stack<SPI> {
         let sir = if found {
             SocketSet::empty()
         } else {
-            self.chip.socket_interrupts()?
+            let (_ir, imr, sir, simr) = self.chip.interrupt_state()?;
+            if simr != self.simr || !imr.is_empty() {
+                match self.recover_from_chip_reset() {
+                    Ok(recovered) => {
+                        self.absent_since_ms = None;
+                        if recovered {
+                            self.last_link_poll_ms = None;
+                        }
+                    }
+                    Err(Error::ChipNotFound { version }) => {
+                        // Right after a reset the chip reads 0 until its PLL locks (§5.5.1), and
+                        // some parts read VERSIONR 0 for a while: skip this pass, and report the
+                        // chip absent only when it stays silent.
+                        let since = *self.absent_since_ms.get_or_insert(now_ms);
+                        if now_ms.saturating_sub(since) >= CHIP_ABSENT_GRACE_MS {
+                            return Err(Error::ChipNotFound { version });
+                        }
+                        return Ok(());
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            sir
         };
         for s in Sn::ALL {
             let h = self.hw[s.index()];
@@ -1834,7 +1973,172 @@ impl<SPI: SpiDevice> Stack<SPI> {
             self.link = self.chip.phy_status()?;
             self.last_link_poll_ms = Some(now_ms);
         }
+        self.stall_guard(now_ms)
+    }
+
+    /// True when hardware socket `s` waits on the chip: a connect, or a SEND in flight.
+    fn waits_on_chip(&self, s: Sn) -> bool {
+        let h = &self.hw[s.index()];
+        match h.owner {
+            HwOwner::User(i) => {
+                h.send_in_flight
+                    || self
+                        .slots
+                        .get(usize::from(i))
+                        .is_some_and(|sl| sl.phase == Phase::Connecting)
+            }
+            _ => false,
+        }
+    }
+
+    /// The bound on waits for the chip (see the module docs, "Every wait has a bound").
+    fn stall_guard(&mut self, now_ms: u64) -> Result<()> {
+        let limit = self.stall_limit_ms();
+        for s in Sn::ALL {
+            if !self.waits_on_chip(s) {
+                let h = &mut self.hw[s.index()];
+                h.stall_since_ms = None;
+                h.stall_fsr = None;
+                continue;
+            }
+            let Some(since) = self.hw[s.index()].stall_since_ms else {
+                self.hw[s.index()].stall_since_ms = Some(now_ms);
+                continue;
+            };
+            if now_ms.saturating_sub(since) < limit {
+                continue;
+            }
+            // Due: look at the chip once more before deciding.
+            self.refresh(s)?;
+            if !self.waits_on_chip(s) {
+                continue;
+            }
+            let HwOwner::User(i) = self.hw[s.index()].owner else {
+                continue;
+            };
+            let index = usize::from(i);
+            let Some(slot) = self.slots.get(index).copied() else {
+                continue;
+            };
+            if slot.phase == Phase::Connecting {
+                log::warn!("stack: connect on {s} not ended by the chip; giving up");
+                self.chip.close_socket(s)?;
+                self.hw[s.index()].status = SocketStatus::Closed;
+                self.hw[s.index()].send_in_flight = false;
+                if let Some(sl) = self.slots.get_mut(index) {
+                    sl.phase = Phase::Bound;
+                    sl.error = Some(Error::TimedOut);
+                }
+            } else if slot.ty == SockType::Datagram {
+                log::warn!("stack: UDP SEND on {s} never completed");
+                self.hw[s.index()].send_in_flight = false;
+                if let Some(sl) = self.slots.get_mut(index) {
+                    sl.error = Some(Error::ChipState);
+                }
+            } else {
+                let (free, _) = self.chip.tx_state(s)?;
+                if self.hw[s.index()].stall_fsr != Some(free) {
+                    // First look, or the peer acknowledged something: measure again.
+                    let h = &mut self.hw[s.index()];
+                    h.stall_fsr = Some(free);
+                    h.stall_since_ms = Some(now_ms);
+                    continue;
+                }
+                log::warn!("stack: TCP SEND on {s} made no progress; dropping the connection");
+                self.chip.close_socket(s)?;
+                self.hw[s.index()].status = SocketStatus::Closed;
+                self.hw[s.index()].send_in_flight = false;
+                if let Some(sl) = self.slots.get_mut(index) {
+                    // As after a TCP timeout on Linux: the error once, then reads are EOF and
+                    // writes EPIPE, whatever a wedged chip's registers claim.
+                    sl.error = Some(Error::TimedOut);
+                    sl.eof = true;
+                    sl.shut_wr = true;
+                }
+            }
+            let h = &mut self.hw[s.index()];
+            h.stall_since_ms = None;
+            h.stall_fsr = None;
+        }
         Ok(())
+    }
+
+    /// `SIMR` read back differs from what the stack wrote: confirm a chip reset and recover
+    /// (see the module docs). `Ok(false)` when it was not one.
+    fn recover_from_chip_reset(&mut self) -> Result<bool> {
+        let version = self.chip.version()?;
+        if version != w5500_regs::CHIP_VERSION {
+            return Err(Error::ChipNotFound { version });
+        }
+        let (_, imr, _, simr) = self.chip.interrupt_state()?;
+        if simr == self.simr && imr.is_empty() {
+            return Ok(false);
+        }
+        log::warn!(
+            "stack: chip reset detected (SIMR {:#04x}); re-initialising",
+            simr.bits()
+        );
+        self.chip_resets = self.chip_resets.wrapping_add(1);
+        // Sn_IMR and Sn_KPALVTR are back at their reset values (0xFF, 0).
+        self.imr_reg = [SocketInterrupt::from_bits_retain(0xFF); 8];
+        self.keepalive_reg = [0; 8];
+        let p = self.programmed;
+        self.chip.set_mode(p.mode)?;
+        self.chip.set_mac(p.mac)?;
+        self.chip.set_ipv4(self.ip, self.netmask, p.gateway)?;
+        self.chip.set_buffer_sizes(&p.tx, &p.rx)?;
+        self.chip.set_retry(p.retry_time, p.retry_count)?;
+        self.chip
+            .set_interrupt_masks(w5500_regs::Interrupt::empty(), self.simr)?;
+        let mut reopen_udp = [false; MAX_SOCKETS];
+        for s in Sn::ALL {
+            let owner = self.hw[s.index()].owner;
+            match owner {
+                HwOwner::User(i) => {
+                    let h = &mut self.hw[s.index()];
+                    *h = Hw { owner, ..Hw::FREE };
+                    let Some(slot) = self.slots.get_mut(usize::from(i)) else {
+                        continue;
+                    };
+                    match (slot.ty, slot.phase) {
+                        (SockType::Stream, Phase::Connected) if !slot.eof => {
+                            slot.error = Some(Error::ConnectionReset);
+                        }
+                        (SockType::Stream, Phase::Connecting) => {
+                            slot.phase = Phase::Bound;
+                            slot.error = Some(Error::ConnectionReset);
+                        }
+                        (SockType::Datagram, Phase::Bound) => {
+                            reopen_udp[usize::from(i)] = true;
+                        }
+                        _ => {}
+                    }
+                }
+                HwOwner::Service => {}
+                // Closing sockets are gone with the reset; listeners are re-armed below.
+                _ => self.hw[s.index()] = Hw::FREE,
+            }
+        }
+        for (i, reopen) in reopen_udp.into_iter().enumerate() {
+            let slot = self.slots[i];
+            if !(reopen && slot.in_use) {
+                continue;
+            }
+            let id = SocketId {
+                index: i as u8,
+                generation: slot.generation,
+            };
+            if let Err(e) = self.open_udp(id) {
+                log::warn!("stack: re-opening UDP socket {i} after a chip reset failed: {e}");
+                self.slots[i].error = Some(e);
+            }
+        }
+        for i in 0..MAX_SOCKETS {
+            if self.slots[i].in_use {
+                self.arm_listeners(i)?;
+            }
+        }
+        Ok(true)
     }
 
     /// The earliest time [`Stack::service`] has timed work to do (a background close
@@ -1849,10 +2153,13 @@ impl<SPI: SpiDevice> Stack<SPI> {
             })
             .min();
         let link = self.last_link_poll_ms.map(|t| t + LINK_POLL_MS);
-        match (closing, link) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let limit = self.stall_limit_ms();
+        let stall = self
+            .hw
+            .iter()
+            .filter_map(|h| h.stall_since_ms.map(|t| t.saturating_add(limit)))
+            .min();
+        [closing, link, stall].into_iter().flatten().min()
     }
 }
 
@@ -2005,7 +2312,10 @@ impl<SPI: SpiDevice> Stack<SPI> {
     /// `RTR`/`RCR` passthrough (units of 100 µs, count): the address probe lowers them for a
     /// short ARP timeout and restores them.
     pub fn set_retry(&mut self, retry_time: u16, retry_count: u8) -> Result<()> {
-        self.chip.set_retry(retry_time, retry_count)
+        self.chip.set_retry(retry_time, retry_count)?;
+        self.programmed.retry_time = retry_time;
+        self.programmed.retry_count = retry_count;
+        Ok(())
     }
 
     /// (`RTR`, `RCR`) as programmed.

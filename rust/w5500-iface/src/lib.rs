@@ -238,6 +238,10 @@ pub enum IfaceEvent {
     DhcpDeclined(Ipv4Addr),
     /// The DNS servers in use changed (DHCP first, then configured ones).
     DnsServers(DnsList),
+    /// The chip lost its registers (brown-out, reset pulse) and the driver programmed it
+    /// again: TCP connections failed with `ECONNRESET`, UDP sockets were opened again, and a
+    /// DHCP lease is being confirmed with INIT-REBOOT (RFC 2131 §3.2).
+    ChipReset,
 }
 
 /// A [`embedded_hal::delay::DelayNs`] on the [`Os`] clock (for the PHY mode change).
@@ -287,6 +291,8 @@ pub struct Iface<O: Os> {
     socket_wait_until: Option<u64>,
     probe: Option<Probe>,
     pending_probe: Option<Ipv4Addr>,
+    /// [`Stack::chip_resets`] as last seen.
+    chip_resets_seen: u32,
     buf: [u8; BUF_LEN],
 }
 
@@ -324,6 +330,7 @@ impl<O: Os> Iface<O> {
             socket_wait_until: None,
             probe: None,
             pending_probe: None,
+            chip_resets_seen: bsd.os().with_stack(|s| s.chip_resets()),
             buf: [0; BUF_LEN],
             bsd,
             cfg,
@@ -405,6 +412,12 @@ impl<O: Os> Iface<O> {
     /// The DNS servers in use, in order.
     pub fn dns_servers(&self) -> DnsList {
         self.resolver.servers()
+    }
+
+    /// True while a DNS lookup is in progress (for diagnostics and the soak tests: the
+    /// resolver must be idle between lookups).
+    pub fn dns_busy(&self) -> bool {
+        self.resolver.is_busy()
     }
 
     /// True when the interface is administratively up.
@@ -691,9 +704,27 @@ impl<O: Os> Iface<O> {
             log::warn!("iface: service failed: {e}");
         }
         self.os().notify_all();
+        self.check_chip_reset(now);
         self.check_link(now);
         self.run_dhcp(now);
         self.next_wake(now)
+    }
+
+    /// After the stack recovered from a chip reset: tell the OS layer, drop a probe whose
+    /// socket the reset ended, and confirm the lease with INIT-REBOOT (the stack has already
+    /// programmed the address back into SIPR).
+    fn check_chip_reset(&mut self, now: u64) {
+        let n = self.with_stack(|s| s.chip_resets());
+        if n == self.chip_resets_seen {
+            return;
+        }
+        self.chip_resets_seen = n;
+        self.emit(IfaceEvent::ChipReset);
+        self.cancel_probe();
+        self.pending_probe = None;
+        if self.dhcp_active() && self.dhcp_started {
+            self.dhcp.link_changed(true, now);
+        }
     }
 
     fn check_link(&mut self, now: u64) {

@@ -6,7 +6,9 @@
 //!
 //! - **ARP**: every ARP request from the chip is answered with one synthetic MAC
 //!   ([`HostNetConfig::peer_mac`]), as if every address sat behind one router. Requests for the
-//!   chip's own address (gratuitous or conflict probes) are not answered. When HostNet needs the
+//!   chip's own address (gratuitous or conflict probes) are not answered, and an RFC 5227 probe
+//!   (sender 0.0.0.0, as a DHCP client sends before it uses an offered address) is answered only
+//!   when the probed address is one of the namespace's own. When HostNet needs the
 //!   chip's MAC (an incoming connection before the chip has sent anything) it asks for it with an
 //!   ARP request, as a real peer would.
 //! - **UDP**: a datagram from the chip's port `p` goes out through a host UDP socket bound to
@@ -476,6 +478,13 @@ impl HostNet {
         {
             return;
         }
+        // RFC 5227 §2.1.1: a probe (sender 0.0.0.0) asks whether anyone already uses the
+        // address, e.g. a DHCP client checking an offered lease (RFC 2131 §4.4.1). Answering it
+        // like any other request would make every address look taken. Behind HostNet the only
+        // users HostNet can know of are the namespace's own addresses.
+        if arp.sender_ip == Ipv4Addr::UNSPECIFIED && !Self::is_local_address(arp.target_ip) {
+            return;
+        }
         let reply = Frame {
             dst: arp.sender_mac,
             src: self.cfg.peer_mac,
@@ -489,6 +498,14 @@ impl HostNet {
         };
         self.stats.arp_replies = self.stats.arp_replies.saturating_add(1);
         self.push_frame(reply);
+    }
+
+    /// True when `ip` is an address of this network namespace (a socket can be bound to it).
+    fn is_local_address(ip: Ipv4Addr) -> bool {
+        if ip.is_unspecified() || ip.is_broadcast() || ip.is_multicast() {
+            return false;
+        }
+        std::net::UdpSocket::bind(SocketAddrV4::new(ip, 0)).is_ok()
     }
 
     fn udp_socket(&mut self, port: u16, now: Instant) -> io::Result<usize> {

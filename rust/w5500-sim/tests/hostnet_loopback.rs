@@ -54,6 +54,28 @@ fn rfc826_arp_request_answered_with_synthetic_mac() {
     assert_eq!(c.net.stats().arp_replies, 1);
 }
 
+/// RFC 5227 §2.1.1 (and RFC 2131 §4.4.1): an ARP probe (sender IP 0.0.0.0) for an address
+/// nobody in the namespace uses gets no answer, so a DHCP client's conflict check passes; a
+/// probe for one of the namespace's own addresses (127.0.0.1 here) is answered: in use.
+#[test]
+fn rfc5227_arp_probe_answered_only_for_addresses_in_use() {
+    let mut c = chip();
+    c.ip = Ipv4Addr::UNSPECIFIED;
+    // 192.0.2.0/24 (TEST-NET-1) is never a local address.
+    c.send_arp_request(Ipv4Addr::new(192, 0, 2, 77));
+    assert!(c
+        .wait_for(Duration::from_millis(50), |f| arp_of(f).is_some())
+        .is_none());
+    assert_eq!(c.net.stats().arp_replies, 0);
+    c.send_arp_request(LO);
+    let f = c.wait_for(T, |f| arp_of(f).is_some()).expect("ARP reply");
+    let a = *arp_of(&f).unwrap();
+    assert_eq!(a.op, ArpOp::Reply);
+    assert_eq!(a.sender_ip, LO);
+    assert_eq!(a.target_ip, Ipv4Addr::UNSPECIFIED);
+    assert_eq!(c.net.stats().arp_replies, 1);
+}
+
 /// RFC 9293 §3.5/§3.8.6: the chip's SYN becomes a host connect; data flows both ways with
 /// correct seq/ack; HostNet never sends beyond the chip's window; host EOF becomes FIN; the
 /// chip's FIN becomes shutdown(Write) on the host socket.
