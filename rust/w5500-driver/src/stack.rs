@@ -173,11 +173,13 @@ enum HwOwner {
     User(u8),
     /// One of the listening (or connected, not yet accepted) sockets of listener `index`.
     Listener(u8),
-    /// Finishing a close in the background; CLOSE after the deadline.
-    Closing {
-        deadline_ms: u64,
-    },
+    /// Finishing a close in the background; CLOSE after [`Hw::close_deadline_ms`].
+    Closing,
 }
+
+/// "No time recorded" in the stack's `u64` millisecond fields (no clock reaches it), so they
+/// need no `Option` (half the size on a 32-bit target).
+const NO_TIME: u64 = u64::MAX;
 
 #[derive(Clone, Copy, Debug)]
 struct Hw {
@@ -215,8 +217,10 @@ struct Hw {
     /// receive needs no `Sn_RX_RSR` read. `None`: read the chip.
     rx_ahead: Option<crate::hw::RxState>,
     /// When [`Stack::service`] first saw this socket waiting on the chip (a connect or a
-    /// SEND in flight); the stall guard measures from here.
-    stall_since_ms: Option<u64>,
+    /// SEND in flight); the stall guard measures from here. [`NO_TIME`]: not waiting.
+    stall_since_ms: u64,
+    /// [`HwOwner::Closing`]: when the background close gives up and CLOSEs.
+    close_deadline_ms: u64,
     /// `Sn_TX_FSR` when the stall guard last looked at a TCP SEND in flight (progress check).
     stall_fsr: Option<u16>,
 }
@@ -236,7 +240,8 @@ impl Hw {
         send_waiter: false,
         send_ok_latched: false,
         rx_ahead: None,
-        stall_since_ms: None,
+        stall_since_ms: NO_TIME,
+        close_deadline_ms: 0,
         stall_fsr: None,
     };
 
@@ -288,10 +293,10 @@ struct Slot {
     eof: bool,
     /// `O_NONBLOCK`.
     nonblocking: bool,
-    /// `SO_RCVTIMEO` in ms (`None`: wait forever).
-    rcv_timeout_ms: Option<u32>,
-    /// `SO_SNDTIMEO` in ms (`None`: wait forever); also bounds a blocking connect.
-    snd_timeout_ms: Option<u32>,
+    /// `SO_RCVTIMEO` in ms (0: wait forever).
+    rcv_timeout_ms: u32,
+    /// `SO_SNDTIMEO` in ms (0: wait forever); also bounds a blocking connect.
+    snd_timeout_ms: u32,
 }
 
 impl Slot {
@@ -312,8 +317,8 @@ impl Slot {
         error: None,
         eof: false,
         nonblocking: false,
-        rcv_timeout_ms: None,
-        snd_timeout_ms: None,
+        rcv_timeout_ms: 0,
+        snd_timeout_ms: 0,
     };
 }
 
@@ -352,18 +357,20 @@ struct Programmed {
 /// (datasheet §4.2 `RTR`/`RCR`: the interval doubles per retry while it stays within
 /// 65535 units; with the reset values 0.2 + 0.4 + 0.8 + 1.6 + 3.2 + 4 × 6.4 = 31.8 s).
 pub fn tcp_timeout_ms(retry_time: u16, retry_count: u8) -> u64 {
-    let rtr = u64::from(retry_time.max(1));
+    // At most 256 steps of at most 65535 units: 32 bits hold it (and a 32-bit division is
+    // one instruction on a Cortex-M, a 64-bit one a library routine).
+    let rtr = u32::from(retry_time.max(1));
     let mut cap = rtr;
     while cap.saturating_mul(2) <= 0xffff {
         cap = cap.saturating_mul(2);
     }
-    let mut total: u64 = 0;
+    let mut total: u32 = 0;
     let mut step = rtr;
     for _ in 0..=u32::from(retry_count) {
         total = total.saturating_add(step);
         step = step.saturating_mul(2).min(cap);
     }
-    total / 10
+    u64::from(total / 10)
 }
 
 /// The socket table over one chip.
@@ -376,7 +383,8 @@ pub struct Stack<SPI> {
     next_port: u16,
     accept_counter: u32,
     link: PhyStatus,
-    last_link_poll_ms: Option<u64>,
+    /// When `PHYCFGR` was last read ([`NO_TIME`]: never).
+    last_link_poll_ms: u64,
     ip: Ipv4Addr,
     netmask: Ipv4Addr,
     /// INTn is wired and serviced ([`Stack::set_interrupt_driven`]).
@@ -390,7 +398,8 @@ pub struct Stack<SPI> {
     simr: SocketSet,
     chip_resets: u32,
     /// Since when the chip has not answered (VERSIONR) after its reset signature showed.
-    absent_since_ms: Option<u64>,
+    /// ([`NO_TIME`]: the chip answers.)
+    absent_since_ms: u64,
 }
 
 /// How long [`Stack::service`] tolerates a chip that shows the reset signature but does not
@@ -448,7 +457,7 @@ impl<SPI: SpiDevice> Stack<SPI> {
             next_port: EPHEMERAL_FIRST,
             accept_counter: 0,
             link,
-            last_link_poll_ms: None,
+            last_link_poll_ms: NO_TIME,
             ip,
             netmask,
             intn: false,
@@ -457,7 +466,7 @@ impl<SPI: SpiDevice> Stack<SPI> {
             programmed,
             simr: SocketSet::all(),
             chip_resets: 0,
-            absent_since_ms: None,
+            absent_since_ms: NO_TIME,
         })
     }
 
@@ -581,7 +590,7 @@ impl<SPI: SpiDevice> Stack<SPI> {
     /// Look at every hardware socket finishing a close; free those that are done.
     fn reap_closing(&mut self) -> Result<()> {
         for s in Sn::ALL {
-            if matches!(self.hw[s.index()].owner, HwOwner::Closing { .. }) {
+            if matches!(self.hw[s.index()].owner, HwOwner::Closing) {
                 self.refresh(s)?;
             }
         }
@@ -924,7 +933,7 @@ impl<SPI: SpiDevice> Stack<SPI> {
         match owner {
             HwOwner::User(i) => self.update_user(usize::from(i), sn, ir, prev, sr),
             HwOwner::Listener(i) => self.update_listener_socket(usize::from(i), sn, sr),
-            HwOwner::Closing { .. } => {
+            HwOwner::Closing => {
                 if matches!(
                     sr,
                     SocketStatus::Closed | SocketStatus::TimeWait | SocketStatus::Unknown(_)
@@ -1689,9 +1698,9 @@ impl<SPI: SpiDevice> Stack<SPI> {
                 result = self.chip.issue(sn, SocketCommand::Discon);
             }
             if result.is_ok() {
-                self.hw[sn.index()].owner = HwOwner::Closing {
-                    deadline_ms: now_ms.saturating_add(CLOSE_LINGER_MS),
-                };
+                let h = &mut self.hw[sn.index()];
+                h.owner = HwOwner::Closing;
+                h.close_deadline_ms = now_ms.saturating_add(CLOSE_LINGER_MS);
                 return Ok(());
             }
         }
@@ -1706,8 +1715,8 @@ impl<SPI: SpiDevice> Stack<SPI> {
         match opt {
             SockOpt::ReuseAddr(on) => self.slot_mut(id)?.reuse_addr = on,
             SockOpt::NonBlocking(on) => self.slot_mut(id)?.nonblocking = on,
-            SockOpt::RcvTimeout(t) => self.slot_mut(id)?.rcv_timeout_ms = t.filter(|&v| v > 0),
-            SockOpt::SndTimeout(t) => self.slot_mut(id)?.snd_timeout_ms = t.filter(|&v| v > 0),
+            SockOpt::RcvTimeout(t) => self.slot_mut(id)?.rcv_timeout_ms = t.unwrap_or(0),
+            SockOpt::SndTimeout(t) => self.slot_mut(id)?.snd_timeout_ms = t.unwrap_or(0),
             SockOpt::Broadcast(on) => self.slot_mut(id)?.broadcast = on,
             SockOpt::NoDelay(_) => {
                 if slot.ty != SockType::Stream {
@@ -1755,8 +1764,8 @@ impl<SPI: SpiDevice> Stack<SPI> {
         let s = self.slot(id)?;
         Ok(Blocking {
             nonblocking: s.nonblocking,
-            rcv_timeout_ms: s.rcv_timeout_ms,
-            snd_timeout_ms: s.snd_timeout_ms,
+            rcv_timeout_ms: Some(s.rcv_timeout_ms).filter(|&v| v > 0),
+            snd_timeout_ms: Some(s.snd_timeout_ms).filter(|&v| v > 0),
         })
     }
 
@@ -1904,16 +1913,19 @@ impl<SPI: SpiDevice> Stack<SPI> {
             if simr != self.simr || !imr.is_empty() {
                 match self.recover_from_chip_reset() {
                     Ok(recovered) => {
-                        self.absent_since_ms = None;
+                        self.absent_since_ms = NO_TIME;
                         if recovered {
-                            self.last_link_poll_ms = None;
+                            self.last_link_poll_ms = NO_TIME;
                         }
                     }
                     Err(Error::ChipNotFound { version }) => {
                         // Right after a reset the chip reads 0 until its PLL locks (§5.5.1), and
                         // some parts read VERSIONR 0 for a while: skip this pass, and report the
                         // chip absent only when it stays silent.
-                        let since = *self.absent_since_ms.get_or_insert(now_ms);
+                        if self.absent_since_ms == NO_TIME {
+                            self.absent_since_ms = now_ms;
+                        }
+                        let since = self.absent_since_ms;
                         if now_ms.saturating_sub(since) >= CHIP_ABSENT_GRACE_MS {
                             return Err(Error::ChipNotFound { version });
                         }
@@ -1927,11 +1939,9 @@ impl<SPI: SpiDevice> Stack<SPI> {
         for s in Sn::ALL {
             let h = self.hw[s.index()];
             if only == Some(s) {
-                if let HwOwner::Closing { deadline_ms } = h.owner {
-                    if now_ms >= deadline_ms {
-                        self.chip.close_socket(s)?;
-                        self.hw[s.index()] = Hw::FREE;
-                    }
+                if h.owner == HwOwner::Closing && now_ms >= h.close_deadline_ms {
+                    self.chip.close_socket(s)?;
+                    self.hw[s.index()] = Hw::FREE;
                 }
                 continue;
             }
@@ -1946,15 +1956,14 @@ impl<SPI: SpiDevice> Stack<SPI> {
             }
             // A background close has no interrupt of its own when it ends (LAST_ACK -> CLOSED
             // raises nothing new), so closing sockets are always looked at.
-            let closing = matches!(h.owner, HwOwner::Closing { .. });
+            let closing = matches!(h.owner, HwOwner::Closing);
             if flagged || closing || (poll_all && in_use) {
                 self.refresh(s)?;
             }
-            if let HwOwner::Closing { deadline_ms } = self.hw[s.index()].owner {
-                if now_ms >= deadline_ms {
-                    self.chip.close_socket(s)?;
-                    self.hw[s.index()] = Hw::FREE;
-                }
+            let h = &self.hw[s.index()];
+            if h.owner == HwOwner::Closing && now_ms >= h.close_deadline_ms {
+                self.chip.close_socket(s)?;
+                self.hw[s.index()] = Hw::FREE;
             }
         }
         // A hardware socket freed by a finished close may be what a listener has been
@@ -1966,12 +1975,11 @@ impl<SPI: SpiDevice> Stack<SPI> {
                 }
             }
         }
-        let due = self
-            .last_link_poll_ms
-            .is_none_or(|t| now_ms.saturating_sub(t) >= LINK_POLL_MS);
+        let t = self.last_link_poll_ms;
+        let due = t == NO_TIME || now_ms.saturating_sub(t) >= LINK_POLL_MS;
         if due {
             self.link = self.chip.phy_status()?;
-            self.last_link_poll_ms = Some(now_ms);
+            self.last_link_poll_ms = now_ms;
         }
         self.stall_guard(now_ms)
     }
@@ -1997,14 +2005,15 @@ impl<SPI: SpiDevice> Stack<SPI> {
         for s in Sn::ALL {
             if !self.waits_on_chip(s) {
                 let h = &mut self.hw[s.index()];
-                h.stall_since_ms = None;
+                h.stall_since_ms = NO_TIME;
                 h.stall_fsr = None;
                 continue;
             }
-            let Some(since) = self.hw[s.index()].stall_since_ms else {
-                self.hw[s.index()].stall_since_ms = Some(now_ms);
+            let since = self.hw[s.index()].stall_since_ms;
+            if since == NO_TIME {
+                self.hw[s.index()].stall_since_ms = now_ms;
                 continue;
-            };
+            }
             if now_ms.saturating_sub(since) < limit {
                 continue;
             }
@@ -2041,7 +2050,7 @@ impl<SPI: SpiDevice> Stack<SPI> {
                     // First look, or the peer acknowledged something: measure again.
                     let h = &mut self.hw[s.index()];
                     h.stall_fsr = Some(free);
-                    h.stall_since_ms = Some(now_ms);
+                    h.stall_since_ms = now_ms;
                     continue;
                 }
                 log::warn!("stack: TCP SEND on {s} made no progress; dropping the connection");
@@ -2057,7 +2066,7 @@ impl<SPI: SpiDevice> Stack<SPI> {
                 }
             }
             let h = &mut self.hw[s.index()];
-            h.stall_since_ms = None;
+            h.stall_since_ms = NO_TIME;
             h.stall_fsr = None;
         }
         Ok(())
@@ -2147,17 +2156,17 @@ impl<SPI: SpiDevice> Stack<SPI> {
         let closing = self
             .hw
             .iter()
-            .filter_map(|h| match h.owner {
-                HwOwner::Closing { deadline_ms } => Some(deadline_ms),
-                _ => None,
-            })
+            .filter(|h| h.owner == HwOwner::Closing)
+            .map(|h| h.close_deadline_ms)
             .min();
-        let link = self.last_link_poll_ms.map(|t| t + LINK_POLL_MS);
+        let link =
+            (self.last_link_poll_ms != NO_TIME).then(|| self.last_link_poll_ms + LINK_POLL_MS);
         let limit = self.stall_limit_ms();
         let stall = self
             .hw
             .iter()
-            .filter_map(|h| h.stall_since_ms.map(|t| t.saturating_add(limit)))
+            .filter(|h| h.stall_since_ms != NO_TIME)
+            .map(|h| h.stall_since_ms.saturating_add(limit))
             .min();
         [closing, link, stall].into_iter().flatten().min()
     }
@@ -2326,6 +2335,26 @@ impl<SPI: SpiDevice> Stack<SPI> {
     /// Forget the last link reading so the next [`Stack::service`] reads `PHYCFGR` at once
     /// (after a PHY power-down or power-up).
     pub fn refresh_link_now(&mut self) {
-        self.last_link_poll_ms = None;
+        self.last_link_poll_ms = NO_TIME;
+    }
+}
+#[cfg(test)]
+mod size_budget {
+    use super::*;
+
+    /// A zero-sized SPI device: the stack's own state is what is measured.
+    struct NoSpi;
+
+    /// The static-RAM budget: at most 128 bytes per socket (one hardware-socket entry and one
+    /// user slot), the socket buffers being in the chip (DS §2.1, 16 KB TX + 16 KB RX).
+    #[test]
+    fn per_socket_state_fits_128_bytes() {
+        use core::mem::size_of;
+        let per_socket = size_of::<Hw>() + size_of::<Slot>();
+        assert!(per_socket <= 128, "Hw + Slot = {per_socket} B");
+        // The whole table with its fixed fields, spread over the sockets, as the footprint
+        // bench counts it.
+        let table = size_of::<Stack<NoSpi>>() - size_of::<Chip<NoSpi>>();
+        assert!(table <= 128 * MAX_SOCKETS, "Stack without Chip = {table} B");
     }
 }

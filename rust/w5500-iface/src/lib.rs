@@ -100,8 +100,16 @@ pub const DOWN_LINGER_MS: u64 = 1_000;
 pub const RELEASE_WAIT_MS: u64 = 500;
 /// DHCP client port.
 pub const DHCP_CLIENT_PORT: u16 = 68;
-/// Scratch buffer size: one Ethernet-sized UDP payload.
-const BUF_LEN: usize = 1_500;
+/// DNS cache entries of an [`Iface`] unless its second parameter says otherwise (about 100
+/// bytes each; see [`dns::cache`]).
+pub const DNS_CACHE: usize = 4;
+/// Scratch buffer size, shared by every service: one Ethernet-sized UDP payload, or a whole
+/// DNS-over-TCP reply with its length prefix (read from the chip's socket buffer at once).
+const BUF_LEN: usize = if dns::TCP_BUF > 1_500 {
+    dns::TCP_BUF
+} else {
+    1_500
+};
 
 /// A list of DNS servers.
 pub type DnsList = Vec<Ipv4Addr, MAX_SERVERS>;
@@ -267,8 +275,8 @@ struct Probe {
     deadline: u64,
 }
 
-/// The network interface. See the crate docs.
-pub struct Iface<O: Os> {
+/// The network interface. See the crate docs. `C` is the number of DNS cache entries.
+pub struct Iface<O: Os, const C: usize = DNS_CACHE> {
     bsd: Bsd<O>,
     cfg: IfaceConfig,
     dhcp: dhcp::Client,
@@ -282,7 +290,9 @@ pub struct Iface<O: Os> {
     /// What is programmed in the chip: configuration and whether it came from DHCP.
     addr: Option<(Lease, bool)>,
     link: Option<PhyStatus>,
-    resolver: dns::Resolver<8>,
+    /// No TCP buffer of its own: DNS-over-TCP replies wait in the chip until whole, then
+    /// pass through `buf`.
+    resolver: dns::Resolver<C, 0>,
     dhcp_dns: DnsList,
     manual_dns: DnsList,
     reported_dns: DnsList,
@@ -304,7 +314,7 @@ fn dhcp_config(cfg: &IfaceConfig, requested: Option<Ipv4Addr>) -> dhcp::Config {
     c
 }
 
-impl<O: Os> Iface<O> {
+impl<O: Os, const C: usize> Iface<O, C> {
     /// An interface over `bsd` (whose stack runs on a chip already brought up). Nothing
     /// happens until [`Iface::up`].
     pub fn new(bsd: Bsd<O>, cfg: IfaceConfig) -> Self {

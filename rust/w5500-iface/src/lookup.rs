@@ -37,7 +37,7 @@ enum OpenError {
     Other,
 }
 
-impl<O: Os> Iface<O> {
+impl<O: Os, const C: usize> Iface<O, C> {
     /// `getaddrinfo` (IPv4; see [`dns::gai`] for the argument rules). Numeric hosts, cached
     /// names and `localhost` are answered without traffic. Otherwise the call blocks for the
     /// lookup, bounded by the resolver's timers (tries × servers × timeout, plus the TCP try of
@@ -240,36 +240,53 @@ impl<O: Os> Iface<O> {
                         }
                     }
                 }
-                for _ in 0..8 {
-                    let os = self.bsd.os();
-                    let buf = &mut self.buf;
-                    match os.with_stack(|s| s.recv(id, buf, RecvFlags::default())) {
-                        Ok((0, _)) => {
-                            // EOF before a whole reply.
-                            if self.resolver.is_busy() {
-                                self.resolver.handle_transport_error(now);
-                            }
-                            self.close_transport(t);
-                            return true;
-                        }
-                        Ok((n, _)) => {
-                            let data = self.buf.get(..n).unwrap_or(&[]);
-                            self.resolver.handle_tcp(now, data);
-                            progressed = true;
-                            if !self.resolver.is_busy() {
-                                break;
-                            }
-                        }
-                        Err(Error::WouldBlock) => break,
-                        Err(e) => {
-                            log::debug!("iface: DNS over TCP: recv: {e}");
+                // The reply stays in the chip's socket buffer until all of it is there
+                // (peek at the length prefix, RFC 1035 §4.2.2), then it is read in one go
+                // into the shared buffer: no reassembly buffer on the host.
+                let os = self.bsd.os();
+                let buf = &mut self.buf;
+                let peek = RecvFlags { peek: true };
+                let r = os.with_stack(|s| {
+                    let head = buf.get_mut(..2).unwrap_or(&mut []);
+                    let (n, _) = s.recv(id, head, peek)?;
+                    let Some(&[hi, lo]) = head.get(..n) else {
+                        // EOF (0) or only one byte so far.
+                        return Ok(n);
+                    };
+                    let len = usize::from(u16::from_be_bytes([hi, lo]));
+                    if len > dns::TCP_REPLY_MAX {
+                        // Only the prefix: the resolver rejects the length.
+                        return Ok(2);
+                    }
+                    let whole = len.saturating_add(2);
+                    if s.bytes_available(id)? < whole {
+                        return Err(Error::WouldBlock);
+                    }
+                    let dst = buf.get_mut(..whole).unwrap_or(&mut []);
+                    s.recv(id, dst, RecvFlags::default()).map(|(n, _)| n)
+                });
+                match r {
+                    Ok(0) => {
+                        // EOF before a whole reply.
+                        if self.resolver.is_busy() {
                             self.resolver.handle_transport_error(now);
-                            self.close_transport(t);
-                            return true;
                         }
+                        self.close_transport(t);
+                        true
+                    }
+                    Ok(1) | Err(Error::WouldBlock) => progressed,
+                    Ok(n) => {
+                        let data = self.buf.get(..n).unwrap_or(&[]);
+                        self.resolver.handle_tcp_reply(now, data);
+                        true
+                    }
+                    Err(e) => {
+                        log::debug!("iface: DNS over TCP: recv: {e}");
+                        self.resolver.handle_transport_error(now);
+                        self.close_transport(t);
+                        true
                     }
                 }
-                progressed
             }
         }
     }

@@ -376,7 +376,7 @@ impl GaiRequest {
     }
 }
 
-impl<const C: usize> Resolver<C> {
+impl<const C: usize, const T: usize> Resolver<C, T> {
     /// getaddrinfo: check the arguments, answer at once when possible, else start the lookup
     /// ([`GaiLookup::Pending`]; finish with [`GaiRequest::finish`] on
     /// [`Resolver::poll_result`]'s value).

@@ -60,8 +60,10 @@
 //!   W5500 has no loopback interface, so connecting there fails at the socket layer); other
 //!   digits-and-dots strings are rejected ([`name::NameError::BadNumeric`]).
 //!
-//! - **Footprint**: no heap; `Resolver<8>` is about 7 KiB (the TCP reply buffer is 1.5 KiB,
-//!   each cache entry about 0.55 KiB for two 255-byte names); `Resolver<0>` has no cache.
+//! - **Footprint**: no heap; `Resolver<8>` is about 2.8 KiB: the TCP reassembly buffer of
+//!   [`Resolver::handle_tcp`] is 1.5 KiB (`Resolver<C, 0>` has none: the OS layer hands
+//!   whole replies to [`Resolver::handle_tcp_reply`]), each cache entry about 100 bytes (see
+//!   [`cache`]); `Resolver<0>` has no cache.
 //!
 //! Errors map to getaddrinfo codes in [`DnsError::eai`]. Fuzz entry point: [`fuzz_parse`].
 
@@ -90,6 +92,9 @@ pub const MAX_SERVERS: usize = 4;
 pub const DNS_PORT: u16 = 53;
 /// Longest DNS-over-TCP reply accepted (message without the length prefix).
 pub const TCP_REPLY_MAX: usize = 1536;
+/// The default size of the resolver's own TCP reassembly buffer ([`Resolver::handle_tcp`]):
+/// a whole reply with its length prefix.
+pub const TCP_BUF: usize = TCP_REPLY_MAX + 2;
 /// Longest transmit payload: a query plus the TCP length prefix.
 pub const MAX_TX_LEN: usize = MAX_QUERY_LEN + 2;
 
@@ -247,8 +252,8 @@ enum TryFail {
 /// The running lookup.
 #[derive(Clone, Debug)]
 struct Query {
-    /// The name the application asked for (cache key).
-    qname: Name,
+    /// The cache key ([`cache::Cache::key`]) of the name the application asked for.
+    qkey: u64,
     /// The name of the current question (a CNAME target after a re-query).
     cur: Name,
     hops: u8,
@@ -264,7 +269,6 @@ struct Query {
     tcp: bool,
     sent: bool,
     deadline: u64,
-    tcp_buf: Vec<u8, { TCP_REPLY_MAX + 2 }>,
     /// Bit set of [`TryFail`] seen (1 << variant).
     fails: u8,
 }
@@ -278,31 +282,38 @@ impl Query {
     }
 }
 
-/// The stub resolver; `C` is the number of cache entries.
+/// The stub resolver; `C` is the number of cache entries, `T` the size of its TCP
+/// reassembly buffer for [`Resolver::handle_tcp`] (0 when the OS layer reassembles the
+/// reply itself, e.g. in the chip's socket buffer, and hands it to
+/// [`Resolver::handle_tcp_reply`] whole).
 #[derive(Clone, Debug)]
-pub struct Resolver<const C: usize = 8> {
+pub struct Resolver<const C: usize = 8, const T: usize = TCP_BUF> {
     cfg: Config,
     dhcp: Vec<Ipv4Addr, MAX_SERVERS>,
     rng: Rng,
     cache: Cache<C>,
     query: Option<Query>,
     result: Option<Result<Answer, DnsError>>,
+    tcp_buf: Vec<u8, T>,
 }
 
 fn usable_server(ip: &Ipv4Addr) -> bool {
     !(ip.is_unspecified() || ip.is_broadcast() || ip.is_multicast())
 }
 
-impl<const C: usize> Resolver<C> {
+impl<const C: usize, const T: usize> Resolver<C, T> {
     /// A resolver with `cfg` and an empty cache.
     pub fn new(cfg: Config) -> Self {
+        let mut rng = Rng::new(cfg.seed);
+        let hash_key = (rng.next_u64(), rng.next_u64());
         Resolver {
-            rng: Rng::new(cfg.seed),
+            rng,
             cfg,
             dhcp: Vec::new(),
-            cache: Cache::default(),
+            cache: Cache::with_key(hash_key),
             query: None,
             result: None,
+            tcp_buf: Vec::new(),
         }
     }
 
@@ -396,7 +407,7 @@ impl<const C: usize> Resolver<C> {
         }
         self.result = None;
         let mut q = Query {
-            qname: qname.clone(),
+            qkey: self.cache.key(qname),
             cur: qname.clone(),
             hops: 0,
             ttl: u32::MAX,
@@ -409,7 +420,6 @@ impl<const C: usize> Resolver<C> {
             tcp: false,
             sent: false,
             deadline: now_ms,
-            tcp_buf: Vec::new(),
             fails: 0,
         };
         self.new_try(&mut q);
@@ -422,7 +432,7 @@ impl<const C: usize> Resolver<C> {
         q.port = self.rng.ephemeral_port();
         q.tcp = false;
         q.sent = false;
-        q.tcp_buf.clear();
+        self.tcp_buf.clear();
     }
 
     /// When [`Resolver::poll_transmit`] should run next (ms; a value ≤ now means at once);
@@ -513,32 +523,49 @@ impl<const C: usize> Resolver<C> {
         }
     }
 
-    /// Bytes arrived on the TCP connection of the current try (any split). Returns true if
-    /// the bytes belonged to the current try.
+    /// Bytes arrived on the TCP connection of the current try (any split), gathered in the
+    /// resolver's own buffer of `T` bytes (a reply that does not fit counts as a broken one).
+    /// Returns true if the bytes belonged to the current try.
     pub fn handle_tcp(&mut self, now_ms: u64, data: &[u8]) -> bool {
-        let Some(q) = self.query.as_mut() else {
+        let Some(q) = self.query.as_ref() else {
             return false;
         };
         if !q.tcp || !q.sent {
             return false;
         }
-        if q.tcp_buf.extend_from_slice(data).is_err() {
+        if self.tcp_buf.extend_from_slice(data).is_err() {
             self.fail_try(TryFail::Refused, now_ms);
             return true;
         }
-        let Some(&[hi, lo]) = q.tcp_buf.get(..2) else {
-            return true;
+        match tcp_frame(&self.tcp_buf) {
+            Frame::Partial => true,
+            _ => {
+                let buf = core::mem::take(&mut self.tcp_buf);
+                self.handle_tcp_reply(now_ms, &buf)
+            }
+        }
+    }
+
+    /// A whole reply arrived on the TCP connection of the current try: `framed` is the
+    /// two-byte length prefix and the message (RFC 1035 §4.2.2), as read from the stream,
+    /// for an OS layer that gathers the reply itself (the W5500 keeps it in the socket's
+    /// buffer until all of it is there). A prefix above [`TCP_REPLY_MAX`] alone is enough to
+    /// fail the try, as is a reply shorter than its prefix says. Returns true if the reply
+    /// belonged to the current try.
+    pub fn handle_tcp_reply(&mut self, now_ms: u64, framed: &[u8]) -> bool {
+        let Some(q) = self.query.as_ref() else {
+            return false;
         };
-        let len = usize::from(u16::from_be_bytes([hi, lo]));
-        if len > TCP_REPLY_MAX {
-            self.fail_try(TryFail::Refused, now_ms);
-            return true;
+        if !q.tcp || !q.sent {
+            return false;
         }
-        if q.tcp_buf.len() < len.saturating_add(2) {
-            return true;
-        }
-        let buf = core::mem::take(&mut q.tcp_buf);
-        let msg = buf.get(2..len.saturating_add(2)).unwrap_or(&[]);
+        let msg = match tcp_frame(framed) {
+            Frame::Whole(msg) => msg,
+            Frame::Partial | Frame::TooLong => {
+                self.fail_try(TryFail::Refused, now_ms);
+                return true;
+            }
+        };
         match wire::check_reply(msg, q.id, &q.cur) {
             // TC over TCP makes no sense (RFC 7766 §8): count it as a broken reply.
             Ok(hdr) if hdr.truncated => self.fail_try(TryFail::Refused, now_ms),
@@ -568,7 +595,7 @@ impl<const C: usize> Resolver<C> {
             q.port = self.rng.ephemeral_port();
             q.tcp = true;
             q.sent = false;
-            q.tcp_buf.clear();
+            self.tcp_buf.clear();
             self.query = Some(q);
             return;
         }
@@ -686,8 +713,8 @@ impl<const C: usize> Resolver<C> {
             return;
         };
         match &result {
-            Ok(a) => self.cache.put(
-                &q.qname,
+            Ok(a) => self.cache.put_key(
+                q.qkey,
                 Cached::Positive {
                     addrs: a.addrs.clone(),
                     canonical: a.canonical.clone(),
@@ -704,7 +731,7 @@ impl<const C: usize> Resolver<C> {
                 } else {
                     Cached::NoData
                 };
-                self.cache.put(&q.qname, v, ttl, now_ms);
+                self.cache.put_key(q.qkey, v, ttl, now_ms);
             }
             Err(_) => {}
         }
@@ -714,6 +741,30 @@ impl<const C: usize> Resolver<C> {
     /// Number of cache entries held (expired ones included until next touched).
     pub fn cache_len(&self) -> usize {
         self.cache.len()
+    }
+}
+
+/// What the start of a TCP stream holds (RFC 1035 §4.2.2 framing).
+enum Frame<'a> {
+    /// Less than the prefix says (or not even the prefix).
+    Partial,
+    /// The prefix says more than [`TCP_REPLY_MAX`].
+    TooLong,
+    /// The message, without its prefix (bytes after it are ignored).
+    Whole(&'a [u8]),
+}
+
+fn tcp_frame(b: &[u8]) -> Frame<'_> {
+    let Some(&[hi, lo]) = b.get(..2) else {
+        return Frame::Partial;
+    };
+    let len = usize::from(u16::from_be_bytes([hi, lo]));
+    if len > TCP_REPLY_MAX {
+        return Frame::TooLong;
+    }
+    match b.get(2..len.saturating_add(2)) {
+        Some(msg) => Frame::Whole(msg),
+        None => Frame::Partial,
     }
 }
 

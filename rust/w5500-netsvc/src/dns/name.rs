@@ -71,6 +71,26 @@ impl Name {
         Ok(Name { wire })
     }
 
+    /// A name from its uncompressed wire form as [`Name::as_wire`] gives it (labels of 1 to
+    /// 63 bytes, the root byte last, at most 255 bytes); `None` for anything else.
+    pub fn from_wire(wire: &[u8]) -> Option<Self> {
+        let mut n = Name::default();
+        let mut rest = wire;
+        loop {
+            let (&len, tail) = rest.split_first()?;
+            if len == 0 {
+                if !tail.is_empty() {
+                    return None;
+                }
+                n.finish().ok()?;
+                return Some(n);
+            }
+            let label = tail.get(..usize::from(len))?;
+            n.push_label(label).ok()?;
+            rest = tail.get(usize::from(len)..)?;
+        }
+    }
+
     /// The uncompressed wire form, root byte included.
     pub fn as_wire(&self) -> &[u8] {
         &self.wire

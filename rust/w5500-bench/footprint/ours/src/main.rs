@@ -43,7 +43,9 @@ static SIZEOF_DHCP: [u8; size_of::<dhcp::Client>()] = [0; size_of::<dhcp::Client
 #[no_mangle]
 #[used]
 #[link_section = ".sizes"]
-static SIZEOF_RESOLVER: [u8; size_of::<dns::Resolver<8>>()] = [0; size_of::<dns::Resolver<8>>()];
+static SIZEOF_RESOLVER: [u8; size_of::<Res>()] = [0; size_of::<Res>()];
+/// The resolver as `Iface` holds it (default cache, no TCP buffer).
+type Res = dns::Resolver<{ w5500_iface::DNS_CACHE }, 0>;
 
 /// The probe.
 #[no_mangle]
