@@ -83,7 +83,7 @@ pub use w5500_netsvc::dns;
 pub use w5500_netsvc::dns::{AddrInfo, AddrInfoList, GaiError, Hints, MAX_SERVERS};
 
 /// Events kept for the OS layer; on overflow the oldest is dropped (and logged).
-pub const EVENT_QUEUE: usize = 16;
+pub const EVENT_QUEUE: usize = 8;
 /// How long DHCP waits before it tries again to get a hardware socket.
 pub const SOCKET_RETRY_MS: u64 = 1_000;
 /// `RTR` during the address probe (units of 100 µs: 200 ms).

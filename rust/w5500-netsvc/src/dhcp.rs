@@ -113,7 +113,9 @@ pub type ClientId = heapless::Vec<u8, CLIENT_ID_MAX>;
 /// (RFC 1123 §2.1); the result is cut to [`HOSTNAME_MAX`] bytes. `None` if it comes out empty.
 pub fn hostname_from_template(template: &str, mac: [u8; 6]) -> Option<Hostname> {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let label = template.split('.').next().unwrap_or("");
+    let label = template
+        .get(..template.find('.').unwrap_or(template.len()))
+        .unwrap_or("");
     let mut out = Hostname::new();
     let mut push = |c: char| {
         let c = if c.is_ascii_alphanumeric() || c == '-' {
@@ -399,9 +401,16 @@ impl Rng {
         (self.next_u64() >> 32) as u32
     }
 
-    /// Uniform-ish in 0..n (n > 0).
-    fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n.max(1)
+    /// Uniform-ish in 0..n (n > 0): `next_u64() % n`, worked out in 32 bits for the small
+    /// `n` used here (a 64-bit division is a library routine on a Cortex-M).
+    fn below(&mut self, n: u16) -> u64 {
+        let n = u32::from(n.max(1));
+        let x = self.next_u64();
+        let (hi, lo) = ((x >> 32) as u32, x as u32);
+        // x = hi * 2^32 + lo, and 2^32 mod n = (u32::MAX mod n + 1) mod n; every product
+        // stays below n^2 < 2^32.
+        let r32 = (u32::MAX % n + 1) % n;
+        u64::from(((hi % n) * r32 % n + lo % n) % n)
     }
 }
 
@@ -858,8 +867,9 @@ impl Client {
     }
 
     fn secs(&self, now: u64) -> u16 {
-        let s = now.saturating_sub(self.exchange_start_ms) / 1000;
-        u16::try_from(s).unwrap_or(u16::MAX)
+        // In 32 bits (no 64-bit division): anything past u32::MAX ms saturates anyway.
+        let ms = u32::try_from(now.saturating_sub(self.exchange_start_ms)).unwrap_or(u32::MAX);
+        u16::try_from(ms / 1000).unwrap_or(u16::MAX)
     }
 
     /// Write the next datagram into `buf` (at least [`MAX_REQUEST_LEN`] bytes) and say where
@@ -1214,4 +1224,24 @@ pub fn fuzz_parse(data: &[u8]) {
     let _ = c.poll_transmit(2, &mut buf);
     while c.poll_event().is_some() {}
     let _ = c.poll_at();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Rng;
+
+    /// The jitter of RFC 2131 §4.1 (±1 s) and the DECLINE wait draw `below(n)`: worked out
+    /// in 32 bits, it must equal the plain 64-bit `x % n` for every draw.
+    #[test]
+    fn rfc2131_4_1_jitter_draw_equals_64_bit_modulo() {
+        for seed in [1u64, 0xdead_beef, u64::MAX] {
+            let mut a = Rng::new(seed, [2, 0, 0, 0, 0, 1]);
+            let mut b = a.clone();
+            for n in [1u16, 2, 3, 7, 1000, 1001, 2001, u16::MAX] {
+                for _ in 0..200 {
+                    assert_eq!(a.below(n), b.next_u64() % u64::from(n));
+                }
+            }
+        }
+    }
 }

@@ -622,4 +622,113 @@ fn footprint_is_bounded_for_small_targets() {
     println!("Resolver<8>: {size} bytes");
     assert!(size < 8 * 1024, "{size}");
     assert!(std::mem::size_of::<Resolver<0>>() < size);
+    // As w5500-iface holds it: 4 cache entries, no TCP buffer of its own.
+    let small = std::mem::size_of::<Resolver<4, 0>>();
+    println!("Resolver<4, 0>: {small} bytes");
+    assert!(small < 1536, "{small}");
+}
+
+/// The compact cache (see `dns::cache`): a CNAME chain's canonical name is kept and given
+/// back on a hit under the asked name in any case (RFC 4343); an answer whose canonical name
+/// is longer than `CANON_MAX` is not cached (asked again); without a CNAME the hit carries
+/// the name as asked.
+#[test]
+fn cache_keeps_short_canonical_names_only() {
+    use w5500_netsvc::dns::cache::CANON_MAX;
+    let mut h = H::new(&[NS1]);
+    pending(&mut h, "www.example");
+    let s = h.tx();
+    h.udp(
+        &s,
+        &reply(
+            s.id,
+            0,
+            &s.qname,
+            &[
+                cname_rr("www.example", 300, "edge.cdn.other"),
+                a_rr("edge.cdn.other", 300, IP1),
+            ],
+            &[],
+        ),
+    );
+    assert_eq!(
+        h.r.poll_result().unwrap().unwrap().canonical.to_string(),
+        "edge.cdn.other"
+    );
+    match h.r.start("WWW.Example", h.now) {
+        Ok(Lookup::Ready(a)) => {
+            assert_eq!(a.source, Source::Cache);
+            assert_eq!(a.canonical.to_string(), "edge.cdn.other");
+            assert_eq!(a.addrs.as_slice(), &[IP1]);
+        }
+        other => panic!("{other:?}"),
+    }
+    // No CNAME: the name as asked this time.
+    pending(&mut h, "plain.example");
+    let s = h.tx();
+    h.udp(&s, &ok_reply(&s, IP2, 300));
+    h.r.poll_result().unwrap().unwrap();
+    match h.r.start("PLAIN.example", h.now) {
+        Ok(Lookup::Ready(a)) => assert_eq!(a.canonical.to_string(), "PLAIN.example"),
+        other => panic!("{other:?}"),
+    }
+    // A canonical name longer than CANON_MAX bytes in wire form: answered, not cached.
+    let long = format!("{}.{}.example", "a".repeat(40), "b".repeat(CANON_MAX - 40));
+    assert!(long.len() + 2 > CANON_MAX);
+    pending(&mut h, "far.example");
+    let s = h.tx();
+    h.udp(
+        &s,
+        &reply(
+            s.id,
+            0,
+            &s.qname,
+            &[cname_rr("far.example", 300, &long), a_rr(&long, 300, IP1)],
+            &[],
+        ),
+    );
+    assert_eq!(
+        h.r.poll_result().unwrap().unwrap().canonical.to_string(),
+        long
+    );
+    pending(&mut h, "far.example");
+}
+
+/// RFC 1035 §4.2.2 / RFC 7766: a resolver without its own TCP buffer (`Resolver<C, 0>`, the
+/// OS layer gathers the reply) takes a whole framed reply through `handle_tcp_reply`; a
+/// prefix above TCP_REPLY_MAX or a reply shorter than its prefix is a broken server.
+#[test]
+fn rfc7766_whole_tcp_reply_without_a_resolver_buffer() {
+    let mut r: Resolver<4, 0> = Resolver::new(Config::new(7).with_servers(&[NS1]));
+    assert_eq!(r.start("big.example", 0), Ok(Lookup::Pending));
+    let s = decode_sent(&r.poll_transmit(0).unwrap());
+    let trunc = reply_flags(s.id, 0x8380, &s.qname, &[], &[]);
+    assert!(r.handle_udp(0, s.server, s.src_port, &trunc));
+    let t = decode_sent(&r.poll_transmit(0).unwrap());
+    assert!(t.tcp);
+    let msg = reply(t.id, 0, &t.qname, &[a_rr(&t.qname, 60, IP1)], &[]);
+    let mut framed = (msg.len() as u16).to_be_bytes().to_vec();
+    framed.extend_from_slice(&msg);
+    // Short of its prefix: broken; the single server is then done.
+    assert!(r.handle_tcp_reply(0, &framed[..framed.len() - 1]));
+    assert_eq!(r.poll_result(), Some(Err(DnsError::Refused)));
+    // Whole: answered.
+    assert_eq!(r.start("big2.example", 0), Ok(Lookup::Pending));
+    let s = decode_sent(&r.poll_transmit(0).unwrap());
+    let trunc = reply_flags(s.id, 0x8380, &s.qname, &[], &[]);
+    r.handle_udp(0, s.server, s.src_port, &trunc);
+    let t = decode_sent(&r.poll_transmit(0).unwrap());
+    let msg = reply(t.id, 0, &t.qname, &[a_rr(&t.qname, 60, IP2)], &[]);
+    let mut framed = (msg.len() as u16).to_be_bytes().to_vec();
+    framed.extend_from_slice(&msg);
+    assert!(r.handle_tcp_reply(0, &framed));
+    assert_eq!(r.poll_result().unwrap().unwrap().addrs.as_slice(), &[IP2]);
+    // Too long a prefix: the prefix alone fails the try.
+    assert_eq!(r.start("big3.example", 0), Ok(Lookup::Pending));
+    let s = decode_sent(&r.poll_transmit(0).unwrap());
+    let trunc = reply_flags(s.id, 0x8380, &s.qname, &[], &[]);
+    r.handle_udp(0, s.server, s.src_port, &trunc);
+    r.poll_transmit(0).unwrap();
+    assert!(r.handle_tcp_reply(0, &[0xff, 0xff]));
+    assert_eq!(r.poll_result(), Some(Err(DnsError::Refused)));
 }

@@ -273,8 +273,12 @@ impl DomainAcc {
         {
             return None;
         }
-        let text = core::str::from_utf8(s).ok()?;
-        heapless::String::try_from(text).ok()
+        // ASCII only (checked above): each byte is one char.
+        let mut out = heapless::String::new();
+        for &c in s {
+            out.push(char::from(c)).ok()?;
+        }
+        Some(out)
     }
 }
 

@@ -56,17 +56,32 @@ pub enum Cached {
     NoData,
 }
 
-/// What an entry stores: addresses (none for a negative entry) and the canonical name when
-/// it differs from the key's name.
-#[derive(Clone, Debug)]
+/// One cache slot: addresses (none for a negative entry) and the canonical name when it
+/// differs from the key's name. Plain arrays, so slots are overwritten in place.
+#[derive(Clone, Copy, Debug)]
 struct Entry {
     key: u64,
+    /// 0: a free slot.
     expires_ms: u64,
-    addrs: Vec<Ipv4Addr, MAX_ADDRS>,
+    addrs: [Ipv4Addr; MAX_ADDRS],
+    n_addrs: u8,
     /// Wire form; empty: the asked name.
-    canon: Vec<u8, CANON_MAX>,
-    /// For a negative entry (`addrs` empty): NXDOMAIN, else NODATA.
+    canon: [u8; CANON_MAX],
+    canon_len: u8,
+    /// For a negative entry (`n_addrs` 0): NXDOMAIN, else NODATA.
     no_such_name: bool,
+}
+
+impl Entry {
+    const FREE: Entry = Entry {
+        key: 0,
+        expires_ms: 0,
+        addrs: [Ipv4Addr::UNSPECIFIED; MAX_ADDRS],
+        n_addrs: 0,
+        canon: [0; CANON_MAX],
+        canon_len: 0,
+        no_such_name: false,
+    };
 }
 
 /// The 64-bit cache key of `name`: SipHash-1-3 (Aumasson and Bernstein) keyed with `k`, over
@@ -122,7 +137,7 @@ pub fn name_key(k: (u64, u64), name: &Name) -> u64 {
 #[derive(Clone, Debug)]
 pub struct Cache<const N: usize> {
     hash_key: (u64, u64),
-    entries: Vec<Entry, N>,
+    entries: [Entry; N],
 }
 
 impl<const N: usize> Default for Cache<N> {
@@ -137,7 +152,7 @@ impl<const N: usize> Cache<N> {
     pub fn with_key(hash_key: (u64, u64)) -> Self {
         Cache {
             hash_key,
-            entries: Vec::new(),
+            entries: [Entry::FREE; N],
         }
     }
 
@@ -146,24 +161,36 @@ impl<const N: usize> Cache<N> {
         name_key(self.hash_key, name)
     }
 
+    /// Free the slots that expired by `now_ms`.
+    fn expire(&mut self, now_ms: u64) {
+        for e in self.entries.iter_mut() {
+            if e.expires_ms <= now_ms {
+                e.expires_ms = 0;
+            }
+        }
+    }
+
     /// Look `name` up at `now_ms`; expired entries are dropped. Returns the value and the
     /// seconds it has left.
     pub fn get(&mut self, name: &Name, now_ms: u64) -> Option<(Cached, u32)> {
-        if N == 0 {
-            return None;
-        }
         let key = self.key(name);
-        self.entries.retain(|e| e.expires_ms > now_ms);
-        let e = self.entries.iter().find(|e| e.key == key)?;
-        let left_s = e.expires_ms.saturating_sub(now_ms) / 1000;
-        let value = if !e.addrs.is_empty() {
-            let canonical = if e.canon.is_empty() {
-                name.clone()
-            } else {
-                Name::from_wire(&e.canon)?
+        self.expire(now_ms);
+        let e = self
+            .entries
+            .iter()
+            .find(|e| e.expires_ms != 0 && e.key == key)?;
+        // At most MAX_TTL_S seconds (see `put_key`): 32 bits hold the milliseconds, and a
+        // 32-bit division is one instruction on a Cortex-M (a 64-bit one a library routine).
+        let left_ms = u32::try_from(e.expires_ms.saturating_sub(now_ms)).unwrap_or(u32::MAX);
+        let left_s = left_ms / 1000;
+        let addrs = e.addrs.get(..usize::from(e.n_addrs)).unwrap_or(&[]);
+        let value = if !addrs.is_empty() {
+            let canonical = match e.canon.get(..usize::from(e.canon_len)) {
+                None | Some([]) => name.clone(),
+                Some(wire) => Name::from_wire(wire)?,
             };
             Cached::Positive {
-                addrs: e.addrs.clone(),
+                addrs: Vec::from_slice(addrs).ok()?,
                 canonical,
             }
         } else if e.no_such_name {
@@ -171,7 +198,7 @@ impl<const N: usize> Cache<N> {
         } else {
             Cached::NoData
         };
-        Some((value, u32::try_from(left_s).unwrap_or(u32::MAX)))
+        Some((value, left_s))
     }
 
     /// Store `value` for `ttl_s` seconds (0: not stored), replacing an entry for the same name.
@@ -185,58 +212,62 @@ impl<const N: usize> Cache<N> {
         if ttl_s == 0 || N == 0 {
             return;
         }
-        let (addrs, canon, no_such_name) = match value {
+        let ttl_s = ttl_s.min(MAX_TTL_S);
+        let mut new = Entry::FREE;
+        match value {
             Cached::Positive { addrs, canonical } => {
-                let mut canon = Vec::new();
-                if self.key(&canonical) != key
-                    && canon.extend_from_slice(canonical.as_wire()).is_err()
-                {
-                    // Too long to keep: not cached.
-                    return;
-                }
                 if addrs.is_empty() {
                     return;
                 }
-                (addrs, canon, false)
+                for (d, a) in new.addrs.iter_mut().zip(&addrs) {
+                    *d = *a;
+                    new.n_addrs += 1;
+                }
+                if self.key(&canonical) != key {
+                    let wire = canonical.as_wire();
+                    let Some(d) = new.canon.get_mut(..wire.len()) else {
+                        // Too long to keep: not cached.
+                        return;
+                    };
+                    d.copy_from_slice(wire);
+                    // At most CANON_MAX (64) bytes here.
+                    new.canon_len = wire.len() as u8;
+                }
             }
-            Cached::NoSuchName => (Vec::new(), Vec::new(), true),
-            Cached::NoData => (Vec::new(), Vec::new(), false),
-        };
-        let expires_ms = now_ms.saturating_add(u64::from(ttl_s).saturating_mul(1000));
-        self.entries
-            .retain(|e| e.expires_ms > now_ms && e.key != key);
-        if self.entries.is_full() {
-            let victim = self
-                .entries
-                .iter()
-                .enumerate()
-                .min_by_key(|(_, e)| e.expires_ms)
-                .map(|(i, _)| i);
-            if let Some(i) = victim {
-                self.entries.swap_remove(i);
+            Cached::NoSuchName => new.no_such_name = true,
+            Cached::NoData => {}
+        }
+        new.key = key;
+        new.expires_ms = now_ms
+            .saturating_add(u64::from(ttl_s).saturating_mul(1000))
+            .max(1);
+        self.expire(now_ms);
+        for e in self.entries.iter_mut() {
+            if e.key == key {
+                e.expires_ms = 0;
             }
         }
-        let _ = self.entries.push(Entry {
-            key,
-            expires_ms,
-            addrs,
-            canon,
-            no_such_name,
-        });
+        // A free slot, else the one that expires first.
+        let slot = self.entries.iter_mut().min_by_key(|e| e.expires_ms);
+        if let Some(e) = slot {
+            *e = new;
+        }
     }
 
     /// Forget everything (e.g. when the DHCP lease changes the network).
     pub fn clear(&mut self) {
-        self.entries.clear();
+        for e in self.entries.iter_mut() {
+            e.expires_ms = 0;
+        }
     }
 
     /// Number of live-or-expired entries held (for tests and statistics).
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.entries.iter().filter(|e| e.expires_ms != 0).count()
     }
 
     /// True when nothing is held.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len() == 0
     }
 }

@@ -55,8 +55,8 @@ impl Name {
             return Err(NameError::Empty);
         }
         let mut wire: Vec<u8, MAX_NAME_LEN> = Vec::new();
-        for label in t.split('.') {
-            let b = label.as_bytes();
+        // Byte-wise split: smaller code than `str::split`'s char searcher.
+        for b in t.as_bytes().split(|&c| c == b'.') {
             if b.is_empty() {
                 return Err(NameError::EmptyLabel);
             }
@@ -214,9 +214,9 @@ impl fmt::Debug for Name {
 /// spaces, no trailing dot. Everything else is not a numeric address.
 pub fn parse_dotted_quad(s: &str) -> Option<Ipv4Addr> {
     let mut out = [0u8; 4];
-    let mut parts = s.split('.');
+    let mut parts = s.as_bytes().split(|&c| c == b'.');
     for slot in out.iter_mut() {
-        let p = parts.next()?.as_bytes();
+        let p = parts.next()?;
         if p.is_empty() || p.len() > 3 || !p.iter().all(u8::is_ascii_digit) {
             return None;
         }
