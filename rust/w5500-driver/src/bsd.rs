@@ -197,6 +197,8 @@ impl<O: Os> Bsd<O> {
     }
 
     /// Run `op` until it does not say `WouldBlock`, within the socket's timeout for `dir`.
+    /// The loop itself is [`Bsd::block_on_dyn`], compiled once for every call site (a
+    /// generic loop per operation would be copied into the image for each).
     fn block_on<T>(
         &self,
         id: SocketId,
@@ -204,6 +206,23 @@ impl<O: Os> Bsd<O> {
         dontwait: bool,
         mut op: impl FnMut(&mut Stack<O::Spi>) -> Result<T>,
     ) -> Result<T> {
+        let mut out = None;
+        self.block_on_dyn(id, dir, dontwait, &mut |s| {
+            out = Some(op(s)?);
+            Ok(())
+        })?;
+        // `Ok` from the loop means `op` gave a value.
+        out.ok_or(Error::WouldBlock)
+    }
+
+    #[inline(never)]
+    fn block_on_dyn(
+        &self,
+        id: SocketId,
+        dir: Dir,
+        dontwait: bool,
+        op: &mut dyn FnMut(&mut Stack<O::Spi>) -> Result<()>,
+    ) -> Result<()> {
         let b = self.os.with_stack(|s| s.blocking(id))?;
         let timeout = match dir {
             Dir::Recv => b.rcv_timeout_ms,
@@ -212,7 +231,7 @@ impl<O: Os> Bsd<O> {
         let deadline = timeout.map(|t| self.os.now_ms().saturating_add(u64::from(t)));
         loop {
             let seen = self.os.epoch();
-            match self.os.with_stack(&mut op) {
+            match self.os.with_stack(|s| op(s)) {
                 Err(Error::WouldBlock) => {}
                 other => return other,
             }

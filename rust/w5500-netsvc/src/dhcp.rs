@@ -113,36 +113,33 @@ pub type ClientId = heapless::Vec<u8, CLIENT_ID_MAX>;
 /// (RFC 1123 §2.1); the result is cut to [`HOSTNAME_MAX`] bytes. `None` if it comes out empty.
 pub fn hostname_from_template(template: &str, mac: [u8; 6]) -> Option<Hostname> {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let label = template
-        .get(..template.find('.').unwrap_or(template.len()))
-        .unwrap_or("");
+    // Byte-wise (smaller than char iteration): every output char is ASCII. A non-ASCII char
+    // becomes one `-`: its lead byte does, its continuation bytes (0b10xx_xxxx) are skipped.
+    let label = template.as_bytes().split(|&c| c == b'.').next().unwrap_or(&[]);
     let mut out = Hostname::new();
-    let mut push = |c: char| {
-        let c = if c.is_ascii_alphanumeric() || c == '-' {
+    let mut push = |c: u8| {
+        let c = if c.is_ascii_alphanumeric() || c == b'-' {
             c
         } else {
-            '-'
+            b'-'
         };
         // Full: the rest is cut off on purpose.
-        let _ = out.push(c);
+        let _ = out.push(char::from(c));
     };
     let mut rest = label;
-    while !rest.is_empty() {
-        if let Some(tail) = rest.strip_prefix("{}") {
+    while let Some((&c, tail)) = rest.split_first() {
+        if let Some(tail) = rest.strip_prefix(b"{}") {
             for b in mac.iter().skip(3) {
                 for nib in [b >> 4, b & 0xf] {
-                    push(char::from(
-                        HEX.get(usize::from(nib)).copied().unwrap_or(b'0'),
-                    ));
+                    push(HEX.get(usize::from(nib)).copied().unwrap_or(b'0'));
                 }
             }
             rest = tail;
         } else {
-            let mut chars = rest.chars();
-            if let Some(c) = chars.next() {
+            if c & 0xc0 != 0x80 {
                 push(c);
             }
-            rest = chars.as_str();
+            rest = tail;
         }
     }
     (!out.is_empty()).then_some(out)

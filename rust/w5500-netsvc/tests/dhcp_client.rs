@@ -824,6 +824,12 @@ fn hostname_template_like_adafruit() {
         hostname_from_template("plain", mac).unwrap().as_str(),
         "plain"
     );
+    // RFC 1123 §2.1: one `-` per character that is not a letter, digit or `-`, multi-byte
+    // ones included.
+    assert_eq!(
+        hostname_from_template("café-ü{}", mac).unwrap().as_str(),
+        "caf---123456"
+    );
     assert!(hostname_from_template("", mac).is_none());
     assert!(hostname_from_template(".x", mac).is_none());
     let long = "a".repeat(100);

@@ -93,6 +93,8 @@ pub fn name_key(k: (u64, u64), name: &Name) -> u64 {
         k.0 ^ 0x6c79_6765_6e65_7261,
         k.1 ^ 0x7465_6462_7974_6573,
     ];
+    // Not inlined: one copy of the 64-bit arithmetic instead of four.
+    #[inline(never)]
     fn round(v: &mut [u64; 4]) {
         v[0] = v[0].wrapping_add(v[1]);
         v[1] = v[1].rotate_left(13) ^ v[0];
