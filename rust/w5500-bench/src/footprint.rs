@@ -279,7 +279,7 @@ pub fn markdown(f: &Result<Footprint, String>) -> (String, Vec<String>) {
             return (s, Vec::new());
         }
     };
-    let _ = writeln!(s, "Probe binaries in `rust/w5500-bench/footprint/` (their own Cargo workspace; `cd rust/w5500-bench/footprint && cargo build --release`), linked for a Cortex-M4F with LTO, one codegen unit and `panic = \"abort\"`. Each calls every public entry point of its stack on inputs read from a device register (so nothing is optimised away) and keeps all state in statics; the SPI device is a polled data register. *baseline*: runtime and SPI device only. *ours (core)*: `Chip` + `Stack` + `Bsd` with a trivial `Os`. *ours (full)*: plus `w5500-iface` (`Iface`: link, DHCP client with address probe, DNS resolver with an 8-entry cache, `getaddrinfo`). *smoltcp-macraw*: smoltcp 0.14 (`medium-ethernet`, `proto-ipv4`, TCP, UDP, DHCPv4, DNS sockets; no alloc) with one socket of each kind, 2 KB buffers each way for TCP and UDP (the chip's default per-socket plan, which the host must hold with MACRAW), and a MACRAW device (socket 0, 1514-byte RX and TX frame buffers). Flash = `.text` + `.rodata` + `.data` initialisers (+ vector table, `.ARM.exidx`); static RAM = `.data` + `.bss`; *driver* columns are above the baseline. Stack (call) depth is not included.\n");
+    let _ = writeln!(s, "Probe binaries in `rust/w5500-bench/footprint/` (their own Cargo workspace; `cd rust/w5500-bench/footprint && cargo build --release`), linked for a Cortex-M4F with LTO, one codegen unit and `panic = \"abort\"`. Each calls every public entry point of its stack on inputs read from a device register (so nothing is optimised away) and keeps all state in statics; the SPI device is a polled data register. *baseline*: runtime and SPI device only. *ours (core)*: `Chip` + `Stack` + `Bsd` with a trivial `Os`. *ours (full)*: plus `w5500-iface` (`Iface`: link, DHCP client with address probe, DNS resolver with a 4-entry cache, `getaddrinfo`). *smoltcp-macraw*: smoltcp 0.14 (`medium-ethernet`, `proto-ipv4`, TCP, UDP, DHCPv4, DNS sockets; no alloc) with one socket of each kind, 2 KB buffers each way for TCP and UDP (the chip's default per-socket plan, which the host must hold with MACRAW), and a MACRAW device (socket 0, 1514-byte RX and TX frame buffers). Flash = `.text` + `.rodata` + `.data` initialisers (+ vector table, `.ARM.exidx`); static RAM = `.data` + `.bss`; *driver* columns are above the baseline. Stack (call) depth is not included.\n");
     let _ = writeln!(
         s,
         "| probe | flash B | static RAM B | driver flash | driver static RAM |\n|---|---:|---:|---:|---:|"
@@ -316,7 +316,7 @@ pub fn markdown(f: &Result<Footprint, String>) -> (String, Vec<String>) {
         ),
         ("ours: of which `dhcp::Client`", f.ours.size("DHCP")),
         (
-            "ours: of which `dns::Resolver<8>` (8-entry cache)",
+            "ours: of which `dns::Resolver<4, 0>` (4-entry cache, TCP replies gathered in the chip)",
             f.ours.size("RESOLVER"),
         ),
         ("smoltcp: `Interface`", f.smol.size("INTERFACE")),

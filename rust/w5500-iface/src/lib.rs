@@ -314,10 +314,18 @@ fn dhcp_config(cfg: &IfaceConfig, requested: Option<Ipv4Addr>) -> dhcp::Config {
     c
 }
 
-impl<O: Os, const C: usize> Iface<O, C> {
-    /// An interface over `bsd` (whose stack runs on a chip already brought up). Nothing
-    /// happens until [`Iface::up`].
+impl<O: Os> Iface<O> {
+    /// An interface over `bsd` (whose stack runs on a chip already brought up), with a
+    /// [`DNS_CACHE`]-entry DNS cache. Nothing happens until [`Iface::up`].
     pub fn new(bsd: Bsd<O>, cfg: IfaceConfig) -> Self {
+        Iface::with_dns_cache(bsd, cfg)
+    }
+}
+
+impl<O: Os, const C: usize> Iface<O, C> {
+    /// [`Iface::new`] with a DNS cache of `C` entries (0: none), e.g.
+    /// `Iface::<_, 8>::with_dns_cache(bsd, cfg)`.
+    pub fn with_dns_cache(bsd: Bsd<O>, cfg: IfaceConfig) -> Self {
         let mut dcfg = dns::Config::new(cfg.seed.rotate_left(29) ^ 0x5eed_d115);
         dcfg.timeout_ms = cfg.dns_timeout_ms;
         dcfg.tcp_timeout_ms = cfg.dns_tcp_timeout_ms;

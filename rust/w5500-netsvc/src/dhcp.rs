@@ -115,7 +115,11 @@ pub fn hostname_from_template(template: &str, mac: [u8; 6]) -> Option<Hostname> 
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     // Byte-wise (smaller than char iteration): every output char is ASCII. A non-ASCII char
     // becomes one `-`: its lead byte does, its continuation bytes (0b10xx_xxxx) are skipped.
-    let label = template.as_bytes().split(|&c| c == b'.').next().unwrap_or(&[]);
+    let label = template
+        .as_bytes()
+        .split(|&c| c == b'.')
+        .next()
+        .unwrap_or(&[]);
     let mut out = Hostname::new();
     let mut push = |c: u8| {
         let c = if c.is_ascii_alphanumeric() || c == b'-' {

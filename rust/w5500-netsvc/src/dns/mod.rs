@@ -254,8 +254,6 @@ enum TryFail {
 struct Query {
     /// The cache key ([`cache::Cache::key`]) of the name the application asked for.
     qkey: u64,
-    /// The name of the current question (a CNAME target after a re-query).
-    cur: Name,
     hops: u8,
     /// Smallest TTL seen along the chain, seconds.
     ttl: u32,
@@ -293,8 +291,19 @@ pub struct Resolver<const C: usize = 8, const T: usize = TCP_BUF> {
     rng: Rng,
     cache: Cache<C>,
     query: Option<Query>,
-    result: Option<Result<Answer, DnsError>>,
+    /// The running lookup's current question (a CNAME target after a re-query); once it
+    /// has ended well, the answer's canonical name (one name buffer for both).
+    cur: Name,
+    result: Option<Result<Done, DnsError>>,
     tcp_buf: Vec<u8, T>,
+}
+
+/// A finished lookup's answer without its canonical name (that is [`Resolver::cur`]).
+#[derive(Clone, Debug)]
+struct Done {
+    addrs: Vec<Ipv4Addr, MAX_ADDRS>,
+    ttl_s: u32,
+    source: Source,
 }
 
 fn usable_server(ip: &Ipv4Addr) -> bool {
@@ -312,6 +321,7 @@ impl<const C: usize, const T: usize> Resolver<C, T> {
             dhcp: Vec::new(),
             cache: Cache::with_key(hash_key),
             query: None,
+            cur: Name::root(),
             result: None,
             tcp_buf: Vec::new(),
         }
@@ -408,7 +418,6 @@ impl<const C: usize, const T: usize> Resolver<C, T> {
         self.result = None;
         let mut q = Query {
             qkey: self.cache.key(qname),
-            cur: qname.clone(),
             hops: 0,
             ttl: u32::MAX,
             servers,
@@ -422,6 +431,7 @@ impl<const C: usize, const T: usize> Resolver<C, T> {
             deadline: now_ms,
             fails: 0,
         };
+        self.cur = qname.clone();
         self.new_try(&mut q);
         self.query = Some(q);
         Ok(Lookup::Pending)
@@ -461,7 +471,7 @@ impl<const C: usize, const T: usize> Resolver<C, T> {
             return None;
         }
         let mut msg = Vec::<u8, MAX_QUERY_LEN>::new();
-        if wire::build_query(q.id, &q.cur, &mut msg).is_err() {
+        if wire::build_query(q.id, &self.cur, &mut msg).is_err() {
             // Cannot happen: a Name is at most 255 bytes.
             self.finish(Err(DnsError::InvalidName(NameError::TooLong)), now_ms, None);
             return None;
@@ -492,7 +502,13 @@ impl<const C: usize, const T: usize> Resolver<C, T> {
 
     /// The result of the finished lookup, once.
     pub fn poll_result(&mut self) -> Option<Result<Answer, DnsError>> {
-        self.result.take()
+        let r = self.result.take()?;
+        Some(r.map(|d| Answer {
+            addrs: d.addrs,
+            canonical: self.cur.clone(),
+            ttl_s: d.ttl_s,
+            source: d.source,
+        }))
     }
 
     /// A UDP datagram arrived from `from` on local port `to_port`. Returns true if it was
@@ -511,7 +527,7 @@ impl<const C: usize, const T: usize> Resolver<C, T> {
         {
             return false;
         }
-        match wire::check_reply(data, q.id, &q.cur) {
+        match wire::check_reply(data, q.id, &self.cur) {
             Ok(hdr) => {
                 self.on_reply(&hdr, data, now_ms);
                 true
@@ -566,7 +582,7 @@ impl<const C: usize, const T: usize> Resolver<C, T> {
                 return true;
             }
         };
-        match wire::check_reply(msg, q.id, &q.cur) {
+        match wire::check_reply(msg, q.id, &self.cur) {
             // TC over TCP makes no sense (RFC 7766 §8): count it as a broken reply.
             Ok(hdr) if hdr.truncated => self.fail_try(TryFail::Refused, now_ms),
             Ok(hdr) => self.on_reply(&hdr, msg, now_ms),
@@ -602,7 +618,7 @@ impl<const C: usize, const T: usize> Resolver<C, T> {
         match hdr.rcode {
             wire::rcode::NOERROR => {}
             wire::rcode::NXDOMAIN => {
-                let neg = wire::extract(msg, hdr, &q.cur, MAX_CNAME_HOPS)
+                let neg = wire::extract(msg, hdr, &self.cur, MAX_CNAME_HOPS)
                     .ok()
                     .and_then(|x| x.negative_ttl);
                 self.query = Some(q);
@@ -621,7 +637,7 @@ impl<const C: usize, const T: usize> Resolver<C, T> {
             }
         }
         let budget = MAX_CNAME_HOPS.saturating_sub(q.hops);
-        let x = match wire::extract(msg, hdr, &q.cur, budget) {
+        let x = match wire::extract(msg, hdr, &self.cur, budget) {
             Ok(x) => x,
             Err(ExtractError::TooManyCnames) => {
                 self.query = Some(q);
@@ -656,7 +672,7 @@ impl<const C: usize, const T: usize> Resolver<C, T> {
                 self.finish(Err(DnsError::TooManyCnames), now_ms, None);
                 return;
             }
-            q.cur = x.final_name;
+            self.cur = x.final_name;
             q.round = 0;
             q.idx = 0;
             q.dead = 0;
@@ -735,7 +751,17 @@ impl<const C: usize, const T: usize> Resolver<C, T> {
             }
             Err(_) => {}
         }
-        self.result = Some(result);
+        self.result = Some(match result {
+            Ok(a) => {
+                self.cur = a.canonical;
+                Ok(Done {
+                    addrs: a.addrs,
+                    ttl_s: a.ttl_s,
+                    source: a.source,
+                })
+            }
+            Err(e) => Err(e),
+        });
     }
 
     /// Number of cache entries held (expired ones included until next touched).
