@@ -35,7 +35,18 @@
 //!   none. The address probe holds one for well under a second.
 //! - DNS holds one socket for the duration of one try: each UDP try opens a fresh socket bound
 //!   to the resolver's random source port and closes it when the try ends; a truncated reply
-//!   opens one TCP socket for the TCP try.
+//!   opens one TCP socket for the TCP try. Its reply stays in the chip's socket buffer until
+//!   all of it has arrived (the two-byte length prefix is peeked, RFC 1035 §4.2.2), then it is
+//!   read at once into the interface's one shared buffer: the host keeps no reassembly
+//!   buffer. So the service socket's RX buffer must hold a whole reply (at most
+//!   [`dns::TCP_REPLY_MAX`] + 2 bytes; the default 2 KB plan does), and a reply the server
+//!   cuts short with FIN ends its try at the TCP timeout rather than at once.
+//!
+//! # RAM
+//! No heap. [`Iface`] holds the [`Stack`] (about 107 bytes per socket), the DNS resolver
+//! (a [`DNS_CACHE`]-entry cache of about 100 bytes per entry, `Iface<O, C>` /
+//! [`Iface::with_dns_cache`] for another size), the DHCP client, one 1538-byte buffer
+//! shared by DHCP and DNS, and an event queue of [`EVENT_QUEUE`] entries.
 //! - `StackConfig::reserved_for_services` (0, 1 or 2) keeps that many hardware sockets back
 //!   from applications (`socket()` never hands them out, an application sees `ENFILE`
 //!   first), and the services take a reserved one first ([`Stack::socket_service`]). With 1

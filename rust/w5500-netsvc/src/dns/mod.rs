@@ -48,13 +48,17 @@
 //!   authoritative); SERVFAIL → next server, transient; FORMERR/NOTIMP/REFUSED/others → next
 //!   server, non-recoverable for that server.
 //! - **TC=1** (RFC 1035 §4.2.1, RFC 7766 §5): the same server is asked again over TCP with a
-//!   two-byte length prefix (§4.2.2); the reply may arrive in pieces and may be up to
-//!   [`TCP_REPLY_MAX`] bytes (longer: treated as a malformed reply from that server).
+//!   two-byte length prefix (§4.2.2); the reply may arrive in pieces ([`Resolver::handle_tcp`]
+//!   gathers them in a `T`-byte buffer) or whole ([`Resolver::handle_tcp_reply`], for an OS
+//!   layer that lets the reply gather in the chip) and may be up to [`TCP_REPLY_MAX`] bytes
+//!   (longer: treated as a malformed reply from that server).
 //! - **Answers**: names decompressed with loop protection ([`wire::read_name`]), the CNAME
 //!   chain followed in the answer section, and when it ends at a name without A records the
 //!   target is queried anew; up to [`wire::MAX_ADDRS`] addresses (duplicates removed, the rest
 //!   dropped). No A record and no CNAME with NOERROR is NODATA.
-//! - **Cache**: `C` entries (default 8), see [`cache`] for TTL and negative-caching rules.
+//! - **Cache**: `C` entries (default 8), keyed by a keyed 64-bit hash of the name, with the
+//!   canonical name kept only when it differs (up to [`cache::CANON_MAX`] bytes); see
+//!   [`cache`] for TTL and negative-caching rules.
 //! - **Names that need no query**: a strict dotted quad ([`name::parse_dotted_quad`]) is
 //!   answered as is; `localhost` and `*.localhost` give 127.0.0.1 (RFC 6761 §6.3; note the
 //!   W5500 has no loopback interface, so connecting there fails at the socket layer); other
