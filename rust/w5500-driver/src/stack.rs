@@ -177,9 +177,23 @@ enum HwOwner {
     Closing,
 }
 
-/// "No time recorded" in the stack's `u64` millisecond fields (no clock reaches it), so they
-/// need no `Option` (half the size on a 32-bit target).
-const NO_TIME: u64 = u64::MAX;
+/// An optional millisecond time in 8 bytes (an `Option<u64>` takes 16 on a 32-bit target),
+/// stored inverted so that "none" is all zero bits: tables of them start zeroed like the
+/// `Option`s they replace. `u64::MAX` ms cannot be stored (no clock reaches it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Stamp(u64);
+
+impl Stamp {
+    const NONE: Stamp = Stamp(0);
+
+    fn at(ms: u64) -> Stamp {
+        Stamp(!ms)
+    }
+
+    fn get(self) -> Option<u64> {
+        (self.0 != 0).then_some(!self.0)
+    }
+}
 
 #[derive(Clone, Copy, Debug)]
 struct Hw {
@@ -217,8 +231,8 @@ struct Hw {
     /// receive needs no `Sn_RX_RSR` read. `None`: read the chip.
     rx_ahead: Option<crate::hw::RxState>,
     /// When [`Stack::service`] first saw this socket waiting on the chip (a connect or a
-    /// SEND in flight); the stall guard measures from here. [`NO_TIME`]: not waiting.
-    stall_since_ms: u64,
+    /// SEND in flight); the stall guard measures from here.
+    stall_since_ms: Stamp,
     /// [`HwOwner::Closing`]: when the background close gives up and CLOSEs.
     close_deadline_ms: u64,
     /// `Sn_TX_FSR` when the stall guard last looked at a TCP SEND in flight (progress check).
@@ -240,7 +254,7 @@ impl Hw {
         send_waiter: false,
         send_ok_latched: false,
         rx_ahead: None,
-        stall_since_ms: NO_TIME,
+        stall_since_ms: Stamp::NONE,
         close_deadline_ms: 0,
         stall_fsr: None,
     };
@@ -383,8 +397,8 @@ pub struct Stack<SPI> {
     next_port: u16,
     accept_counter: u32,
     link: PhyStatus,
-    /// When `PHYCFGR` was last read ([`NO_TIME`]: never).
-    last_link_poll_ms: u64,
+    /// When `PHYCFGR` was last read.
+    last_link_poll_ms: Stamp,
     ip: Ipv4Addr,
     netmask: Ipv4Addr,
     /// INTn is wired and serviced ([`Stack::set_interrupt_driven`]).
@@ -398,8 +412,7 @@ pub struct Stack<SPI> {
     simr: SocketSet,
     chip_resets: u32,
     /// Since when the chip has not answered (VERSIONR) after its reset signature showed.
-    /// ([`NO_TIME`]: the chip answers.)
-    absent_since_ms: u64,
+    absent_since_ms: Stamp,
 }
 
 /// How long [`Stack::service`] tolerates a chip that shows the reset signature but does not
@@ -457,7 +470,7 @@ impl<SPI: SpiDevice> Stack<SPI> {
             next_port: EPHEMERAL_FIRST,
             accept_counter: 0,
             link,
-            last_link_poll_ms: NO_TIME,
+            last_link_poll_ms: Stamp::NONE,
             ip,
             netmask,
             intn: false,
@@ -466,7 +479,7 @@ impl<SPI: SpiDevice> Stack<SPI> {
             programmed,
             simr: SocketSet::all(),
             chip_resets: 0,
-            absent_since_ms: NO_TIME,
+            absent_since_ms: Stamp::NONE,
         })
     }
 
@@ -1913,19 +1926,17 @@ impl<SPI: SpiDevice> Stack<SPI> {
             if simr != self.simr || !imr.is_empty() {
                 match self.recover_from_chip_reset() {
                     Ok(recovered) => {
-                        self.absent_since_ms = NO_TIME;
+                        self.absent_since_ms = Stamp::NONE;
                         if recovered {
-                            self.last_link_poll_ms = NO_TIME;
+                            self.last_link_poll_ms = Stamp::NONE;
                         }
                     }
                     Err(Error::ChipNotFound { version }) => {
                         // Right after a reset the chip reads 0 until its PLL locks (§5.5.1), and
                         // some parts read VERSIONR 0 for a while: skip this pass, and report the
                         // chip absent only when it stays silent.
-                        if self.absent_since_ms == NO_TIME {
-                            self.absent_since_ms = now_ms;
-                        }
-                        let since = self.absent_since_ms;
+                        let since = self.absent_since_ms.get().unwrap_or(now_ms);
+                        self.absent_since_ms = Stamp::at(since);
                         if now_ms.saturating_sub(since) >= CHIP_ABSENT_GRACE_MS {
                             return Err(Error::ChipNotFound { version });
                         }
@@ -1975,11 +1986,13 @@ impl<SPI: SpiDevice> Stack<SPI> {
                 }
             }
         }
-        let t = self.last_link_poll_ms;
-        let due = t == NO_TIME || now_ms.saturating_sub(t) >= LINK_POLL_MS;
+        let due = self
+            .last_link_poll_ms
+            .get()
+            .is_none_or(|t| now_ms.saturating_sub(t) >= LINK_POLL_MS);
         if due {
             self.link = self.chip.phy_status()?;
-            self.last_link_poll_ms = now_ms;
+            self.last_link_poll_ms = Stamp::at(now_ms);
         }
         self.stall_guard(now_ms)
     }
@@ -2005,15 +2018,14 @@ impl<SPI: SpiDevice> Stack<SPI> {
         for s in Sn::ALL {
             if !self.waits_on_chip(s) {
                 let h = &mut self.hw[s.index()];
-                h.stall_since_ms = NO_TIME;
+                h.stall_since_ms = Stamp::NONE;
                 h.stall_fsr = None;
                 continue;
             }
-            let since = self.hw[s.index()].stall_since_ms;
-            if since == NO_TIME {
-                self.hw[s.index()].stall_since_ms = now_ms;
+            let Some(since) = self.hw[s.index()].stall_since_ms.get() else {
+                self.hw[s.index()].stall_since_ms = Stamp::at(now_ms);
                 continue;
-            }
+            };
             if now_ms.saturating_sub(since) < limit {
                 continue;
             }
@@ -2050,7 +2062,7 @@ impl<SPI: SpiDevice> Stack<SPI> {
                     // First look, or the peer acknowledged something: measure again.
                     let h = &mut self.hw[s.index()];
                     h.stall_fsr = Some(free);
-                    h.stall_since_ms = now_ms;
+                    h.stall_since_ms = Stamp::at(now_ms);
                     continue;
                 }
                 log::warn!("stack: TCP SEND on {s} made no progress; dropping the connection");
@@ -2066,7 +2078,7 @@ impl<SPI: SpiDevice> Stack<SPI> {
                 }
             }
             let h = &mut self.hw[s.index()];
-            h.stall_since_ms = NO_TIME;
+            h.stall_since_ms = Stamp::NONE;
             h.stall_fsr = None;
         }
         Ok(())
@@ -2159,14 +2171,12 @@ impl<SPI: SpiDevice> Stack<SPI> {
             .filter(|h| h.owner == HwOwner::Closing)
             .map(|h| h.close_deadline_ms)
             .min();
-        let link =
-            (self.last_link_poll_ms != NO_TIME).then(|| self.last_link_poll_ms + LINK_POLL_MS);
+        let link = self.last_link_poll_ms.get().map(|t| t + LINK_POLL_MS);
         let limit = self.stall_limit_ms();
         let stall = self
             .hw
             .iter()
-            .filter(|h| h.stall_since_ms != NO_TIME)
-            .map(|h| h.stall_since_ms.saturating_add(limit))
+            .filter_map(|h| h.stall_since_ms.get().map(|t| t.saturating_add(limit)))
             .min();
         [closing, link, stall].into_iter().flatten().min()
     }
@@ -2335,7 +2345,7 @@ impl<SPI: SpiDevice> Stack<SPI> {
     /// Forget the last link reading so the next [`Stack::service`] reads `PHYCFGR` at once
     /// (after a PHY power-down or power-up).
     pub fn refresh_link_now(&mut self) {
-        self.last_link_poll_ms = NO_TIME;
+        self.last_link_poll_ms = Stamp::NONE;
     }
 }
 #[cfg(test)]
@@ -2356,5 +2366,17 @@ mod size_budget {
         // bench counts it.
         let table = size_of::<Stack<NoSpi>>() - size_of::<Chip<NoSpi>>();
         assert!(table <= 128 * MAX_SOCKETS, "Stack without Chip = {table} B");
+    }
+
+    /// The compact optional time keeps every time a clock gives, 0 ms (power-on) included,
+    /// and its "none" is all zero bits (zeroed tables start empty).
+    #[test]
+    fn stamp_round_trips_and_none_is_zero() {
+        for t in [0, 1, 250, u64::from(u32::MAX) + 7, u64::MAX - 1] {
+            assert_eq!(Stamp::at(t).get(), Some(t));
+        }
+        assert_eq!(Stamp::NONE.get(), None);
+        assert_eq!(Stamp::NONE.0, 0);
+        assert_eq!(core::mem::size_of::<Stamp>(), 8);
     }
 }
