@@ -481,14 +481,17 @@ pub unsafe extern "C" fn w5500_rs_getaddrinfo(
 #[no_mangle]
 pub unsafe extern "C" fn w5500_rs_status(out: *mut W5500RsStatus) -> i32 {
     run(|d| {
-        let st = d.bsd.os().with_stack(|s| {
-            let link = s.link();
-            let ipv4 = s.chip().ipv4();
-            (link, ipv4, s.free_hw_sockets())
+        // Under the interface lock, so that the chip's registers and the lease agree (the
+        // worker programs SIPR and records the lease in one locked step).
+        let (lease, servers, (link, ipv4, free)) = d.iface.with(|i| {
+            let chip = i.bsd().os().with_stack(|s| {
+                let link = s.link();
+                let ipv4 = s.chip().ipv4();
+                (link, ipv4, s.free_hw_sockets())
+            });
+            (i.lease(), i.dns_servers(), chip)
         });
-        let (link, ipv4, free) = st;
         let (addr, mask, gw) = ipv4.map_err(err)?;
-        let (lease, servers) = d.iface.with(|i| (i.lease(), i.dns_servers()));
         // SAFETY: the caller passes writable storage (or NULL, refused).
         let o = unsafe { out.as_mut() }.ok_or(errno(Errno::EINVAL))?;
         *o = W5500RsStatus {

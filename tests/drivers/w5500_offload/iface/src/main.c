@@ -85,13 +85,13 @@ static W5500RsStatus status(void)
 	return st;
 }
 
-/* The lease, once there is one (the events may have come before the callbacks existed). */
+/* The lease, once there is one and its events have been delivered. */
 static W5500RsStatus wait_lease(void)
 {
 	for (int i = 0; i < 400; i++) {
 		W5500RsStatus st = status();
 
-		if (st.dhcp_bound) {
+		if (st.dhcp_bound && atomic_get(&n_bound) > 0) {
 			return st;
 		}
 		k_msleep(50);
