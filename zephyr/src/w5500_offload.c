@@ -389,6 +389,7 @@ static void w5500_iface_init(struct net_if *iface)
 	/* Offloaded interfaces start with carrier on; the PHY decides (never "up" without a
 	 * cable). The worker turns it on at the first LinkUp event. */
 	net_if_carrier_off(iface);
+	w5500_offload_ctl_iface_init(d);
 #if defined(CONFIG_W5500_OFFLOAD_DNS)
 	w5500_offload_dns_init();
 #endif

@@ -97,6 +97,9 @@ void w5500_offload_sockets_init(struct w5500_offload_data *d);
 /** Register the DNS offload (CONFIG_W5500_OFFLOAD_DNS). */
 void w5500_offload_dns_init(void);
 
+/** Interface control at iface init (w5500_ctl.c): retry registers, host name. */
+void w5500_offload_ctl_iface_init(struct w5500_offload_data *d);
+
 /** Handle interface events from Rust (worker thread). */
 void w5500_offload_handle_events(struct w5500_offload_data *d);
 

@@ -313,3 +313,33 @@ pub unsafe extern "C" fn w5500_rs_emul_dhcp_received(msg_type: u8) -> i32 {
     r.flatten()
         .map_or(-1, |n| i32::try_from(n).unwrap_or(i32::MAX))
 }
+
+/// Test control: the host name (DHCP option 12) of the last message the LAN's server
+/// received that carried one, NUL-terminated into `buf` (`len` bytes, cut to fit). Returns
+/// its full length, 0 when none was seen, or -1 before the emulator exists.
+///
+/// # Safety
+/// `buf` has `len` writable bytes (may be NULL when `len` is 0). Calls into this module are
+/// serialised by the caller.
+#[no_mangle]
+pub unsafe extern "C" fn w5500_rs_emul_dhcp_hostname(buf: *mut u8, len: usize) -> isize {
+    // SAFETY: forwarded contract.
+    let r = unsafe {
+        with_emul(|e| dhcp_server(e).map(|d| d.last_hostname.clone().unwrap_or_default()))
+    };
+    let Some(name) = r.flatten() else {
+        return -1;
+    };
+    if !buf.is_null() && len > 0 {
+        // SAFETY: the caller passes `len` writable bytes.
+        let out = unsafe { core::slice::from_raw_parts_mut(buf, len) };
+        let n = name.len().min(len - 1);
+        if let (Some(dst), Some(src)) = (out.get_mut(..n), name.get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        if let Some(z) = out.get_mut(n) {
+            *z = 0;
+        }
+    }
+    isize::try_from(name.len()).unwrap_or(isize::MAX)
+}

@@ -35,6 +35,7 @@
 extern crate alloc;
 
 pub mod abi;
+pub mod ctl;
 #[cfg(feature = "emul-core")]
 pub mod emul;
 pub mod exports;

@@ -52,6 +52,9 @@
 // Most DNS servers an event carries.
 #define W5500_RS_DNS_MAX 2
 
+// Longest host name (option 12) the driver keeps, without the NUL.
+#define W5500_RS_HOSTNAME_MAX 63
+
 // Mask that gives the per-socket table index (0..8) from a socket id.
 #define W5500_RS_SOCKET_INDEX_MASK 255
 
@@ -226,14 +229,6 @@ typedef uint8_t W5500RsErrno;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
-// An IPv4 socket address: address bytes in network order, port in host order.
-typedef struct W5500RsSockaddr {
-  // IPv4 address, most significant byte first.
-  uint8_t addr[4];
-  // Port, host byte order.
-  uint16_t port;
-} W5500RsSockaddr;
-
 // A static IPv4 configuration (all zero: none).
 typedef struct W5500RsIpv4 {
   // Address.
@@ -243,6 +238,36 @@ typedef struct W5500RsIpv4 {
   // Default gateway.
   uint8_t gateway[4];
 } W5500RsIpv4;
+
+// The IPv4 configuration, how it was obtained, and the DHCP lease times.
+typedef struct W5500RsLease {
+  // Address, netmask and gateway programmed in the chip (all zero: none).
+  struct W5500RsIpv4 ipv4;
+  // The address came from DHCP (else static, or none).
+  bool from_dhcp;
+  // DHCP is enabled (it runs while the interface is up and no static address is set).
+  bool dhcp_enabled;
+  // A static address is set (it stops DHCP until removed).
+  bool has_static;
+  // The DHCP server that granted the lease (option 54; zero without a lease).
+  uint8_t server[4];
+  // Lease time in seconds (0 without a lease, `u32::MAX` for an infinite one).
+  uint32_t lease_s;
+  // Renewal time T1 in seconds (0 without a lease).
+  uint32_t t1_s;
+  // Rebinding time T2 in seconds (0 without a lease).
+  uint32_t t2_s;
+  // Seconds until the lease expires (0 without a lease).
+  uint32_t remaining_s;
+} W5500RsLease;
+
+// An IPv4 socket address: address bytes in network order, port in host order.
+typedef struct W5500RsSockaddr {
+  // IPv4 address, most significant byte first.
+  uint8_t addr[4];
+  // Port, host byte order.
+  uint16_t port;
+} W5500RsSockaddr;
 
 // Everything the C layer knows from devicetree and Kconfig, passed once to
 // [`crate::exports::w5500_rs_init`] (Kconfig values are arguments, never Rust `cfg`s, so the
@@ -387,6 +412,71 @@ typedef struct W5500RsSpiBuf {
 extern "C" {
 #endif // __cplusplus
 
+// Set a static IPv4 configuration: programmed into the chip at once (when the interface
+// is up) and DHCP stops (its address is removed first, no RELEASE). `cfg` NULL or an
+// all-zero address removes the static configuration; DHCP then starts again if it is
+// enabled. Returns 0, or `-EINVAL` (a multicast, broadcast or loopback address).
+//
+// # Safety
+// `cfg` is NULL or valid.
+int32_t w5500_rs_set_ipv4(const struct W5500RsIpv4 *cfg);
+
+// Enable (`on`) or disable DHCP. Enabling replaces a static address and starts the client
+// (once the link is up); disabling removes the leased address without a RELEASE (as
+// Zephyr's `net_dhcpv4_stop`) and the configured static address, if any, takes over.
+int32_t w5500_rs_set_dhcp(bool on);
+
+// Replace the configured DNS servers (asked after the ones DHCP gives): `n` entries of
+// `servers` (at most `W5500_RS_DNS_MAX` are kept; zero entries are skipped). `n` 0 clears
+// them. Returns 0 or `-EINVAL` (NULL with `n` > 0).
+//
+// # Safety
+// `servers` has `n` readable entries (may be NULL when `n` is 0).
+int32_t w5500_rs_set_dns_servers(const uint8_t (*servers)[4], size_t n);
+
+// Set the DHCP host name (option 12) from a template (`{}` becomes the last three MAC bytes
+// in upper-case hex, Adafruit's `set_dhcp(hostname)`; only the part before the first `.`;
+// other characters than letters, digits and `-` become `-`). NULL or empty: no option 12.
+// Applied when DHCP next starts (as MicroPython's `network.hostname()`): set it before
+// `net_if_up`, or take the interface down and up. Returns 0 or `-EINVAL` (not UTF-8).
+//
+// # Safety
+// `template` is NULL or NUL-terminated.
+int32_t w5500_rs_set_hostname(const char *template_);
+
+// The host name DHCP sends, NUL-terminated into `buf` (`len` bytes). Returns its length
+// (0: none), or `-EMSGSIZE` when `buf` is too small.
+//
+// # Safety
+// `buf` has `len` writable bytes.
+int32_t w5500_rs_hostname(char *buf, size_t len);
+
+// The IPv4 configuration and lease into `*out`. Returns 0.
+//
+// # Safety
+// `out` is writable.
+int32_t w5500_rs_lease(struct W5500RsLease *out);
+
+// Set the chip's retransmission timing (Adafruit's `rtr`/`rcr`, datasheet `RTR`/`RCR`):
+// `time_100us` in units of 100 µs (1..=65535), `count` retries. A TCP connect or send then
+// fails with `ETIMEDOUT` (ARP: `EHOSTUNREACH`) after about `time × (count + 1)` with the
+// chip's doubling. Returns 0 or `-EINVAL` (time 0).
+int32_t w5500_rs_set_retry(uint16_t time_100us, uint8_t count);
+
+// The chip's retransmission timing as programmed (`RTR` in 100 µs units, `RCR`). Returns 0.
+//
+// # Safety
+// `time_100us` and `count` are NULL or writable.
+int32_t w5500_rs_retry(uint16_t *time_100us, uint8_t *count);
+
+// The PHY link as the interface sees it (down while the interface is down and the PHY
+// powered off, whatever the last `PHYCFGR` reading said): `*up`, `*speed_100`,
+// `*full_duplex`. Returns 0.
+//
+// # Safety
+// Each pointer is NULL or writable.
+int32_t w5500_rs_link(bool *up, bool *speed_100, bool *full_duplex);
+
 #if defined(CONFIG_W5500_OFFLOAD_EMUL)
 // Create (or re-create) the simulated chip, powered and out of reset, link up, on the
 // standard LAN, with its clock at `now_us`. Returns 0.
@@ -499,6 +589,17 @@ int32_t w5500_rs_emul_dhcp_lease(uint32_t lease_s, uint32_t t1_s, uint32_t t2_s)
 // # Safety
 // Calls into this module are serialised by the caller.
 int32_t w5500_rs_emul_dhcp_received(uint8_t msg_type);
+#endif
+
+#if defined(CONFIG_W5500_OFFLOAD_EMUL)
+// Test control: the host name (DHCP option 12) of the last message the LAN's server
+// received that carried one, NUL-terminated into `buf` (`len` bytes, cut to fit). Returns
+// its full length, 0 when none was seen, or -1 before the emulator exists.
+//
+// # Safety
+// `buf` has `len` writable bytes (may be NULL when `len` is 0). Calls into this module are
+// serialised by the caller.
+ptrdiff_t w5500_rs_emul_dhcp_hostname(uint8_t *buf, size_t len);
 #endif
 
 // Bring the chip up (reset pin, probe, soft reset, configuration, socket table) and create
