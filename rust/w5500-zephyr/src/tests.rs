@@ -304,3 +304,160 @@ fn getaddrinfo_abi_names_through_the_chip() {
     assert_eq!(st.free_hw_sockets, 8);
     assert_eq!((st.n_dns, st.dns[0]), (1, [10, 77, 0, 1]));
 }
+
+/// Every pending interface event (after a worker step).
+fn drain_events() -> Vec<W5500RsEvent> {
+    let mut ev = W5500RsEvent::bare(W5500RsEventKind::None);
+    let mut out = Vec::new();
+    poll();
+    // SAFETY: writable out.
+    while unsafe { w5500_rs_poll_events(&mut ev) } == 1 {
+        out.push(ev);
+    }
+    out
+}
+
+fn lease() -> crate::ctl::W5500RsLease {
+    let mut l = crate::ctl::W5500RsLease::default();
+    // SAFETY: writable out.
+    assert_eq!(unsafe { crate::ctl::w5500_rs_lease(&mut l) }, 0);
+    l
+}
+
+/// docs/SEMANTICS.md "hostname": the Kconfig default template `WIZnet{}` (Adafruit's `{}`
+/// = last three MAC bytes, upper-case hex) is what DHCP option 12 carries; run-time changes
+/// follow the same template rules; a too-small buffer is refused.
+#[test]
+fn ctl_hostname_template_and_buffer() {
+    use crate::ctl::*;
+    let _g = up();
+    let mut buf = [0 as std::ffi::c_char; 64];
+    // SAFETY: 64 writable bytes.
+    let n = unsafe { w5500_rs_hostname(buf.as_mut_ptr(), buf.len()) };
+    // SAFETY: NUL-terminated by the export.
+    let name = unsafe { CStr::from_ptr(buf.as_ptr()) };
+    assert_eq!(name.to_str().unwrap(), "WIZnet000001");
+    assert_eq!(n, 12);
+    // SAFETY: NUL-terminated template.
+    assert_eq!(
+        // SAFETY: NUL-terminated template.
+        unsafe { w5500_rs_set_hostname(c"node {}.example".as_ptr()) },
+        0
+    );
+    // SAFETY: as above.
+    assert_eq!(
+        // SAFETY: as above.
+        unsafe { w5500_rs_hostname(buf.as_mut_ptr(), buf.len()) },
+        11
+    );
+    // SAFETY: NUL-terminated by the export.
+    let name = unsafe { CStr::from_ptr(buf.as_ptr()) };
+    assert_eq!(name.to_str().unwrap(), "node-000001");
+    // SAFETY: 5 writable bytes.
+    assert_eq!(
+        // SAFETY: 5 writable bytes.
+        unsafe { w5500_rs_hostname(buf.as_mut_ptr(), 5) },
+        -(Errno::EMSGSIZE as i32)
+    );
+    // SAFETY: NULL is allowed: no option 12.
+    assert_eq!(unsafe { w5500_rs_set_hostname(std::ptr::null()) }, 0);
+    // SAFETY: 64 writable bytes.
+    assert_eq!(unsafe { w5500_rs_hostname(buf.as_mut_ptr(), buf.len()) }, 0);
+    // SAFETY: NUL-terminated template.
+    assert_eq!(unsafe { w5500_rs_set_hostname(c"WIZnet{}".as_ptr()) }, 0);
+}
+
+/// docs/SEMANTICS.md "ipconfig(addr4=)": a static address replaces the configured one on
+/// the chip (SIPR/SUBR/GAR) with AddressRemoved then AddressAdded; multicast is refused;
+/// with DHCP off, removing it leaves no address.
+#[test]
+fn ctl_static_ipv4_replaces_and_removes() {
+    use crate::ctl::*;
+    let _g = up();
+    let _ = drain_events();
+    let cfg = |a: [u8; 4], gw: [u8; 4]| W5500RsIpv4 {
+        addr: a,
+        netmask: [255, 255, 255, 0],
+        gateway: gw,
+    };
+    // SAFETY: valid config.
+    assert_eq!(
+        // SAFETY: valid config.
+        unsafe { w5500_rs_set_ipv4(&cfg([10, 77, 0, 60], [0; 4])) },
+        0
+    );
+    let kinds: Vec<_> = drain_events()
+        .iter()
+        .map(|e| (e.kind, e.ipv4.addr))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (W5500RsEventKind::AddressRemoved, [10, 77, 0, 50]),
+            (W5500RsEventKind::AddressAdded, [10, 77, 0, 60])
+        ]
+    );
+    let mut st = W5500RsStatus::default();
+    // SAFETY: writable out.
+    assert_eq!(unsafe { w5500_rs_status(&mut st) }, 0);
+    assert_eq!(st.ipv4.addr, [10, 77, 0, 60]);
+    assert_eq!(st.ipv4.gateway, [0; 4]);
+    let l = lease();
+    assert!(l.has_static && !l.from_dhcp && !l.dhcp_enabled);
+    // SAFETY: valid config.
+    assert_eq!(
+        // SAFETY: valid config.
+        unsafe { w5500_rs_set_ipv4(&cfg([224, 0, 0, 1], [0; 4])) },
+        -(Errno::EINVAL as i32)
+    );
+    // SAFETY: NULL removes it.
+    assert_eq!(unsafe { w5500_rs_set_ipv4(std::ptr::null()) }, 0);
+    let _ = drain_events();
+    assert_eq!(lease().ipv4.addr, [0; 4]);
+    // Back to the standard configuration for the other tests.
+    // SAFETY: valid config.
+    assert_eq!(
+        // SAFETY: valid config.
+        unsafe { w5500_rs_set_ipv4(&cfg([10, 77, 0, 50], [10, 77, 0, 1])) },
+        0
+    );
+    let _ = drain_events();
+    assert_eq!(lease().ipv4.addr, [10, 77, 0, 50]);
+}
+
+/// docs/SEMANTICS.md "rtr/rcr" and "ipconfig(dns=)": RTR/RCR read back as set (time 0
+/// refused); DNS servers replaced at run time and read back through the status.
+#[test]
+fn ctl_retry_and_dns_servers() {
+    use crate::ctl::*;
+    let _g = up();
+    let (mut t, mut c) = (0u16, 0u8);
+    assert_eq!(w5500_rs_set_retry(0, 3), -(Errno::EINVAL as i32));
+    assert_eq!(w5500_rs_set_retry(1234, 3), 0);
+    // SAFETY: writable outs.
+    assert_eq!(unsafe { w5500_rs_retry(&mut t, &mut c) }, 0);
+    assert_eq!((t, c), (1234, 3));
+    assert_eq!(w5500_rs_set_retry(2000, 8), 0);
+
+    let servers = [[10, 77, 0, 2], [0, 0, 0, 0], [10, 77, 0, 1]];
+    // SAFETY: 3 readable entries.
+    assert_eq!(unsafe { w5500_rs_set_dns_servers(servers.as_ptr(), 3) }, 0);
+    let mut st = W5500RsStatus::default();
+    // SAFETY: writable out.
+    assert_eq!(unsafe { w5500_rs_status(&mut st) }, 0);
+    assert_eq!(st.n_dns, 2);
+    assert_eq!(st.dns, [[10, 77, 0, 2], [10, 77, 0, 1]]);
+    // SAFETY: NULL with n > 0 is refused.
+    assert_eq!(
+        // SAFETY: NULL with n > 0 is refused.
+        unsafe { w5500_rs_set_dns_servers(std::ptr::null(), 1) },
+        -(Errno::EINVAL as i32)
+    );
+    // SAFETY: one readable entry.
+    assert_eq!(
+        // SAFETY: one readable entry.
+        unsafe { w5500_rs_set_dns_servers([[10, 77, 0, 1]].as_ptr(), 1) },
+        0
+    );
+    let _ = drain_events();
+}
