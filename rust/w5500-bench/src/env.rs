@@ -163,12 +163,14 @@ impl Env {
 
     /// Start measuring.
     pub fn start(&self) {
+        crate::cpu::set_measuring(true);
         self.meter.reset();
         lock(&self.sim).reset_stats();
     }
 
     /// Stop measuring: the spy's counts (checked against the simulator's) and simulated µs.
     pub fn stop(&self) -> Result<(Counts, u64), String> {
+        crate::cpu::set_measuring(false);
         let c = self.meter.counts();
         let sim = lock(&self.sim);
         let st = sim.stats();
@@ -292,7 +294,7 @@ pub struct Delay(pub SharedSim);
 
 impl embedded_hal::delay::DelayNs for Delay {
     fn delay_ns(&mut self, ns: u32) {
-        lock(&self.0).advance(std::time::Duration::from_nanos(u64::from(ns)));
+        crate::cpu::excl(|| lock(&self.0).advance(std::time::Duration::from_nanos(u64::from(ns))));
     }
 }
 

@@ -12,6 +12,7 @@ use w5500_hl::{Error as HlError, Tcp, Udp};
 use w5500_regs::{Interrupt, SocketSet};
 use w5500_sim::lan::standard;
 
+use crate::cpu::drv;
 use crate::env::{self, BenchSpi, Env, CHIP_UDP_PORT, SINK_PORT, SOURCE_PORT};
 use crate::work::{Run, Work};
 
@@ -42,11 +43,11 @@ fn wait(env: &Env, w: &mut Dev) -> Result<(), String> {
     if !env.wait_int(STUCK_US) {
         return Err("no interrupt within 5 s".into());
     }
-    let ir = u8::from(w.sn_ir(SN).map_err(e("sn_ir"))?);
+    let ir = u8::from(drv(|| w.sn_ir(SN)).map_err(e("sn_ir"))?);
     if ir & 0x10 != 0 || ir & 0x08 != 0 {
         BUSY.with(|b| b.set(false));
     }
-    w.set_sn_ir(SN, ir).map_err(e("set_sn_ir"))
+    drv(|| w.set_sn_ir(SN, ir)).map_err(e("set_sn_ir"))
 }
 
 /// Before a call that may SEND: wait for the previous SEND to finish.
@@ -59,14 +60,13 @@ fn ready_to_send(env: &Env, w: &mut Dev) -> Result<(), String> {
 }
 
 fn status(w: &mut Dev) -> Result<SocketStatus, String> {
-    w.sn_sr(SN)
+    drv(|| w.sn_sr(SN))
         .map_err(e("sn_sr"))?
         .map_err(|v| format!("Sn_SR {v:#x}"))
 }
 
 fn connect(env: &Env, w: &mut Dev, to: SocketAddrV4, port: u16) -> Result<(), String> {
-    w.tcp_connect(SN, port, &addr(to))
-        .map_err(e("tcp_connect"))?;
+    drv(|| w.tcp_connect(SN, port, &addr(to))).map_err(e("tcp_connect"))?;
     loop {
         match status(w)? {
             SocketStatus::Established => return Ok(()),
@@ -89,7 +89,7 @@ fn echo_once(env: &Env, w: &mut Dev, i: u64) -> Result<(), String> {
     let mut sent = 0;
     while sent < p.len() {
         ready_to_send(env, w)?;
-        let k = w.tcp_write(SN, &p[sent..]).map_err(e("tcp_write"))?;
+        let k = drv(|| w.tcp_write(SN, &p[sent..])).map_err(e("tcp_write"))?;
         if k == 0 {
             BUSY.with(|b| b.set(false));
             wait(env, w)?;
@@ -99,7 +99,7 @@ fn echo_once(env: &Env, w: &mut Dev, i: u64) -> Result<(), String> {
     let mut buf = [0u8; 64];
     let mut got = 0;
     while got < 64 {
-        let k = w.tcp_read(SN, &mut buf[got..]).map_err(e("tcp_read"))?;
+        let k = drv(|| w.tcp_read(SN, &mut buf[got..])).map_err(e("tcp_read"))?;
         if k == 0 {
             wait(env, w)?;
         }
@@ -141,7 +141,7 @@ pub fn run(env: &Env, work: &Work) -> Result<Run, String> {
             let mut buf = vec![0u8; 16 * 1024];
             let mut got = 0u64;
             loop {
-                let k = usize::from(w.tcp_read(SN, &mut buf).map_err(e("tcp_read"))?);
+                let k = usize::from(drv(|| w.tcp_read(SN, &mut buf)).map_err(e("tcp_read"))?);
                 if k > 0 {
                     if buf[..k] != env::pattern(got, k)[..] {
                         let v = crate::env::lock(&env.sim).violations().to_vec();
@@ -159,7 +159,7 @@ pub fn run(env: &Env, work: &Work) -> Result<Run, String> {
                 return Err(format!("received {got} of {n}"));
             }
             let r = done(env, n, n / 1024, t0);
-            w.tcp_disconnect(SN).map_err(e("disconnect"))?;
+            drv(|| w.tcp_disconnect(SN)).map_err(e("disconnect"))?;
             r
         }
         Work::TcpSend(n) => {
@@ -178,7 +178,7 @@ pub fn run(env: &Env, work: &Work) -> Result<Run, String> {
                 let mut k = 0;
                 while k < len {
                     ready_to_send(env, w)?;
-                    let m = w.tcp_write(SN, &data[k..]).map_err(e("tcp_write"))?;
+                    let m = drv(|| w.tcp_write(SN, &data[k..])).map_err(e("tcp_write"))?;
                     if m == 0 {
                         BUSY.with(|b| b.set(false));
                         wait(env, w)?;
@@ -187,13 +187,13 @@ pub fn run(env: &Env, work: &Work) -> Result<Run, String> {
                 }
                 off += len as u64;
             }
-            w.tcp_disconnect(SN).map_err(e("disconnect"))?;
+            drv(|| w.tcp_disconnect(SN)).map_err(e("disconnect"))?;
             let r = done(env, n, n / 1024, t0);
             crate::ours::wait_sink(env, n)?;
             r
         }
         Work::UdpTx { size, count } => {
-            w.udp_bind(SN, CHIP_UDP_PORT).map_err(e("udp_bind"))?;
+            drv(|| w.udp_bind(SN, CHIP_UDP_PORT)).map_err(e("udp_bind"))?;
             let to = addr(SocketAddrV4::new(standard::PEER, env::UDP_SINK_PORT));
             env.start();
             let t0 = env.now_us();
@@ -201,8 +201,7 @@ pub fn run(env: &Env, work: &Work) -> Result<Run, String> {
                 let p = env::payload(u64::from(i), size);
                 loop {
                     ready_to_send(env, w)?;
-                    let k = w
-                        .udp_send_to_if_free(SN, &p, &to)
+                    let k = drv(|| w.udp_send_to_if_free(SN, &p, &to))
                         .map_err(e("udp_send_to_if_free"))?;
                     if usize::from(k) == size {
                         break;
@@ -216,7 +215,7 @@ pub fn run(env: &Env, work: &Work) -> Result<Run, String> {
             r
         }
         Work::UdpRx { size, count } => {
-            w.udp_bind(SN, CHIP_UDP_PORT).map_err(e("udp_bind"))?;
+            drv(|| w.udp_bind(SN, CHIP_UDP_PORT)).map_err(e("udp_bind"))?;
             env.start();
             let t0 = env.now_us();
             let mut buf = vec![0u8; 2048];
@@ -224,7 +223,7 @@ pub fn run(env: &Env, work: &Work) -> Result<Run, String> {
                 let p = env::payload(u64::from(i), size);
                 env.udp_inject(standard::CHIP_STATIC, &p);
                 loop {
-                    match w.udp_recv_from(SN, &mut buf) {
+                    match drv(|| w.udp_recv_from(SN, &mut buf)) {
                         Ok((k, _)) => {
                             if buf[..usize::from(k)] != p[..] {
                                 return Err(format!("datagram {i} corrupt"));
@@ -255,7 +254,7 @@ pub fn run(env: &Env, work: &Work) -> Result<Run, String> {
                 let port = LOCAL_PORT.wrapping_add(i as u16 % 20_000);
                 connect(env, w, SocketAddrV4::new(standard::ECHO, 7), port)?;
                 echo_once(env, w, u64::from(i))?;
-                w.tcp_disconnect(SN).map_err(e("disconnect"))?;
+                drv(|| w.tcp_disconnect(SN)).map_err(e("disconnect"))?;
                 loop {
                     let st = status(w)?;
                     if st == SocketStatus::Closed {
@@ -263,7 +262,7 @@ pub fn run(env: &Env, work: &Work) -> Result<Run, String> {
                     }
                     if st == SocketStatus::TimeWait {
                         // The chip lingers in TIME_WAIT; free the socket as a BSD stack would.
-                        w.set_sn_cr(SN, w5500_hl::ll::SocketCommand::Close)
+                        drv(|| w.set_sn_cr(SN, w5500_hl::ll::SocketCommand::Close))
                             .map_err(e("close"))?;
                         continue;
                     }

@@ -3,14 +3,17 @@
 //! simulated chip and the in-memory LAN (deterministic, simulated clock).
 //!
 //! Usage: `w5500-bench [--quick] [--no-cpu] [--no-footprint] [--no-write]`
-//! and, for the CPU measurement, `w5500-bench --one <driver> <workload> <2|16> [--quick]`
-//! runs one measurement (the process callgrind counts).
+//! and, for the CPU measurement, `w5500-bench --callgrind-one <driver> <workload-spec>`
+//! runs one measurement (the process callgrind counts; see `cpu`).
 
+mod cpu;
 mod env;
+mod footprint;
 mod hl;
 mod hlsvc;
 mod model;
 mod ours;
+mod ourssvc;
 mod report;
 mod smol;
 mod smolsvc;
@@ -77,8 +80,23 @@ fn repo_root() -> std::path::PathBuf {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(i) = args.iter().position(|a| a == "--callgrind-one") {
+        let (Some(d), Some(w)) = (args.get(i + 1), args.get(i + 2)) else {
+            eprintln!("usage: w5500-bench --callgrind-one <driver> <workload-spec>");
+            return ExitCode::FAILURE;
+        };
+        return match cpu::child(d, w) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                println!("failed: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let quick = args.iter().any(|a| a == "--quick");
     let write = !args.iter().any(|a| a == "--no-write");
+    let no_cpu = args.iter().any(|a| a == "--no-cpu");
+    let no_footprint = args.iter().any(|a| a == "--no-footprint");
     let works = work::workloads(quick);
     println!(
         "{:<15} {:<16} {:>3} {:>9} {:>13}{:>11} {:>10}  modeled at 10/20/40/80 MHz",
@@ -86,7 +104,7 @@ fn main() -> ExitCode {
     );
     let mut rows = Vec::new();
     for work in &works {
-        for buffers in [Buffers::K2, Buffers::K16] {
+        for &buffers in work.buffer_plans() {
             for driver in Driver::ALL {
                 let r = measure(driver, *work, buffers);
                 report::print_row(&r);
@@ -96,7 +114,7 @@ fn main() -> ExitCode {
     }
     let mut hl_strict = Vec::new();
     for work in &works {
-        for buffers in [Buffers::K2, Buffers::K16] {
+        for &buffers in work.buffer_plans() {
             let r = measure_with(Driver::Hl, *work, buffers, true);
             let outcome = match &r.run {
                 Ok(_) => "passes".to_string(),
@@ -106,18 +124,80 @@ fn main() -> ExitCode {
         }
     }
     let failed = rows.iter().filter(|r| r.run.is_err()).count();
+    // CPU cost under callgrind: one child process per driver and workload.
+    let cpu_skip = if quick {
+        Some("skipped in `--quick` runs (CI); `scripts/bench` measures it".to_string())
+    } else if no_cpu {
+        Some("skipped (`--no-cpu`)".to_string())
+    } else if !cpu::valgrind_available() {
+        Some("valgrind is not installed (`apt-get install valgrind`)".to_string())
+    } else {
+        None
+    };
+    let mut cpu_rows = Vec::new();
+    if let Some(why) = &cpu_skip {
+        println!("\ncpu: {why}");
+    } else {
+        println!(
+            "\ncpu (callgrind Ir of driver code, {} KB buffers):",
+            cpu::BUFFERS.kb()
+        );
+        let dir = std::env::temp_dir().join(format!("w5500-bench-cg-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        for work in cpu::workloads(quick) {
+            for driver in Driver::ALL {
+                let r = cpu::measure(driver, work, &dir);
+                match &r.result {
+                    Ok((ir, payload, ops)) => println!(
+                        "{:<15} {:<16} {:>12} Ir {:>10.0} Ir/{}{}",
+                        driver.name(),
+                        work.name(),
+                        ir,
+                        *ir as f64 / (*ops).max(1) as f64,
+                        work.op_name(),
+                        if *payload > 0 && !work.is_bulk() {
+                            format!(" {:>8.0} Ir/KiB", *ir as f64 * 1024.0 / *payload as f64)
+                        } else {
+                            String::new()
+                        }
+                    ),
+                    Err(e) => println!("{:<15} {:<16} FAILED: {e}", driver.name(), work.name()),
+                }
+                cpu_rows.push(r);
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let cpu_failed = cpu_rows.iter().filter(|r| r.result.is_err()).count();
+    // Footprint: the no_std probes built for thumbv7em-none-eabihf at opt-level "s".
+    let fp = if quick {
+        Err("skipped in `--quick` runs (CI); `scripts/bench` measures it".to_string())
+    } else if no_footprint {
+        Err("skipped (`--no-footprint`)".to_string())
+    } else {
+        println!("\nfootprint: building the probes for thumbv7em-none-eabihf (opt-level \"s\")");
+        footprint::measure(&repo_root().join("rust"))
+    };
+    let (footprint_md, footprint_goals) = footprint::markdown(&fp);
+    match &fp {
+        Ok(f) => footprint::print(f),
+        Err(e) => println!("footprint: {e}"),
+    }
     let extra = report::Extra {
         uname: sh("uname", &["-a"]),
         cpu: cpu_model(),
         commit: sh("git", &["rev-parse", "--short", "HEAD"]),
         quick,
         hl_strict,
-        cpu_md: None,
-        footprint_md: None,
-        footprint_goals: Vec::new(),
+        cpu_md: Some(cpu::markdown(&cpu_rows, cpu_skip.as_deref())),
+        footprint_md: Some(footprint_md),
+        footprint_goals,
     };
     println!();
-    for g in report::goals(&rows, &works) {
+    for g in report::goals(&rows, &works)
+        .iter()
+        .chain(extra.footprint_goals.iter())
+    {
         println!("goal: {g}");
     }
     if write {
@@ -152,8 +232,8 @@ fn main() -> ExitCode {
         }
         println!("wrote {} and {}", mdp.display(), svgp.display());
     }
-    if failed > 0 {
-        eprintln!("w5500-bench: {failed} runs failed");
+    if failed > 0 || cpu_failed > 0 {
+        eprintln!("w5500-bench: {failed} runs and {cpu_failed} CPU runs failed");
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
@@ -168,17 +248,23 @@ mod tests {
     #[test]
     fn every_driver_runs_small_workloads_with_verified_data() {
         for driver in Driver::ALL {
-            for work in [Work::TcpRecv(16 * 1024), Work::Echo { count: 3 }] {
+            for work in [
+                Work::TcpRecv(16 * 1024),
+                Work::Echo { count: 3 },
+                Work::Dhcp,
+                Work::Dns,
+            ] {
                 let r = measure(driver, work, Buffers::K2);
                 let run = r
                     .run
                     .unwrap_or_else(|e| panic!("{} {}: {e}", driver.name(), work.name()));
-                assert!(run.payload > 0);
+                assert!(run.payload > 0 || work.is_service());
                 assert!(
                     run.spi.bytes() >= run.payload,
                     "SPI carries at least the payload"
                 );
                 assert!(run.spi.bufs.bytes > 0);
+                assert_eq!(run.ops, if work.is_service() { 1 } else { run.ops });
             }
         }
         assert_eq!(Driver::parse("ours"), Some(Driver::Ours));

@@ -4,10 +4,12 @@ use std::cell::{Cell, RefCell};
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 use w5500_driver::bsd::{Bsd, MsgFlags, Os};
-use w5500_driver::stack::{SockOpt, SockType, Stack, StackConfig};
+use w5500_driver::stack::{SockOpt, SockType, SocketId, Stack, StackConfig};
+use w5500_driver::Error;
 use w5500_sim::lan::standard;
 use w5500_sim::time::Instant;
 
+use crate::cpu::drv;
 use crate::env::{self, lock, BenchSpi, Env, SharedSim, CHIP_UDP_PORT, SINK_PORT, SOURCE_PORT};
 use crate::work::{Run, Work};
 
@@ -26,12 +28,28 @@ impl Os for BenchOs {
         f(&mut self.stack.borrow_mut())
     }
     fn now_ms(&self) -> u64 {
-        lock(&self.sim).now().as_millis()
+        crate::cpu::excl(|| lock(&self.sim).now().as_millis())
     }
     fn epoch(&self) -> u32 {
         self.epoch.get()
     }
     fn wait(&self, _socket: Option<w5500_driver::stack::SocketId>, seen: u32, deadline_ms: u64) {
+        crate::cpu::excl(|| self.wait_sim(seen, deadline_ms))
+    }
+    fn notify_all(&self) {
+        self.epoch.set(self.epoch.get().wrapping_add(1));
+    }
+    fn has_interrupt_pin(&self) -> bool {
+        true
+    }
+    fn poll_interval_ms(&self) -> u64 {
+        50
+    }
+}
+
+impl BenchOs {
+    /// The wait on the simulated clock (the platform's part, not the driver's).
+    fn wait_sim(&self, seen: u32, deadline_ms: u64) {
         for _ in 0..100_000 {
             if self.epoch.get() != seen {
                 return;
@@ -57,14 +75,50 @@ impl Os for BenchOs {
             }
         }
     }
-    fn notify_all(&self) {
-        self.epoch.set(self.epoch.get().wrapping_add(1));
+}
+
+/// Our blocking socket API with every call counted as driver code (CPU measurement).
+pub struct Counted<'a>(pub &'a Bsd<BenchOs>);
+
+#[allow(missing_docs)]
+impl Counted<'_> {
+    pub fn socket(&self, ty: SockType) -> Result<SocketId, Error> {
+        drv(|| self.0.socket(ty))
     }
-    fn has_interrupt_pin(&self) -> bool {
-        true
+    pub fn connect(&self, s: SocketId, to: SocketAddrV4) -> Result<(), Error> {
+        drv(|| self.0.connect(s, to))
     }
-    fn poll_interval_ms(&self) -> u64 {
-        50
+    pub fn bind(&self, s: SocketId, a: SocketAddrV4) -> Result<(), Error> {
+        drv(|| self.0.bind(s, a))
+    }
+    pub fn set_option(&self, s: SocketId, o: SockOpt) -> Result<(), Error> {
+        drv(|| self.0.set_option(s, o))
+    }
+    pub fn send(
+        &self,
+        s: SocketId,
+        data: &[u8],
+        to: Option<SocketAddrV4>,
+        f: MsgFlags,
+    ) -> Result<usize, Error> {
+        drv(|| self.0.send(s, data, to, f))
+    }
+    pub fn recv(
+        &self,
+        s: SocketId,
+        buf: &mut [u8],
+        f: MsgFlags,
+    ) -> Result<(usize, SocketAddrV4), Error> {
+        drv(|| self.0.recv(s, buf, f))
+    }
+    pub fn close(&self, s: SocketId) -> Result<(), Error> {
+        drv(|| self.0.close(s))
+    }
+    pub fn on_interrupt(&self) -> Result<(), Error> {
+        drv(|| self.0.on_interrupt())
+    }
+    pub fn os(&self) -> &BenchOs {
+        self.0.os()
     }
 }
 
@@ -95,8 +149,11 @@ fn measured(env: &Env, payload: u64, ops: u64) -> Result<Run, String> {
 
 /// Run `w` with our driver.
 pub fn run(env: &Env, w: &Work) -> Result<Run, String> {
-    let dhcp = matches!(w, Work::Dhcp);
-    let bsd = setup(env, dhcp)?;
+    if w.is_service() {
+        return crate::ourssvc::run(env, w);
+    }
+    let raw = setup(env, false)?;
+    let bsd = &Counted(&raw);
     let flags = MsgFlags::default();
     let t0;
     let mut run = match *w {
@@ -113,7 +170,7 @@ pub fn run(env: &Env, w: &Work) -> Result<Run, String> {
                 if k == 0 {
                     break;
                 }
-                if buf[..k] != env::pattern(got, k)[..] {
+                if !crate::cpu::excl(|| buf[..k] == env::pattern(got, k)[..]) {
                     return Err(format!("corrupt data at offset {got}"));
                 }
                 got += k as u64;
@@ -144,7 +201,7 @@ pub fn run(env: &Env, w: &Work) -> Result<Run, String> {
             r
         }
         Work::UdpTx { size, count } => {
-            let s = udp_socket(&bsd)?;
+            let s = udp_socket(bsd)?;
             let to = SocketAddrV4::new(standard::PEER, env::UDP_SINK_PORT);
             env.start();
             t0 = env.now_us();
@@ -157,7 +214,7 @@ pub fn run(env: &Env, w: &Work) -> Result<Run, String> {
             r
         }
         Work::UdpRx { size, count } => {
-            let s = udp_socket(&bsd)?;
+            let s = udp_socket(bsd)?;
             env.start();
             t0 = env.now_us();
             let mut buf = vec![0u8; 2048];
@@ -178,7 +235,7 @@ pub fn run(env: &Env, w: &Work) -> Result<Run, String> {
             env.start();
             t0 = env.now_us();
             for i in 0..count {
-                echo_once(&bsd, s, u64::from(i))?;
+                echo_once(bsd, s, u64::from(i))?;
             }
             let r = measured(env, 128 * u64::from(count), u64::from(count))?;
             bsd.close(s).map_err(e("close"))?;
@@ -191,7 +248,7 @@ pub fn run(env: &Env, w: &Work) -> Result<Run, String> {
                 let s = bsd.socket(SockType::Stream).map_err(e("socket"))?;
                 bsd.connect(s, SocketAddrV4::new(standard::ECHO, 7))
                     .map_err(e("connect"))?;
-                echo_once(&bsd, s, u64::from(i))?;
+                echo_once(bsd, s, u64::from(i))?;
                 bsd.close(s).map_err(e("close"))?;
                 // Until the hardware socket has finished closing and is free again.
                 for _ in 0..10_000 {
@@ -205,13 +262,13 @@ pub fn run(env: &Env, w: &Work) -> Result<Run, String> {
             }
             measured(env, 128 * u64::from(count), u64::from(count))?
         }
-        Work::Dhcp | Work::Dns => return Err("not implemented for this driver yet".into()),
+        Work::Dhcp | Work::Dns => return Err("unreachable".into()),
     };
     run.sim_us = env.now_us().saturating_sub(t0);
     Ok(run)
 }
 
-fn udp_socket(bsd: &Bsd<BenchOs>) -> Result<w5500_driver::stack::SocketId, String> {
+fn udp_socket(bsd: &Counted<'_>) -> Result<SocketId, String> {
     let s = bsd.socket(SockType::Datagram).map_err(e("socket"))?;
     bsd.bind(s, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, CHIP_UDP_PORT))
         .map_err(e("bind"))?;
@@ -220,7 +277,7 @@ fn udp_socket(bsd: &Bsd<BenchOs>) -> Result<w5500_driver::stack::SocketId, Strin
     Ok(s)
 }
 
-fn echo_once(bsd: &Bsd<BenchOs>, s: w5500_driver::stack::SocketId, i: u64) -> Result<(), String> {
+fn echo_once(bsd: &Counted<'_>, s: SocketId, i: u64) -> Result<(), String> {
     let p = env::payload(i, 64);
     bsd.send(s, &p, None, MsgFlags::default())
         .map_err(e("send"))?;

@@ -26,6 +26,17 @@ pub fn worst_efficiency(r: &Row, run: &Run) -> f64 {
 /// The table for a person.
 pub fn print_row(r: &Row) {
     match &r.run {
+        Ok(run) if r.work.is_service() => println!(
+            "{:<15} {:<16} {:>2}K {:>7} B/op {:>8.2} txn/{:<10} poll {:>6} txn  {:.1} ms simulated",
+            r.driver.name(),
+            r.work.name(),
+            r.buffers.kb(),
+            run.spi.bytes() / run.ops.max(1),
+            run.spi.txns() as f64 / run.ops.max(1) as f64,
+            r.work.op_name(),
+            run.spi.poll.txns,
+            run.sim_us as f64 / 1000.0 / run.ops.max(1) as f64,
+        ),
         Ok(run) => println!(
             "{:<15} {:<16} {:>2}K {:>8.2}% {:>8.2} txn/{:<10} poll {:>6} txn  {}",
             r.driver.name(),
@@ -238,7 +249,7 @@ pub fn markdown(rows: &[Row], works: &[Work], x: &Extra) -> String {
         "Columns: payload (application bytes, both directions, verified); SPI bytes beyond payload (% of payload); transactions per operation; the split of SPI bytes and transactions into registers / buffers / polling; modeled payload throughput at 10, 20, 40, 80 MHz (Mbit/s) with, in brackets, its share of the payload-only bound (SPI clock, capped by 100 Mbit/s Ethernet: {:.1} Mbit/s for full TCP segments).\n",
         model::ethernet_bound(&Work::TcpRecv(1))
     );
-    for w in works {
+    for w in works.iter().filter(|w| !w.is_service()) {
         let _ = writeln!(s, "### {} ({} per operation)\n", w.name(), w.op_name());
         let _ = writeln!(
             s,
@@ -297,6 +308,7 @@ pub fn markdown(rows: &[Row], works: &[Work], x: &Extra) -> String {
         }
         let _ = writeln!(s);
     }
+    service_tables(&mut s, rows, works);
     if !x.hl_strict.is_empty() {
         let _ = writeln!(s, "## w5500-hl on the datasheet-faithful chip model\n");
         let _ = writeln!(s, "The w5500-hl figures above are taken with the simulator's torn 16-bit reads off and commands accepted at once, because w5500-hl reads `Sn_TX_FSR`/`Sn_RX_RSR` once (datasheet §3.2 asks for a repeated read until two agree) and never waits for `Sn_CR` to clear. On the faithful model (the one our driver and smoltcp run on) it gives:\n");
@@ -313,6 +325,55 @@ pub fn markdown(rows: &[Row], works: &[Work], x: &Extra) -> String {
         let _ = writeln!(s, "{f}");
     }
     s
+}
+
+/// DHCP lease and DNS lookup: SPI traffic per exchange (no payload, no throughput model).
+fn service_tables(s: &mut String, rows: &[Row], works: &[Work]) {
+    let services: Vec<&Work> = works.iter().filter(|w| w.is_service()).collect();
+    if services.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "## DHCP lease and DNS lookup\n");
+    let _ = writeln!(s, "Against the standard LAN's servers (DHCP on the gateway, 10.77.0.1; DNS A query for `http.sim.lan` to the gateway), 2 KB socket buffers, measured from the first call to the client until it has the lease / the answer (socket open and close included; the chip was brought up without measuring). *ours* = `w5500-iface`'s `Iface` (sans-IO DHCP client and resolver of `w5500-netsvc` on `Bsd`), with its shipping defaults: it follows the link (`PHYCFGR`) and, before it uses an offered address, probes it with ARP (RFC 2131 §4.4.1: three ARP requests 200 ms apart, a one-byte UDP datagram from a service socket while SIPR is 0.0.0.0), which w5500-dhcp and smoltcp do not do. *w5500-hl* = w5500-dhcp 0.7 (`process` on INTn or its timer) and w5500-dns 0.5. *smoltcp-macraw* = smoltcp's DHCPv4 and DNS sockets over the MACRAW port (smoltcp also resolves the server's MAC with ARP itself, through SPI).\n");
+    let _ = writeln!(
+        s,
+        "| workload | driver | SPI B/op | txn/op | regs B/txn | bufs B/txn | poll B/txn | simulated ms |\n|---|---|---:|---:|---:|---:|---:|---:|"
+    );
+    for w in services {
+        for d in Driver::ALL {
+            for r in rows.iter().filter(|r| r.driver == d && r.work == *w) {
+                match &r.run {
+                    Ok(run) => {
+                        let _ = writeln!(
+                            s,
+                            "| {} | {} | {} | {} | {}/{} | {}/{} | {}/{} | {:.1} |",
+                            w.name(),
+                            d.name(),
+                            run.spi.bytes() / run.ops.max(1),
+                            run.spi.txns() / run.ops.max(1),
+                            run.spi.regs.bytes,
+                            run.spi.regs.txns,
+                            run.spi.bufs.bytes,
+                            run.spi.bufs.txns,
+                            run.spi.poll.bytes,
+                            run.spi.poll.txns,
+                            run.sim_us as f64 / 1000.0
+                        );
+                    }
+                    Err(e) => {
+                        let _ = writeln!(
+                            s,
+                            "| {} | {} | failed: {} | | | | | |",
+                            w.name(),
+                            d.name(),
+                            e.replace('|', "/")
+                        );
+                    }
+                }
+            }
+        }
+    }
+    let _ = writeln!(s);
 }
 
 /// The SVG: modeled throughput of bulk TCP receive against SPI clock, per driver and

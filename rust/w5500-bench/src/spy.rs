@@ -110,6 +110,13 @@ fn is_status(bsb: u8, addr: u16, len: usize) -> bool {
 
 impl<D: SpiDevice> SpiDevice for Spy<D> {
     fn transaction(&mut self, ops: &mut [Operation<'_, u8>]) -> Result<(), Self::Error> {
+        // The SPI device and the simulated chip are not driver code (CPU measurement).
+        crate::cpu::excl(|| self.account(ops))
+    }
+}
+
+impl<D: SpiDevice> Spy<D> {
+    fn account(&mut self, ops: &mut [Operation<'_, u8>]) -> Result<(), D::Error> {
         self.inner.transaction(ops)?;
         // Rebuild the frame: header from the first bytes written, then the data phase.
         let mut header = Vec::with_capacity(3);

@@ -4,7 +4,6 @@ use crate::env::Buffers;
 use crate::spy::Counts;
 
 /// A workload on the in-memory LAN.
-#[allow(dead_code)] // DHCP and DNS are not measured yet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Work {
     /// Receive `n` bytes from the byte source (TCP), verify them against the pattern.
@@ -49,6 +48,64 @@ impl Work {
             Work::Cycles { .. } => "cycle",
             Work::Dhcp => "lease",
             Work::Dns => "lookup",
+        }
+    }
+
+    /// A complete, parseable description (sizes and counts included), for the command line
+    /// of a callgrind child.
+    pub fn spec(&self) -> String {
+        match *self {
+            Work::TcpRecv(n) => format!("tcp-recv:{n}"),
+            Work::TcpSend(n) => format!("tcp-send:{n}"),
+            Work::UdpTx { size, count } => format!("udp-tx:{size}:{count}"),
+            Work::UdpRx { size, count } => format!("udp-rx:{size}:{count}"),
+            Work::Echo { count } => format!("echo:{count}"),
+            Work::Cycles { count } => format!("cycles:{count}"),
+            Work::Dhcp => "dhcp".into(),
+            Work::Dns => "dns".into(),
+        }
+    }
+
+    /// From [`Work::spec`].
+    pub fn parse_spec(s: &str) -> Option<Work> {
+        let mut it = s.split(':');
+        let kind = it.next()?;
+        let mut num = || it.next().and_then(|x| x.parse::<u64>().ok());
+        Some(match kind {
+            "tcp-recv" => Work::TcpRecv(num()?),
+            "tcp-send" => Work::TcpSend(num()?),
+            "udp-tx" => Work::UdpTx {
+                size: num()? as usize,
+                count: num()? as u32,
+            },
+            "udp-rx" => Work::UdpRx {
+                size: num()? as usize,
+                count: num()? as u32,
+            },
+            "echo" => Work::Echo {
+                count: num()? as u32,
+            },
+            "cycles" => Work::Cycles {
+                count: num()? as u32,
+            },
+            "dhcp" => Work::Dhcp,
+            "dns" => Work::Dns,
+            _ => return None,
+        })
+    }
+
+    /// A network service exchange (DHCP, DNS) rather than a data transfer.
+    pub fn is_service(&self) -> bool {
+        matches!(self, Work::Dhcp | Work::Dns)
+    }
+
+    /// The buffer plans this workload is measured with (services: the reset plan only; the
+    /// 16 KB plan leaves sockets 1–7 without memory).
+    pub fn buffer_plans(&self) -> &'static [Buffers] {
+        if self.is_service() {
+            &[Buffers::K2]
+        } else {
+            &[Buffers::K2, Buffers::K16]
         }
     }
 
@@ -99,7 +156,8 @@ pub fn workloads(quick: bool) -> Vec<Work> {
     }
     v.push(Work::Echo { count: rr });
     v.push(Work::Cycles { count: cycles });
-    // DHCP lease and DNS lookup: not measured yet (see docs/BENCHMARKS.md, "Not done").
+    v.push(Work::Dhcp);
+    v.push(Work::Dns);
     v
 }
 
@@ -158,4 +216,19 @@ pub struct Row {
     pub buffers: Buffers,
     /// The run, or why it failed.
     pub run: Result<Run, String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every workload survives the trip through the callgrind child's command line.
+    #[test]
+    fn workload_specs_round_trip() {
+        for w in workloads(false).into_iter().chain(workloads(true)) {
+            assert_eq!(Work::parse_spec(&w.spec()), Some(w), "{}", w.spec());
+        }
+        assert_eq!(Work::parse_spec("tcp-recv"), None);
+        assert_eq!(Work::parse_spec("nonsense:1"), None);
+    }
 }

@@ -150,8 +150,11 @@ pub struct Bsd<O> {
 }
 
 impl<O: Os> Bsd<O> {
-    /// The API over `os`.
+    /// The API over `os`. Tells the stack whether INTn is wired
+    /// ([`Stack::set_interrupt_driven`]).
     pub fn new(os: O) -> Self {
+        let wired = os.has_interrupt_pin();
+        os.with_stack(|s| s.set_interrupt_driven(wired));
         Bsd { os }
     }
 

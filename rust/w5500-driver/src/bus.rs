@@ -34,6 +34,14 @@ impl<SPI: SpiDevice> Bus<SPI> {
             .map_err(Error::from)
     }
 
+    /// Read `a.len()` then `b.len()` bytes from `addr` in `block`, in one frame.
+    pub fn read2(&mut self, block: Block, addr: u16, a: &mut [u8], b: &mut [u8]) -> Result<()> {
+        let h = header(addr, block, Access::Read);
+        self.spi
+            .transaction(&mut [Operation::Write(&h), Operation::Read(a), Operation::Read(b)])
+            .map_err(Error::from)
+    }
+
     /// Write `data` at `addr` in `block` (burst, auto-increment).
     pub fn write(&mut self, block: Block, addr: u16, data: &[u8]) -> Result<()> {
         let h = header(addr, block, Access::Write);

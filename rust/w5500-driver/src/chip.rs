@@ -94,17 +94,49 @@ pub struct PhyStatus {
 #[derive(Debug)]
 pub struct Chip<SPI> {
     bus: Bus<SPI>,
+    /// Per socket: the last command written to `Sn_CR` whose acceptance has not been seen
+    /// yet (0: none). A new command on that socket waits for it first (see `crate::hw`).
+    pending: [u8; 8],
+    /// Sockets this driver closed last (CLOSE written, no OPEN since).
+    closed: u8,
 }
 
 impl<SPI: SpiDevice> Chip<SPI> {
     /// A chip on `spi`. Nothing is sent until a method is called.
     pub fn new(spi: SPI) -> Self {
-        Chip { bus: Bus::new(spi) }
+        Chip {
+            bus: Bus::new(spi),
+            pending: [0; 8],
+            closed: 0,
+        }
     }
 
     /// Register-level access, for the socket engine.
     pub fn bus(&mut self) -> &mut Bus<SPI> {
         &mut self.bus
+    }
+
+    /// The command written to socket `s` whose acceptance has not been seen yet (0: none).
+    pub(crate) fn pending_command(&self, s: w5500_regs::Sn) -> u8 {
+        self.pending.get(s.index()).copied().unwrap_or(0)
+    }
+
+    pub(crate) fn closed_by_us(&self, s: w5500_regs::Sn) -> bool {
+        self.closed & (1 << s.index()) != 0
+    }
+
+    pub(crate) fn set_closed_by_us(&mut self, s: w5500_regs::Sn, closed: bool) {
+        if closed {
+            self.closed |= 1 << s.index();
+        } else {
+            self.closed &= !(1 << s.index());
+        }
+    }
+
+    pub(crate) fn set_pending_command(&mut self, s: w5500_regs::Sn, cmd: u8) {
+        if let Some(p) = self.pending.get_mut(s.index()) {
+            *p = cmd;
+        }
     }
 
     /// Give the SPI device back.
@@ -276,6 +308,13 @@ impl<SPI: SpiDevice> Chip<SPI> {
     pub fn set_interrupt_masks(&mut self, imr: Interrupt, simr: SocketSet) -> Result<()> {
         self.bus.write_u8(Block::Common, common::IMR, imr.bits())?;
         self.bus.write_u8(Block::Common, common::SIMR, simr.bits())
+    }
+
+    /// `SIR` alone: which sockets have an event pending (one byte, for the service routine).
+    pub fn socket_interrupts(&mut self) -> Result<SocketSet> {
+        Ok(SocketSet::from_bits_retain(
+            self.bus.read_u8(Block::Common, common::SIR)?,
+        ))
     }
 
     /// `IR` and `SIR`, read in one frame (`IR`, `IMR`, `SIR` are adjacent).

@@ -65,6 +65,10 @@ pub const EPHEMERAL_FIRST: u16 = 49152;
 /// How long a closing TCP socket may wait for the FIN exchange before it is closed hard.
 pub const CLOSE_LINGER_MS: u64 = 2_000;
 
+/// A TCP read of at most this many bytes that empties the receive buffer is taken for a
+/// message, not part of a stream (see `copy_tcp`): the IPv4 default MSS.
+const MESSAGE_READ_MAX: usize = 536;
+
 /// How often [`Stack::service`] re-reads `PHYCFGR` for the link state (there is no link
 /// interrupt on this chip).
 pub const LINK_POLL_MS: u64 = 250;
@@ -188,6 +192,28 @@ struct Hw {
     udp_dest: Option<SocketAddrV4>,
     /// Order in which a listener's socket got its connection (for FIFO accept).
     accept_seq: u32,
+    /// `Sn_TX_WR` as last written (the host owns it); `None` until read after OPEN or TCP
+    /// establishment, both of which re-initialise it in the chip.
+    tx_wr: Option<u16>,
+    /// A lower bound on `Sn_TX_FSR`: the last stable read minus what was written since. Free
+    /// space only grows between our own writes (ACKs in TCP, SEND_OK in UDP), so data that
+    /// fits needs no new read.
+    tx_free: u16,
+    /// The TX buffer size, learnt from the first `Sn_TX_FSR` read after OPEN or establishment
+    /// (nothing queued then); 0 while unknown. A UDP SEND_OK frees all of it.
+    tx_cap: u16,
+    /// INTn is wired, everything received has been read and no event has come since: a
+    /// receive has nothing to find on the chip (the next arrival sets RECV, which the service
+    /// routine sees and which clears this).
+    rx_idle: bool,
+    /// A sender is blocked until SEND_OK: the service routine leaves SEND_OK set for the
+    /// next SEND to clear in its own frame.
+    send_waiter: bool,
+    /// SEND_OK is set in `Sn_IR` and already acted on; the next SEND clears it.
+    send_ok_latched: bool,
+    /// TCP bytes known to be waiting at a known `Sn_RX_RD` (from the last read), so the next
+    /// receive needs no `Sn_RX_RSR` read. `None`: read the chip.
+    rx_ahead: Option<crate::hw::RxState>,
     /// When [`Stack::service`] first saw this socket waiting on the chip (a connect or a
     /// SEND in flight); the stall guard measures from here.
     stall_since_ms: Option<u64>,
@@ -203,9 +229,29 @@ impl Hw {
         send_in_flight: false,
         udp_dest: None,
         accept_seq: 0,
+        tx_wr: None,
+        tx_free: 0,
+        tx_cap: 0,
+        rx_idle: false,
+        send_waiter: false,
+        send_ok_latched: false,
+        rx_ahead: None,
         stall_since_ms: None,
         stall_fsr: None,
     };
+
+    /// Forget everything known about the data path (after OPEN).
+    fn reset_data_path(&mut self) {
+        self.events = SocketInterrupt::empty();
+        self.send_in_flight = false;
+        self.tx_wr = None;
+        self.tx_free = 0;
+        self.tx_cap = 0;
+        self.rx_idle = false;
+        self.send_waiter = false;
+        self.send_ok_latched = false;
+        self.rx_ahead = None;
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -333,6 +379,12 @@ pub struct Stack<SPI> {
     last_link_poll_ms: Option<u64>,
     ip: Ipv4Addr,
     netmask: Ipv4Addr,
+    /// INTn is wired and serviced ([`Stack::set_interrupt_driven`]).
+    intn: bool,
+    /// `Sn_KPALVTR` as last written, per hardware socket (it survives OPEN and CLOSE).
+    keepalive_reg: [u8; 8],
+    /// `Sn_IMR` as last written, per hardware socket (it survives OPEN and CLOSE).
+    imr_reg: [SocketInterrupt; 8],
     programmed: Programmed,
     /// `SIMR` as the stack programmed it (the chip-reset signature).
     simr: SocketSet,
@@ -349,6 +401,14 @@ pub const CHIP_ABSENT_GRACE_MS: u64 = 100;
 /// whoever waits.
 const SOCKET_IMR: SocketInterrupt = SocketInterrupt::all();
 
+/// The mask while nobody waits for SEND_OK: a completed SEND is then found by the next send
+/// (which reads `Sn_CR` and `Sn_IR` in one frame anyway), not by an interrupt of its own. A
+/// caller that has to wait for SEND_OK switches the socket to [`SOCKET_IMR`].
+const SOCKET_IMR_LAZY: SocketInterrupt = SocketInterrupt::CON
+    .union(SocketInterrupt::DISCON)
+    .union(SocketInterrupt::RECV)
+    .union(SocketInterrupt::TIMEOUT);
+
 impl<SPI: SpiDevice> Stack<SPI> {
     /// A stack over a chip that [`Chip::init`] has brought up. Closes every hardware socket
     /// and enables the interrupts of all of them.
@@ -358,6 +418,9 @@ impl<SPI: SpiDevice> Stack<SPI> {
         }
         for s in Sn::ALL {
             chip.close_socket(s)?;
+            // Sn_IMR and Sn_KPALVTR keep their values across OPEN and CLOSE: set them once.
+            chip.set_socket_interrupt_mask(s, SOCKET_IMR_LAZY)?;
+            chip.set_keepalive(s, 0)?;
         }
         chip.set_interrupt_masks(w5500_regs::Interrupt::empty(), SocketSet::all())?;
         let (ip, netmask, gateway) = chip.ipv4()?;
@@ -388,11 +451,23 @@ impl<SPI: SpiDevice> Stack<SPI> {
             last_link_poll_ms: None,
             ip,
             netmask,
+            intn: false,
+            keepalive_reg: [0; 8],
+            imr_reg: [SOCKET_IMR_LAZY; 8],
             programmed,
             simr: SocketSet::all(),
             chip_resets: 0,
             absent_since_ms: None,
         })
+    }
+
+    /// Tell the stack that INTn is wired and [`Stack::service`] runs whenever it is asserted
+    /// (the blocking layer does this from [`crate::bsd::Os::has_interrupt_pin`]). The stack
+    /// then trusts the events the service routine saw: a receive on a socket with nothing new
+    /// since its last read, or a send waiting for SEND_OK, returns [`Error::WouldBlock`]
+    /// without touching the chip. Without it every call reads the chip's state.
+    pub fn set_interrupt_driven(&mut self, wired: bool) {
+        self.intn = wired;
     }
 
     /// The chip, for configuration and for the services that own reserved sockets.
@@ -573,7 +648,7 @@ impl<SPI: SpiDevice> Stack<SPI> {
                 .set_peer(sn, SocketAddrV4::new(group, slot.port))?;
         }
         self.chip.open_socket(sn, mode, slot.port)?;
-        self.chip.set_socket_interrupt_mask(sn, SOCKET_IMR)?;
+        self.hw[sn.index()].reset_data_path();
         self.hw[sn.index()].status = SocketStatus::Udp;
         self.hw[sn.index()].udp_dest = slot.group.map(|g| SocketAddrV4::new(g, slot.port));
         Ok(())
@@ -587,20 +662,74 @@ impl<SPI: SpiDevice> Stack<SPI> {
     }
 
     fn open_tcp(&mut self, sn: Sn, port: u16, keepalive: bool) -> Result<()> {
+        self.open_tcp_to(sn, port, keepalive, None)
+    }
+
+    /// Open a TCP socket; `peer` (for CONNECT) is written while OPEN is being accepted.
+    fn open_tcp_to(
+        &mut self,
+        sn: Sn,
+        port: u16,
+        keepalive: bool,
+        peer: Option<SocketAddrV4>,
+    ) -> Result<()> {
         // ND: no delayed ACK, for request/response latency (§3.2 Sn_MR).
         let mode = SocketMode::new(Protocol::Tcp).with(SocketMode::ND_MC_MMB, true);
-        self.chip.open_socket(sn, mode, port)?;
-        self.chip.set_socket_interrupt_mask(sn, SOCKET_IMR)?;
+        self.chip.open_socket_to(sn, mode, port, peer)?;
         let units = if keepalive {
             self.config.keepalive_units
         } else {
             0
         };
-        self.chip.set_keepalive(sn, units)?;
+        self.write_keepalive(sn, units)?;
         let h = &mut self.hw[sn.index()];
         h.status = SocketStatus::Init;
-        h.events = SocketInterrupt::empty();
-        h.send_in_flight = false;
+        h.reset_data_path();
+        Ok(())
+    }
+
+    /// `Sn_IMR`, written only when it changes.
+    fn write_imr(&mut self, sn: Sn, mask: SocketInterrupt) -> Result<()> {
+        if self.imr_reg[sn.index()] != mask {
+            self.chip.set_socket_interrupt_mask(sn, mask)?;
+            self.imr_reg[sn.index()] = mask;
+        }
+        Ok(())
+    }
+
+    /// With INTn wired: is the SEND on `sn` still in flight? When SEND_OK is routed to INTn
+    /// the service routine will say; otherwise look (`Sn_CR` and `Sn_IR` in one frame), and if
+    /// it is still in flight route SEND_OK to INTn so the caller's wait ends when it comes
+    /// (the mask gates a level: a SEND_OK set meanwhile asserts INTn at once). A SEND_OK
+    /// found is left set for the caller's next SEND to clear.
+    fn send_pending(&mut self, sn: Sn) -> Result<bool> {
+        let i = sn.index();
+        if !self.hw[i].send_in_flight {
+            return Ok(false);
+        }
+        self.hw[i].send_waiter = true;
+        if self.imr_reg[i].contains(SocketInterrupt::SEND_OK) {
+            return Ok(true);
+        }
+        let ir = self.chip.command_and_events(sn)?;
+        if self.chip.command_pending(sn) {
+            // Still not taken (or stuck): wait for it, bounded; a stuck Sn_CR is EIO here.
+            self.chip.await_accepted(sn)?;
+        }
+        self.take_events(sn, ir)?;
+        if self.hw[i].send_in_flight {
+            self.write_imr(sn, SOCKET_IMR)?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// `Sn_KPALVTR`, written only when it changes.
+    fn write_keepalive(&mut self, sn: Sn, units: u8) -> Result<()> {
+        if self.keepalive_reg[sn.index()] != units {
+            self.chip.set_keepalive(sn, units)?;
+            self.keepalive_reg[sn.index()] = units;
+        }
         Ok(())
     }
 
@@ -650,9 +779,9 @@ impl<SPI: SpiDevice> Stack<SPI> {
                 self.ensure_bound(id)?;
                 let slot = *self.slot(id)?;
                 let sn = slot.hw.ok_or(Error::BadDescriptor)?;
-                self.open_tcp(sn, slot.port, slot.keepalive)?;
-                self.chip.set_peer(sn, peer)?;
-                self.chip.command(sn, SocketCommand::Connect)?;
+                self.open_tcp_to(sn, slot.port, slot.keepalive, Some(peer))?;
+                // Acceptance shows as the state leaving INIT (or at the next command).
+                self.chip.issue(sn, SocketCommand::Connect)?;
                 self.hw[sn.index()].status = SocketStatus::SynSent;
                 let s = self.slot_mut(id)?;
                 s.phase = Phase::Connecting;
@@ -671,7 +800,10 @@ impl<SPI: SpiDevice> Stack<SPI> {
             Phase::Connected => Ok(()),
             Phase::Connecting => {
                 let sn = slot.hw.ok_or(Error::BadDescriptor)?;
-                self.refresh(sn)?;
+                // With INTn wired, CON, DISCON or TIMEOUT reaches the service routine.
+                if !self.intn {
+                    self.refresh(sn)?;
+                }
                 match self.slot(id)?.phase {
                     Phase::Connected => Ok(()),
                     Phase::Connecting => Err(Error::WouldBlock),
@@ -687,12 +819,63 @@ impl<SPI: SpiDevice> Stack<SPI> {
     }
 
     /// Read the socket's events and state from the chip and update the table. Cheap enough to
-    /// call before each operation that depends on state: two SPI frames, three when there
-    /// were events to clear.
-    fn refresh(&mut self, sn: Sn) -> Result<()> {
+    /// call before each operation that depends on state: one SPI frame, two when there were
+    /// events to clear. Returns the events seen.
+    fn refresh(&mut self, sn: Sn) -> Result<SocketInterrupt> {
+        if self.quiet(sn) {
+            let ir = self.chip.socket_interrupt(sn)?;
+            return self.take_events(sn, ir);
+        }
         let (ir, sr) = self.chip.socket_events(sn)?;
-        self.chip.clear_socket_events(sn, ir)?;
-        self.apply_events(sn, ir, sr)
+        self.handle_events(sn, ir, sr)
+    }
+
+    /// ESTABLISHED and UDP are only left with an event (CON, DISCON or TIMEOUT comes with
+    /// every change), so there `Sn_IR` alone says whether `Sn_SR` needs reading.
+    fn quiet(&self, sn: Sn) -> bool {
+        let h = &self.hw[sn.index()];
+        matches!(h.owner, HwOwner::User(_))
+            && matches!(h.status, SocketStatus::Established | SocketStatus::Udp)
+    }
+
+    /// Act on `Sn_IR` bits read from a socket in a quiet state (ESTABLISHED, UDP): `Sn_SR`
+    /// is read only when CON, DISCON or TIMEOUT says it changed.
+    fn take_events(&mut self, sn: Sn, ir: SocketInterrupt) -> Result<SocketInterrupt> {
+        let changes = SocketInterrupt::CON | SocketInterrupt::DISCON | SocketInterrupt::TIMEOUT;
+        let sr = if ir.intersects(changes) {
+            self.chip.socket_status(sn)?
+        } else {
+            self.hw[sn.index()].status
+        };
+        self.handle_events(sn, ir, sr)
+    }
+
+    /// Clear what was read (except a SEND_OK kept for a waiting sender's SEND) and update
+    /// the table.
+    fn handle_events(
+        &mut self,
+        sn: Sn,
+        ir: SocketInterrupt,
+        sr: SocketStatus,
+    ) -> Result<SocketInterrupt> {
+        let h = self.hw[sn.index()];
+        let mut clear = ir;
+        if ir.contains(SocketInterrupt::SEND_OK) {
+            if h.send_ok_latched && !h.send_in_flight {
+                // Left set for a SEND that did not come: clear it now so INTn can rise.
+                self.hw[sn.index()].send_ok_latched = false;
+            } else if h.send_in_flight && h.send_waiter {
+                // The blocked sender's SEND will clear it in its own frame.
+                clear.remove(SocketInterrupt::SEND_OK);
+                self.hw[sn.index()].send_ok_latched = true;
+            } else if self.intn && self.imr_reg[sn.index()].contains(SocketInterrupt::SEND_OK) {
+                // Nobody waited for this SEND_OK: let the next send find it instead.
+                self.write_imr(sn, SOCKET_IMR_LAZY)?;
+            }
+        }
+        self.chip.clear_socket_events(sn, clear)?;
+        self.apply_events(sn, ir, sr)?;
+        Ok(ir)
     }
 
     fn apply_events(&mut self, sn: Sn, ir: SocketInterrupt, sr: SocketStatus) -> Result<()> {
@@ -701,7 +884,41 @@ impl<SPI: SpiDevice> Stack<SPI> {
         h.events |= ir;
         h.status = sr;
         if ir.intersects(SocketInterrupt::SEND_OK | SocketInterrupt::TIMEOUT) {
+            if h.send_in_flight {
+                // A SEND cannot complete before the chip took it from Sn_CR.
+                self.chip.note_accepted(sn, SocketCommand::Send);
+            }
             h.send_in_flight = false;
+            if ir.contains(SocketInterrupt::SEND_OK) && sr == SocketStatus::Udp {
+                // UDP: SEND_OK means the datagram left the buffer (TX_RD = TX_WR).
+                h.tx_free = h.tx_free.max(h.tx_cap);
+            }
+        }
+        if ir.contains(SocketInterrupt::RECV) {
+            // Only an arrival adds data; a FIN, RST or timeout does not.
+            h.rx_idle = false;
+        }
+        if sr == SocketStatus::Established
+            && prev != SocketStatus::Established
+            && !ir.contains(SocketInterrupt::RECV)
+        {
+            // Just connected and nothing received yet: the first data will raise RECV.
+            h.rx_idle = self.intn;
+        }
+        // States only a command leads to prove that command was accepted: INIT is left only
+        // by a command (CONNECT, LISTEN, CLOSE), and only DISCON leads to FIN_WAIT/LAST_ACK.
+        if !matches!(sr, SocketStatus::Init | SocketStatus::Unknown(_)) {
+            self.chip.note_accepted(sn, SocketCommand::Connect);
+            self.chip.note_accepted(sn, SocketCommand::Listen);
+        }
+        if matches!(
+            sr,
+            SocketStatus::FinWait
+                | SocketStatus::Closing
+                | SocketStatus::TimeWait
+                | SocketStatus::LastAck
+        ) {
+            self.chip.note_accepted(sn, SocketCommand::Discon);
         }
         let owner = h.owner;
         match owner {
@@ -1002,7 +1219,8 @@ impl<SPI: SpiDevice> Stack<SPI> {
         if data.is_empty() {
             return Ok(0);
         }
-        if self.hw[sn.index()].send_in_flight {
+        // With INTn wired the service routine reports SEND_OK; without it, look.
+        if self.hw[sn.index()].send_in_flight && !self.intn {
             self.refresh(sn)?;
         }
         let status = self.hw[sn.index()].status;
@@ -1019,18 +1237,68 @@ impl<SPI: SpiDevice> Stack<SPI> {
                 None => Error::BrokenPipe,
             });
         }
-        if self.hw[sn.index()].send_in_flight {
+        let in_flight = if self.intn {
+            self.send_pending(sn)?
+        } else {
+            self.hw[sn.index()].send_in_flight
+        };
+        if in_flight {
+            self.hw[sn.index()].send_waiter = true;
             return Err(Error::WouldBlock);
         }
-        let (free, wr) = self.chip.tx_state(sn)?;
+        self.hw[sn.index()].send_waiter = false;
+        let (free, wr) = self.tx_room(sn, data.len())?;
         let n = data.len().min(usize::from(free));
-        if n == 0 {
+        let Some(chunk) = data.get(..n).filter(|c| !c.is_empty()) else {
             return Err(Error::WouldBlock);
-        }
-        self.chip.write_tx(sn, wr, &data[..n])?;
-        self.chip.command(sn, SocketCommand::Send)?;
-        self.hw[sn.index()].send_in_flight = true;
+        };
+        self.transmit(sn, wr, chunk)?;
         Ok(n)
+    }
+
+    /// Free TX space (a lower bound, read from the chip only when `want` does not fit in what
+    /// is already known to be free) and the write pointer.
+    fn tx_room(&mut self, sn: Sn, want: usize) -> Result<(u16, u16)> {
+        let h = self.hw[sn.index()];
+        let (free, wr) = match h.tx_wr {
+            Some(wr) => {
+                let mut free = h.tx_free;
+                if usize::from(free) < want {
+                    free = free.max(self.chip.tx_free(sn)?);
+                }
+                (free, wr)
+            }
+            None => {
+                // First look since OPEN or establishment: nothing is queued, so FSR is the
+                // buffer size.
+                let (fsr, wr) = self.chip.tx_first_look(sn)?;
+                self.hw[sn.index()].tx_cap = fsr;
+                (fsr, wr)
+            }
+        };
+        let h = &mut self.hw[sn.index()];
+        h.tx_wr = Some(wr);
+        h.tx_free = free;
+        Ok((free, wr))
+    }
+
+    /// Write `data` at `wr`, publish `Sn_TX_WR` and issue SEND (clearing a SEND_OK left set
+    /// for it in the same frame). The caller checked the room and that no SEND is in flight.
+    fn transmit(&mut self, sn: Sn, wr: u16, data: &[u8]) -> Result<()> {
+        let next = self.chip.write_tx(sn, wr, data)?;
+        let h = &mut self.hw[sn.index()];
+        h.tx_wr = Some(next);
+        h.tx_free = h.tx_free.saturating_sub(data.len() as u16);
+        let clear = if h.send_ok_latched {
+            SocketInterrupt::SEND_OK
+        } else {
+            SocketInterrupt::empty()
+        };
+        self.chip.issue_and_clear(sn, SocketCommand::Send, clear)?;
+        let h = &mut self.hw[sn.index()];
+        h.send_ok_latched = false;
+        h.send_in_flight = true;
+        Ok(())
     }
 
     fn send_udp(&mut self, id: SocketId, data: &[u8], to: Option<SocketAddrV4>) -> Result<usize> {
@@ -1050,15 +1318,21 @@ impl<SPI: SpiDevice> Stack<SPI> {
         self.ensure_bound(id)?;
         let sn = self.slot(id)?.hw.ok_or(Error::BadDescriptor)?;
         if self.hw[sn.index()].send_in_flight {
-            self.refresh(sn)?;
+            if self.intn {
+                self.send_pending(sn)?;
+            } else {
+                self.refresh(sn)?;
+            }
             if let Some(e) = self.slot_mut(id)?.error.take() {
                 return Err(e);
             }
             if self.hw[sn.index()].send_in_flight {
+                self.hw[sn.index()].send_waiter = true;
                 return Err(Error::WouldBlock);
             }
         }
-        let (free, wr) = self.chip.tx_state(sn)?;
+        self.hw[sn.index()].send_waiter = false;
+        let (free, wr) = self.tx_room(sn, data.len())?;
         if usize::from(free) < data.len() {
             return Err(Error::WouldBlock);
         }
@@ -1066,9 +1340,7 @@ impl<SPI: SpiDevice> Stack<SPI> {
             self.chip.set_peer(sn, dest)?;
             self.hw[sn.index()].udp_dest = Some(dest);
         }
-        self.chip.write_tx(sn, wr, data)?;
-        self.chip.command(sn, SocketCommand::Send)?;
-        self.hw[sn.index()].send_in_flight = true;
+        self.transmit(sn, wr, data)?;
         Ok(data.len())
     }
 
@@ -1077,7 +1349,11 @@ impl<SPI: SpiDevice> Stack<SPI> {
     pub fn send_done(&mut self, id: SocketId) -> Result<bool> {
         let sn = self.slot(id)?.hw.ok_or(Error::BadDescriptor)?;
         if self.hw[sn.index()].send_in_flight {
-            self.refresh(sn)?;
+            if self.intn {
+                self.send_pending(sn)?;
+            } else {
+                self.refresh(sn)?;
+            }
         }
         if self.slot(id)?.ty == SockType::Datagram {
             if let Some(e) = self.slot_mut(id)?.error.take() {
@@ -1125,13 +1401,43 @@ impl<SPI: SpiDevice> Stack<SPI> {
             return Ok((0, peer));
         }
         let sn = slot.hw.ok_or(Error::BadDescriptor)?;
-        let rx = self.chip.rx_state(sn)?;
+        let idle = self.intn && self.hw[sn.index()].rx_idle;
+        if idle
+            && matches!(
+                self.hw[sn.index()].status,
+                SocketStatus::Established | SocketStatus::FinWait
+            )
+        {
+            return Err(Error::WouldBlock);
+        }
+        if let Some(rx) = self.hw[sn.index()].rx_ahead {
+            // Known to be waiting since the last read (at least this much).
+            return self.copy_tcp(sn, rx, buf, flags).map(|n| (n, peer));
+        }
+        let rx = if idle {
+            // Nothing left and nothing arrived since; the connection ended (see below).
+            crate::hw::RxState {
+                received: 0,
+                read_ptr: 0,
+            }
+        } else {
+            self.chip.rx_state(sn)?
+        };
         if rx.received == 0 {
-            self.refresh(sn)?;
+            // With INTn wired the service routine has seen every event up to now (or INTn is
+            // still asserted and it will), so the state on record is current.
+            if !self.intn {
+                self.refresh(sn)?;
+            }
             let status = self.hw[sn.index()].status;
             // Data may have arrived between the two reads; look again before deciding.
-            let rx = self.chip.rx_state(sn)?;
+            let rx = if self.intn {
+                rx
+            } else {
+                self.chip.rx_state(sn)?
+            };
             if rx.received == 0 {
+                self.mark_rx_idle(sn);
                 return match status {
                     // FIN_WAIT: our FIN is out (shutdown(SHUT_WR)), the peer's is not in yet;
                     // it may still send, so this is not EOF.
@@ -1180,17 +1486,60 @@ impl<SPI: SpiDevice> Stack<SPI> {
         };
         self.chip.read_rx(sn, rx.read_ptr, dst)?;
         if !flags.peek && n > 0 {
+            // A short read that emptied the buffer looks like a message: the peer is likely
+            // waiting for us, so the next receive can wait for RECV without looking. After a
+            // long one (a stream), more has probably arrived while it was read, and reading
+            // RSR is cheaper than a pass through the service routine.
+            if n == usize::from(rx.received) && n <= MESSAGE_READ_MAX {
+                self.mark_rx_idle(sn);
+            }
             let new_rd = rx.read_ptr.wrapping_add(n as u16);
+            self.hw[sn.index()].rx_ahead = None;
             if self.hw[sn.index()].status == SocketStatus::Closed {
                 // The connection is over but data was left: RECV is not carried out on a
                 // CLOSED socket (DS §4.2 Sn_CR), so only the pointer moves; `rx_state` then
                 // counts from the pointers.
                 self.chip.set_rx_read_ptr(sn, new_rd)?;
+            } else if n < usize::from(rx.received) {
+                self.chip.consume_rx(sn, new_rd)?;
+                self.hw[sn.index()].rx_ahead = Some(crate::hw::RxState {
+                    received: rx.received - n as u16,
+                    read_ptr: new_rd,
+                });
+            } else if n > MESSAGE_READ_MAX {
+                // A stream: before the RECV, look at what arrived during this read. The same
+                // frame proves the previous RECV accepted, so this RECV needs no Sn_CR read,
+                // and the next receive needs no RSR read when something is waiting.
+                self.chip.set_rx_read_ptr(sn, new_rd)?;
+                let ahead = self.chip.rx_lookahead(sn, rx.read_ptr, new_rd)?;
+                self.chip.issue(sn, SocketCommand::Recv)?;
+                match ahead {
+                    Some(0) => self.mark_rx_idle(sn),
+                    Some(more) => {
+                        self.hw[sn.index()].rx_ahead = Some(crate::hw::RxState {
+                            received: more,
+                            read_ptr: new_rd,
+                        })
+                    }
+                    None => {}
+                }
             } else {
                 self.chip.consume_rx(sn, new_rd)?;
             }
         }
         Ok(n)
+    }
+
+    /// Everything received on `sn` has been read: until the service routine sees an event
+    /// on it, a receive need not look (INTn wired only; see [`Hw::rx_idle`]). Only in states
+    /// that end with an event (a FIN or RST sets DISCON).
+    fn mark_rx_idle(&mut self, sn: Sn) {
+        let h = &mut self.hw[sn.index()];
+        h.rx_idle = self.intn
+            && matches!(
+                h.status,
+                SocketStatus::Established | SocketStatus::FinWait | SocketStatus::Udp
+            );
     }
 
     /// Receive one UDP datagram: (bytes copied, full datagram length, sender). Reads the
@@ -1216,13 +1565,20 @@ impl<SPI: SpiDevice> Stack<SPI> {
             return Err(Error::WouldBlock);
         }
         let sn = slot.hw.ok_or(Error::BadDescriptor)?;
+        if self.intn && self.hw[sn.index()].rx_idle {
+            return Err(Error::WouldBlock);
+        }
         let rx = self.chip.rx_state(sn)?;
         if usize::from(rx.received) < UDP_RX_HEADER_LEN {
+            if rx.received == 0 {
+                self.mark_rx_idle(sn);
+            }
             return Err(Error::WouldBlock);
         }
         let want = buf.len().min(usize::from(rx.received) - UDP_RX_HEADER_LEN);
         let mut head = [0u8; UDP_RX_HEADER_LEN];
-        // One frame for header and payload when the caller's buffer is non-empty.
+        // The header first, then only as much payload as it declares: a header whose length
+        // lies (DS §5.2.2) must not lead to any read of the payload.
         let (n, len, from) = {
             self.chip.read_rx(sn, rx.read_ptr, &mut head)?;
             let len = usize::from(u16::from_be_bytes([head[6], head[7]]));
@@ -1243,6 +1599,9 @@ impl<SPI: SpiDevice> Stack<SPI> {
             }
             (n, len, from)
         };
+        if !flags.peek && UDP_RX_HEADER_LEN + len == usize::from(rx.received) {
+            self.mark_rx_idle(sn);
+        }
         if let Some(peer) = slot.peer {
             if from != peer {
                 // Connected UDP: datagrams from others are dropped (POSIX connect() filter).
@@ -1327,7 +1686,7 @@ impl<SPI: SpiDevice> Stack<SPI> {
             && matches!(status, SocketStatus::Established | SocketStatus::CloseWait);
         if graceful {
             if !slot.shut_wr {
-                result = self.chip.command(sn, SocketCommand::Discon);
+                result = self.chip.issue(sn, SocketCommand::Discon);
             }
             if result.is_ok() {
                 self.hw[sn.index()].owner = HwOwner::Closing {
@@ -1362,7 +1721,7 @@ impl<SPI: SpiDevice> Stack<SPI> {
                 self.slot_mut(id)?.keepalive = on;
                 if let (Some(sn), Phase::Connected | Phase::Connecting) = (slot.hw, slot.phase) {
                     let units = if on { self.config.keepalive_units } else { 0 };
-                    self.chip.set_keepalive(sn, units)?;
+                    self.write_keepalive(sn, units)?;
                 }
             }
             SockOpt::AddMembership(group) => {
@@ -1480,6 +1839,10 @@ impl<SPI: SpiDevice> Stack<SPI> {
                 // Still receiving: ESTABLISHED, or FIN_WAIT after shutdown(SHUT_WR).
                 let receiving = matches!(status, SocketStatus::Established | SocketStatus::FinWait);
                 r.readable = rx.received > 0 || !receiving;
+                if self.intn && self.hw[sn.index()].send_in_flight {
+                    // Route SEND_OK to INTn so a poll() for POLLOUT is woken.
+                    self.write_imr(sn, SOCKET_IMR)?;
+                }
                 if open && !slot.shut_wr && !self.hw[sn.index()].send_in_flight {
                     let (free, _) = self.chip.tx_state(sn)?;
                     r.writable = free > 0;
@@ -1499,6 +1862,9 @@ impl<SPI: SpiDevice> Stack<SPI> {
                 self.refresh(sn)?;
                 let rx = self.chip.rx_state(sn)?;
                 r.readable = usize::from(rx.received) >= UDP_RX_HEADER_LEN;
+                if self.intn && self.hw[sn.index()].send_in_flight {
+                    self.write_imr(sn, SOCKET_IMR)?;
+                }
                 r.writable = !self.hw[sn.index()].send_in_flight;
                 r.error = self.slot(id)?.error.is_some();
             }
@@ -1511,31 +1877,64 @@ impl<SPI: SpiDevice> Stack<SPI> {
     /// With `poll_all` every socket in use is read whether flagged or not: the fallback when
     /// no INTn pin is wired or an interrupt may have been lost. Also re-reads the link state
     /// every [`LINK_POLL_MS`] and finishes background closes.
+    ///
+    /// When a single hardware socket is in use (ESTABLISHED or UDP), INTn can only come from
+    /// it (free sockets are closed and raise nothing; `IMR` is 0), so its `Sn_IR` is read
+    /// straight away, and `IR`..`SIMR` (with the chip-reset signature) only when that finds
+    /// nothing.
     pub fn service(&mut self, now_ms: u64, poll_all: bool) -> Result<()> {
-        let (_ir, imr, sir, simr) = self.chip.interrupt_state()?;
-        if simr != self.simr || !imr.is_empty() {
-            match self.recover_from_chip_reset() {
-                Ok(recovered) => {
-                    self.absent_since_ms = None;
-                    if recovered {
-                        self.last_link_poll_ms = None;
-                    }
-                }
-                Err(Error::ChipNotFound { version }) => {
-                    // Right after a reset the chip reads 0 until its PLL locks (§5.5.1), and
-                    // some parts read VERSIONR 0 for a while: skip this pass, and report the
-                    // chip absent only when it stays silent.
-                    let since = *self.absent_since_ms.get_or_insert(now_ms);
-                    if now_ms.saturating_sub(since) >= CHIP_ABSENT_GRACE_MS {
-                        return Err(Error::ChipNotFound { version });
-                    }
-                    return Ok(());
-                }
-                Err(e) => return Err(e),
-            }
+        // One socket in use and in a quiet state: INTn can only come from it, so read its
+        // Sn_IR first. A chip that was reset has every Sn_IR at 0, so finding an event
+        // there also says the reset signature below needs no look this pass.
+        let mut in_use = Sn::ALL
+            .into_iter()
+            .filter(|s| !matches!(self.hw[s.index()].owner, HwOwner::Free | HwOwner::Service));
+        let only = match (in_use.next(), in_use.next()) {
+            (Some(s), None) if !poll_all && self.quiet(s) => Some(s),
+            _ => None,
+        };
+        let mut found = false;
+        if let Some(s) = only {
+            found = !self.refresh(s)?.is_empty();
         }
+        let sir = if found {
+            SocketSet::empty()
+        } else {
+            let (_ir, imr, sir, simr) = self.chip.interrupt_state()?;
+            if simr != self.simr || !imr.is_empty() {
+                match self.recover_from_chip_reset() {
+                    Ok(recovered) => {
+                        self.absent_since_ms = None;
+                        if recovered {
+                            self.last_link_poll_ms = None;
+                        }
+                    }
+                    Err(Error::ChipNotFound { version }) => {
+                        // Right after a reset the chip reads 0 until its PLL locks (§5.5.1), and
+                        // some parts read VERSIONR 0 for a while: skip this pass, and report the
+                        // chip absent only when it stays silent.
+                        let since = *self.absent_since_ms.get_or_insert(now_ms);
+                        if now_ms.saturating_sub(since) >= CHIP_ABSENT_GRACE_MS {
+                            return Err(Error::ChipNotFound { version });
+                        }
+                        return Ok(());
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            sir
+        };
         for s in Sn::ALL {
             let h = self.hw[s.index()];
+            if only == Some(s) {
+                if let HwOwner::Closing { deadline_ms } = h.owner {
+                    if now_ms >= deadline_ms {
+                        self.chip.close_socket(s)?;
+                        self.hw[s.index()] = Hw::FREE;
+                    }
+                }
+                continue;
+            }
             let flagged = sir.contains(s.bit());
             let in_use = !matches!(h.owner, HwOwner::Free | HwOwner::Service);
             if flagged && !in_use {
@@ -1680,6 +2079,9 @@ impl<SPI: SpiDevice> Stack<SPI> {
             simr.bits()
         );
         self.chip_resets = self.chip_resets.wrapping_add(1);
+        // Sn_IMR and Sn_KPALVTR are back at their reset values (0xFF, 0).
+        self.imr_reg = [SocketInterrupt::from_bits_retain(0xFF); 8];
+        self.keepalive_reg = [0; 8];
         let p = self.programmed;
         self.chip.set_mode(p.mode)?;
         self.chip.set_mac(p.mac)?;
