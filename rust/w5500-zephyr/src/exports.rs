@@ -143,15 +143,7 @@ pub unsafe extern "C" fn w5500_rs_poll_events(ev: *mut W5500RsEvent) -> i32 {
 /// every socket, PHY powered down). Returns 0 or a negative errno name.
 #[no_mangle]
 pub extern "C" fn w5500_rs_set_enabled(up: bool) -> i32 {
-    run(|d| {
-        let r = d
-            .iface
-            .with(|i| if up { i.up() } else { i.down() })
-            .map(|()| 0)
-            .map_err(err);
-        d.kick();
-        r
-    })
+    run(|d| d.set_enabled(up).map(|()| 0).map_err(err))
 }
 
 /// `socket()`: `socktype` is a [`W5500RsSockType`] value. Returns the new id or `-ENFILE`

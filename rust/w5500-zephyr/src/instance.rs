@@ -33,7 +33,7 @@ use core::cell::UnsafeCell;
 use core::ffi::CStr;
 use core::mem::MaybeUninit;
 use core::net::Ipv4Addr;
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use w5500_driver::bsd::{Bsd, Os};
 use w5500_driver::chip::{Chip, Config};
@@ -129,8 +129,11 @@ pub struct Driver {
     /// DHCP was asked for.
     pub dhcp: bool,
     ctx: Ctx,
-    /// When the static configuration replaces a DHCP that got no lease (ms uptime).
-    fallback_at: Option<u64>,
+    /// Seconds without a lease before the static fallback (0: never).
+    fallback_s: u32,
+    /// When the static configuration replaces a DHCP that got no lease (ms uptime; 0: no
+    /// fallback pending).
+    fallback_at: AtomicU64,
     /// The fallback has happened (reported once).
     fell_back: AtomicBool,
     renewals: AtomicU32,
@@ -224,11 +227,11 @@ pub unsafe fn init(cfg: &W5500RsConfig) -> Result<()> {
     let os: SharedOs = unsafe { OS.set(ZephyrOs::new(ctx, stack, cfg.has_int_pin, poll_ms)) };
     // SAFETY: forwarded from this function's contract.
     let ic = unsafe { iface_config(cfg) };
-    let fallback_at =
-        (cfg.dhcp && ic.static_ipv4.is_some() && cfg.dhcp_fallback_s > 0).then(|| {
-            os.now_ms()
-                .saturating_add(u64::from(cfg.dhcp_fallback_s) * 1000)
-        });
+    let fallback_s = if cfg.dhcp && ic.static_ipv4.is_some() {
+        cfg.dhcp_fallback_s
+    } else {
+        0
+    };
     let iface = Iface::new(Bsd::new(os), ic);
     if let Some(h) = iface.hostname() {
         log::info!("DHCP host name {h}");
@@ -242,7 +245,8 @@ pub unsafe fn init(cfg: &W5500RsConfig) -> Result<()> {
         reserved,
         dhcp: cfg.dhcp,
         ctx,
-        fallback_at,
+        fallback_s,
+        fallback_at: AtomicU64::new(0),
         fell_back: AtomicBool::new(false),
         renewals: AtomicU32::new(0),
     };
@@ -333,24 +337,52 @@ impl Driver {
         self.iface.with(|i| {
             let now = self.bsd.os().now_ms();
             let next = i.poll(now);
-            match self.fallback_at {
-                Some(t) if !self.fell_back.load(Ordering::Relaxed) => {
-                    if i.lease().is_some() {
-                        // A lease arrived in time: no fallback from now on.
-                        self.fell_back.store(true, Ordering::Relaxed);
-                        next
-                    } else if now >= t {
-                        log::warn!("DHCP: no lease in time; using the static configuration");
-                        self.fell_back.store(true, Ordering::Relaxed);
-                        i.dhcp_stop();
-                        Some(now)
-                    } else {
-                        Some(next.map_or(t, |n| n.min(t)))
-                    }
-                }
-                _ => next,
+            let at = self.fallback_at.load(Ordering::Relaxed);
+            if at == 0 {
+                next
+            } else if i.lease().is_some() {
+                // A lease arrived in time: no fallback.
+                self.fallback_at.store(0, Ordering::Relaxed);
+                next
+            } else if now >= at {
+                log::warn!("DHCP: no lease in time; using the static configuration");
+                self.fallback_at.store(0, Ordering::Relaxed);
+                self.fell_back.store(true, Ordering::Relaxed);
+                i.dhcp_stop();
+                Some(now)
+            } else {
+                Some(next.map_or(at, |n| n.min(at)))
             }
         })
+    }
+
+    /// `net_if_up` / `net_if_down`. Up (re)starts DHCP after a static fallback and arms the
+    /// fallback timer again.
+    pub fn set_enabled(&self, up: bool) -> Result<()> {
+        let r = self.iface.with(|i| {
+            if !up {
+                self.fallback_at.store(0, Ordering::Relaxed);
+                return i.down();
+            }
+            if i.is_up() {
+                return Ok(());
+            }
+            if self.fell_back.swap(false, Ordering::Relaxed) {
+                i.dhcp_start();
+            }
+            if self.fallback_s > 0 {
+                let at = self
+                    .bsd
+                    .os()
+                    .now_ms()
+                    .saturating_add(u64::from(self.fallback_s) * 1000)
+                    .max(1);
+                self.fallback_at.store(at, Ordering::Relaxed);
+            }
+            i.up()
+        });
+        self.kick();
+        r
     }
 
     /// The next interface event for the C layer. Single consumer: the worker.
