@@ -483,6 +483,7 @@ pub unsafe extern "C" fn w5500_rs_status(out: *mut W5500RsStatus) -> i32 {
             });
             (i.lease(), i.dns_servers(), chip)
         });
+        let renewals = d.renewals();
         let (addr, mask, gw) = ipv4.map_err(err)?;
         // SAFETY: the caller passes writable storage (or NULL, refused).
         let o = unsafe { out.as_mut() }.ok_or(errno(Errno::EINVAL))?;
@@ -502,7 +503,7 @@ pub unsafe extern "C" fn w5500_rs_status(out: *mut W5500RsStatus) -> i32 {
                 .as_ref()
                 .filter(|l| l.server_id.is_some())
                 .map_or(0, |l| l.lease_secs),
-            dhcp_renewals: d.renewals(),
+            dhcp_renewals: renewals,
             ..W5500RsStatus::default()
         };
         for (slot, s) in o.dns.iter_mut().zip(servers.iter()) {
