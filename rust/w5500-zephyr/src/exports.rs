@@ -143,15 +143,7 @@ pub unsafe extern "C" fn w5500_rs_poll_events(ev: *mut W5500RsEvent) -> i32 {
 /// every socket, PHY powered down). Returns 0 or a negative errno name.
 #[no_mangle]
 pub extern "C" fn w5500_rs_set_enabled(up: bool) -> i32 {
-    run(|d| {
-        let r = d
-            .iface
-            .with(|i| if up { i.up() } else { i.down() })
-            .map(|()| 0)
-            .map_err(err);
-        d.kick();
-        r
-    })
+    run(|d| d.set_enabled(up).map(|()| 0).map_err(err))
 }
 
 /// `socket()`: `socktype` is a [`W5500RsSockType`] value. Returns the new id or `-ENFILE`
@@ -491,6 +483,7 @@ pub unsafe extern "C" fn w5500_rs_status(out: *mut W5500RsStatus) -> i32 {
             });
             (i.lease(), i.dns_servers(), chip)
         });
+        let renewals = d.renewals();
         let (addr, mask, gw) = ipv4.map_err(err)?;
         // SAFETY: the caller passes writable storage (or NULL, refused).
         let o = unsafe { out.as_mut() }.ok_or(errno(Errno::EINVAL))?;
@@ -510,7 +503,7 @@ pub unsafe extern "C" fn w5500_rs_status(out: *mut W5500RsStatus) -> i32 {
                 .as_ref()
                 .filter(|l| l.server_id.is_some())
                 .map_or(0, |l| l.lease_secs),
-            dhcp_renewals: d.renewals(),
+            dhcp_renewals: renewals,
             ..W5500RsStatus::default()
         };
         for (slot, s) in o.dns.iter_mut().zip(servers.iter()) {

@@ -33,7 +33,7 @@ use core::cell::UnsafeCell;
 use core::ffi::CStr;
 use core::mem::MaybeUninit;
 use core::net::Ipv4Addr;
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use w5500_driver::bsd::{Bsd, Os};
 use w5500_driver::chip::{Chip, Config};
@@ -93,10 +93,22 @@ impl<T> Once<T> {
 static OS: Once<ZephyrOs> = Once::new();
 static INSTANCE: Once<Driver> = Once::new();
 
+/// State of the glue kept next to the [`Iface`], under the same lock (no 64-bit or
+/// read-modify-write atomics: Cortex-M0 has neither).
+#[derive(Debug, Default)]
+pub struct Extra {
+    /// When the static configuration replaces a DHCP that got no lease (ms uptime).
+    fallback_at: Option<u64>,
+    /// The static fallback has happened (DHCP restarts at the next `net_if_up`).
+    fell_back: bool,
+    /// DHCP renewals and rebinds seen so far.
+    renewals: u32,
+}
+
 /// The [`Iface`] behind the C interface mutex.
 pub struct IfaceLock {
     ctx: Ctx,
-    cell: UnsafeCell<Iface<SharedOs>>,
+    cell: UnsafeCell<(Iface<SharedOs>, Extra)>,
 }
 
 // SAFETY: `cell` is only reached through `with`, which holds the C interface mutex for the
@@ -107,11 +119,17 @@ impl IfaceLock {
     /// Run `f` on the interface with the interface lock held. `f` must not call `with`
     /// again (the `k_mutex` is recursive, which would alias the `&mut`).
     pub fn with<R>(&self, f: impl FnOnce(&mut Iface<SharedOs>) -> R) -> R {
+        self.with_extra(|i, _| f(i))
+    }
+
+    /// As [`IfaceLock::with`], with the glue's own state too.
+    pub fn with_extra<R>(&self, f: impl FnOnce(&mut Iface<SharedOs>, &mut Extra) -> R) -> R {
         // SAFETY: plain call into the shim.
         unsafe { sys::w5500_shim_iface_lock(self.ctx.0) };
         // SAFETY: the interface mutex is held and no code in this crate calls `with` from
         // inside a closure, so this is the only live reference.
-        let r = f(unsafe { &mut *self.cell.get() });
+        let (i, e) = unsafe { &mut *self.cell.get() };
+        let r = f(i, e);
         // SAFETY: plain call into the shim.
         unsafe { sys::w5500_shim_iface_unlock(self.ctx.0) };
         r
@@ -129,11 +147,8 @@ pub struct Driver {
     /// DHCP was asked for.
     pub dhcp: bool,
     ctx: Ctx,
-    /// When the static configuration replaces a DHCP that got no lease (ms uptime).
-    fallback_at: Option<u64>,
-    /// The fallback has happened (reported once).
-    fell_back: AtomicBool,
-    renewals: AtomicU32,
+    /// Seconds without a lease before the static fallback (0: never).
+    fallback_s: u32,
 }
 
 /// The driver, once [`init`] succeeded.
@@ -224,11 +239,11 @@ pub unsafe fn init(cfg: &W5500RsConfig) -> Result<()> {
     let os: SharedOs = unsafe { OS.set(ZephyrOs::new(ctx, stack, cfg.has_int_pin, poll_ms)) };
     // SAFETY: forwarded from this function's contract.
     let ic = unsafe { iface_config(cfg) };
-    let fallback_at =
-        (cfg.dhcp && ic.static_ipv4.is_some() && cfg.dhcp_fallback_s > 0).then(|| {
-            os.now_ms()
-                .saturating_add(u64::from(cfg.dhcp_fallback_s) * 1000)
-        });
+    let fallback_s = if cfg.dhcp && ic.static_ipv4.is_some() {
+        cfg.dhcp_fallback_s
+    } else {
+        0
+    };
     let iface = Iface::new(Bsd::new(os), ic);
     if let Some(h) = iface.hostname() {
         log::info!("DHCP host name {h}");
@@ -237,14 +252,12 @@ pub unsafe fn init(cfg: &W5500RsConfig) -> Result<()> {
         bsd: Bsd::new(os),
         iface: IfaceLock {
             ctx,
-            cell: UnsafeCell::new(iface),
+            cell: UnsafeCell::new((iface, Extra::default())),
         },
         reserved,
         dhcp: cfg.dhcp,
         ctx,
-        fallback_at,
-        fell_back: AtomicBool::new(false),
-        renewals: AtomicU32::new(0),
+        fallback_s,
     };
     // SAFETY: as above.
     unsafe { INSTANCE.set(driver) };
@@ -330,35 +343,62 @@ impl Driver {
     /// messages, the address probe), plus the timed static fallback. Returns when it next
     /// needs to run (ms uptime).
     pub fn poll(&self) -> Option<u64> {
-        self.iface.with(|i| {
+        self.iface.with_extra(|i, x| {
             let now = self.bsd.os().now_ms();
             let next = i.poll(now);
-            match self.fallback_at {
-                Some(t) if !self.fell_back.load(Ordering::Relaxed) => {
-                    if i.lease().is_some() {
-                        // A lease arrived in time: no fallback from now on.
-                        self.fell_back.store(true, Ordering::Relaxed);
-                        next
-                    } else if now >= t {
-                        log::warn!("DHCP: no lease in time; using the static configuration");
-                        self.fell_back.store(true, Ordering::Relaxed);
-                        i.dhcp_stop();
-                        Some(now)
-                    } else {
-                        Some(next.map_or(t, |n| n.min(t)))
-                    }
+            match x.fallback_at {
+                None => next,
+                Some(_) if i.lease().is_some() => {
+                    // A lease arrived in time: no fallback.
+                    x.fallback_at = None;
+                    next
                 }
-                _ => next,
+                Some(at) if now >= at => {
+                    log::warn!("DHCP: no lease in time; using the static configuration");
+                    x.fallback_at = None;
+                    x.fell_back = true;
+                    i.dhcp_stop();
+                    Some(now)
+                }
+                Some(at) => Some(next.map_or(at, |n| n.min(at))),
             }
         })
     }
 
+    /// `net_if_up` / `net_if_down`. Up (re)starts DHCP after a static fallback and arms the
+    /// fallback timer again.
+    pub fn set_enabled(&self, up: bool) -> Result<()> {
+        let r = self.iface.with_extra(|i, x| {
+            if !up {
+                x.fallback_at = None;
+                return i.down();
+            }
+            if i.is_up() {
+                return Ok(());
+            }
+            if core::mem::take(&mut x.fell_back) {
+                i.dhcp_start();
+            }
+            if self.fallback_s > 0 {
+                let at = self
+                    .bsd
+                    .os()
+                    .now_ms()
+                    .saturating_add(u64::from(self.fallback_s) * 1000);
+                x.fallback_at = Some(at);
+            }
+            i.up()
+        });
+        self.kick();
+        r
+    }
+
     /// The next interface event for the C layer. Single consumer: the worker.
     pub fn next_event(&self) -> Option<W5500RsEvent> {
-        self.iface.with(|i| {
+        self.iface.with_extra(|i, x| {
             let e = i.take_event()?;
             if matches!(e, IfaceEvent::DhcpRenewed | IfaceEvent::DhcpRebound) {
-                self.renewals.fetch_add(1, Ordering::Relaxed);
+                x.renewals = x.renewals.wrapping_add(1);
             }
             let lease_s = i
                 .lease()
@@ -370,7 +410,7 @@ impl Driver {
 
     /// DHCP renewals and rebinds seen so far.
     pub fn renewals(&self) -> u32 {
-        self.renewals.load(Ordering::Relaxed)
+        self.iface.with_extra(|_, x| x.renewals)
     }
 
     /// Wake the worker so it polls now (after a runtime change from another thread).
