@@ -337,6 +337,13 @@ fn session_seeds(dir: &Path) {
         .dhcp(&ack(3600), 1)
         .other(0x80, 1);
     write(dir, t, "release", &s.0);
+    // Regression (found by this target): an ACK with T2 = 1 s gave T1 = 0.
+    let m = dhcp_reply(msg::ACK, [10, 0, 0, 50], &[])
+        .with_option(opt::LEASE_TIME, &120u32.to_be_bytes())
+        .with_option(opt::T2, &1u32.to_be_bytes())
+        .encode();
+    let s = Script::new(0, 10).dhcp(&offer(), 1).dhcp(&m, 1).wait(2);
+    write(dir, t, "regress_lease_t2_one_second", &s.0);
 }
 
 // ---------------------------------------------------------------- hostile chip

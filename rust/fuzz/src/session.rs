@@ -203,7 +203,20 @@ impl Session {
                     }
                     Event::Bound(l) | Event::Renewed(l) | Event::Rebound(l) => {
                         self.summary.leases += 1;
-                        assert!(l.t1_secs <= l.t2_secs && l.t2_secs <= l.lease_secs);
+                        // RFC 2131 §4.4.5 as `lease_times` documents it: 0 < T1 < T2 < lease,
+                        // or all infinite.
+                        let inf = dhcp::INFINITE;
+                        let all_inf = l.lease_secs == inf && l.t1_secs == inf && l.t2_secs == inf;
+                        assert!(
+                            all_inf
+                                || (0 < l.t1_secs
+                                    && l.t1_secs < l.t2_secs
+                                    && l.t2_secs < l.lease_secs),
+                            "lease times {} {} {}",
+                            l.t1_secs,
+                            l.t2_secs,
+                            l.lease_secs
+                        );
                         self.dns.set_servers(&l.dns_servers);
                         self.start_lookup();
                     }

@@ -100,6 +100,8 @@ fn session_seeds_reach_their_states() {
     // RFC 1034 §3.6.2: a CNAME without A makes the resolver query the target.
     let s = dhcp_dns_session(&seed("dhcp_dns_session", "dns_cname_requery"));
     assert!(s.answers >= 1, "{s:?}");
+    let s = dhcp_dns_session(&seed("dhcp_dns_session", "regress_lease_t2_one_second"));
+    assert!(s.leases >= 1, "{s:?}");
     let s = dhcp_dns_session(&seed("dhcp_dns_session", "dns_failures"));
     assert!(s.dns_errors >= 1, "{s:?}");
 }
