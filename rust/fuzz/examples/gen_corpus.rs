@@ -573,6 +573,107 @@ fn wire_seeds(dir: &Path) {
     }
 }
 
+// ---------------------------------------------------------------- simulator SPI
+
+struct Spi(Vec<u8>);
+
+impl Spi {
+    /// One VDM frame (DS §2.2): offset, control byte (BSB, RWB), data.
+    fn frame(mut self, bsb: u8, addr: u16, write: bool, data: &[u8]) -> Self {
+        let mut f = addr.to_be_bytes().to_vec();
+        f.push((bsb << 3) | if write { 0x04 } else { 0 });
+        f.extend_from_slice(data);
+        self.0.push(0);
+        put_chunk(&mut self.0, &f);
+        self
+    }
+    fn w(self, bsb: u8, addr: u16, data: &[u8]) -> Self {
+        self.frame(bsb, addr, true, data)
+    }
+    fn r(self, bsb: u8, addr: u16, len: usize) -> Self {
+        self.frame(bsb, addr, false, &vec![0; len])
+    }
+    fn events(mut self, n: usize) -> Self {
+        self.0.extend(std::iter::repeat_n(3u8, n));
+        self
+    }
+}
+
+fn sim_seeds(dir: &Path) {
+    let t = "sim_spi";
+    // Common registers from GAR to SIPR in one frame: gateway, mask, MAC, IP.
+    let mut cfg = vec![10, 0, 0, 1, 255, 255, 255, 0];
+    cfg.extend_from_slice(&[0x02, 0, 0x5e, 0x10, 0, 3]);
+    cfg.extend_from_slice(&[10, 0, 0, 2]);
+    let up = || Spi(Vec::new()).r(0, 0x39, 1).w(0, 0x01, &cfg);
+    let s0 = 1; // socket 0 registers
+    let tcp = up()
+        .w(s0, 0x00, &[0x01])
+        .w(s0, 0x04, &[0xc0, 0x00])
+        .w(s0, 0x01, &[0x01])
+        .w(s0, 0x0c, &[10, 0, 0, 9, 0, 7])
+        .w(s0, 0x01, &[0x04])
+        .events(6)
+        .r(s0, 0x02, 2)
+        // After CONNECT the TX pointers sit at ISS + 1 (0x79c1 with this LAN seed); a driver
+        // reads Sn_TX_WR first, a fixed script cannot, so it uses the known value.
+        .w(2, 0x79c1, b"hello")
+        .w(s0, 0x24, &[0x79, 0xc6])
+        .w(s0, 0x01, &[0x20])
+        .events(6)
+        .r(s0, 0x26, 6)
+        .r(3, 0x0000, 5)
+        .w(s0, 0x28, &[0, 5])
+        .w(s0, 0x01, &[0x40])
+        .w(s0, 0x01, &[0x08])
+        .events(6);
+    write(dir, t, "tcp_echo", &tcp.0);
+    let udp = up()
+        .w(s0, 0x00, &[0x02])
+        .w(s0, 0x04, &[0xc0, 0x01])
+        .w(s0, 0x01, &[0x01])
+        .w(s0, 0x0c, &[10, 0, 0, 9, 0, 7])
+        .w(2, 0x0000, b"datagram")
+        .w(s0, 0x24, &[0, 8])
+        .w(s0, 0x01, &[0x20])
+        .events(6)
+        .r(s0, 0x02, 2);
+    write(dir, t, "udp_send", &udp.0);
+    let arp = w5500_sim::wire::encode(&Frame {
+        dst: MacAddr([0xff; 6]),
+        src: MacAddr([0x02, 0, 0x5e, 0x10, 0, 3]),
+        body: Body::Arp(Arp {
+            op: ArpOp::Request,
+            sender_mac: MacAddr([0x02, 0, 0x5e, 0x10, 0, 3]),
+            sender_ip: Ipv4Addr::new(10, 0, 0, 2),
+            target_mac: MacAddr([0; 6]),
+            target_ip: Ipv4Addr::new(10, 0, 0, 9),
+        }),
+    });
+    let len = (arp.len() as u16).to_be_bytes();
+    let macraw = up()
+        .w(s0, 0x00, &[0x04])
+        .w(s0, 0x01, &[0x01])
+        .w(2, 0x0000, &arp)
+        .w(s0, 0x24, &len)
+        .w(s0, 0x01, &[0x20])
+        .events(4)
+        .r(s0, 0x26, 6)
+        .r(3, 0x0000, 64);
+    write(dir, t, "macraw_arp", &macraw.0);
+    // Soft reset, a reserved block select, a fixed-length (FDM) frame, a header cut short.
+    let odd = Spi(Vec::new())
+        .w(0, 0x00, &[0x80])
+        .w(4, 0x00, &[1, 2, 3])
+        .frame(0, 0x39, false, &[0; 3]);
+    let mut odd = odd.0;
+    odd.push(0);
+    put_chunk(&mut odd, &[0x00, 0x39, 0x01, 0, 0, 0]);
+    odd.push(0);
+    put_chunk(&mut odd, &[0x00]);
+    write(dir, t, "odd_frames", &odd);
+}
+
 fn main() {
     let dir: PathBuf = std::env::args()
         .nth(1)
@@ -583,6 +684,7 @@ fn main() {
     session_seeds(&dir);
     chip_seeds(&dir);
     wire_seeds(&dir);
+    sim_seeds(&dir);
     for (t, f) in [
         ("dhcp_reply", w5500_fuzz::dhcp_reply as fn(&[u8])),
         ("dns_reply", w5500_fuzz::dns_reply),
@@ -593,6 +695,9 @@ fn main() {
             let _ = w5500_fuzz::chip::hostile_chip(d);
         }),
         ("wire_decode", w5500_fuzz::wire_decode),
+        ("sim_spi", |d| {
+            let _ = w5500_fuzz::sim_spi::sim_spi(d);
+        }),
     ] {
         let mut n = 0;
         for e in fs::read_dir(dir.join(t)).unwrap() {

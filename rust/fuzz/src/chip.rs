@@ -411,9 +411,10 @@ fn run(data: &[u8], trace: bool) -> (Vec<ReadLog>, ChipSummary) {
             ids[usize::from(arg) % ids.len()]
         };
         let len = usize::from(ops.u16()) % (buf.len() + 1);
-        match op % 24 {
+        let code = op % 24;
+        match code {
             0 | 1 => {
-                let ty = if op % 24 == 0 {
+                let ty = if code == 0 {
                     SockType::Stream
                 } else {
                     SockType::Datagram
@@ -436,23 +437,21 @@ fn run(data: &[u8], trace: bool) -> (Vec<ReadLog>, ChipSummary) {
                 let _ = call(&st, || stack.connect_result(id));
             }
             5 | 6 => {
-                let to = (op % 24 == 6).then(|| peer(&mut ops));
+                let to = (code == 6).then(|| peer(&mut ops));
                 if let Ok(n) = call(&st, || stack.send(id, &payload[..len], to)) {
                     assert!(n <= len, "send took {n} of {len} bytes");
                     sum.sent += n;
                 }
             }
             7 | 8 => {
-                let flags = RecvFlags { peek: op % 24 == 8 };
+                let flags = RecvFlags { peek: code == 8 };
                 if let Ok((n, _)) = call(&st, || stack.recv(id, &mut buf[..len], flags)) {
                     assert!(n <= len, "recv reported {n} bytes into {len}");
                     sum.received += n;
                 }
             }
             9 | 10 => {
-                let flags = RecvFlags {
-                    peek: op % 24 == 10,
-                };
+                let flags = RecvFlags { peek: code == 10 };
                 if let Ok((n, full, _)) =
                     call(&st, || stack.recv_datagram(id, &mut buf[..len], flags))
                 {
@@ -467,7 +466,7 @@ fn run(data: &[u8], trace: bool) -> (Vec<ReadLog>, ChipSummary) {
                 let _ = call(&st, || stack.readiness(id));
             }
             12 | 13 => {
-                let poll_all = op % 24 == 13;
+                let poll_all = code == 13;
                 if call(&st, || stack.service(now, poll_all)).is_ok() {
                     // After a successful service nothing timed is due: no busy loop.
                     if let Some(d) = stack.next_deadline_ms() {

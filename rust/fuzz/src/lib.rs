@@ -11,12 +11,14 @@
 //! - [`chip::hostile_chip`]: the driver against a chip whose every MISO byte comes from the
 //!   input; checks framing, register-window bounds and that each call returns within a bounded
 //!   number of SPI transactions and bounded delay.
+//! - [`sim_spi::sim_spi`]: the simulator fed hostile SPI frames (the other side of the bus).
 //! - [`wire_decode`]: the simulator's Ethernet codec: never panics, and what it decodes
 //!   re-encodes to something that decodes to the same frame.
 
 pub mod chip;
 pub mod input;
 pub mod session;
+pub mod sim_spi;
 
 pub use input::Input;
 

@@ -110,6 +110,7 @@ fn session_seeds_reach_their_states() {
 fn corpus_hostile_chip_runs_clean() {
     for (_, d) in corpus("hostile_chip") {
         hostile_chip(&d);
+        w5500_fuzz::sim_spi::sim_spi(&d);
     }
 }
 
@@ -137,5 +138,16 @@ fn random_inputs_run_clean() {
         w5500_fuzz::wire_decode(&d);
         dhcp_dns_session(&d);
         hostile_chip(&d);
+        w5500_fuzz::sim_spi::sim_spi(&d);
     }
+}
+
+#[test]
+fn corpus_sim_spi_runs_clean_and_reaches_the_peer() {
+    for (_, d) in corpus("sim_spi") {
+        w5500_fuzz::sim_spi::sim_spi(&d);
+    }
+    // DS §5.2.1.1: CONNECT, SEND, and the peer's echo lands in socket 0's RX buffer.
+    let s = w5500_fuzz::sim_spi::sim_spi(&seed("sim_spi", "tcp_echo"));
+    assert!(s.max_rx0 > 0, "{s:?}");
 }
