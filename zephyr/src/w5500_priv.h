@@ -54,6 +54,9 @@ struct w5500_offload_data {
 	bool ready;
 	/** Serialises every Rust stack call (the SPI bus of the chip). */
 	struct k_mutex stack_lock;
+	/** Guards the interface (DHCP/DNS state). Lock order: fd lock, interface lock, stack
+	 *  lock, wait lock (see rust/w5500-zephyr/src/instance.rs). */
+	struct k_mutex iface_lock;
 	/** Wake-up epoch, condvar and its mutex (Os::wait / Os::notify_all). */
 	struct k_mutex wait_lock;
 	struct k_condvar wait_cv;
