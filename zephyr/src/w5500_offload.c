@@ -443,8 +443,22 @@ static int w5500_offload_init(const struct device *dev)
 	}
 #endif
 #if DT_INST_PROP(0, zephyr_random_mac_address) || !DT_INST_NODE_HAS_PROP(0, local_mac_address)
-	/* Needs an entropy source (or CONFIG_TEST_RANDOM_GENERATOR). */
+#if defined(CONFIG_ENTROPY_HAS_DRIVER) || defined(CONFIG_TEST_RANDOM_GENERATOR)
 	sys_rand_get(d->mac, sizeof(d->mac));
+#else
+	/* No random source in this image (e.g. rpi_pico has no entropy driver): derive the
+	 * address from the cycle counter and boot timing, which differs between boots but is
+	 * not random. Give the node a local-mac-address for a stable one.
+	 */
+	{
+		uint32_t a = k_cycle_get_32();
+		uint32_t b = (uint32_t)k_uptime_ticks() * 2654435761u;
+
+		memcpy(d->mac, &a, 4);
+		memcpy(&d->mac[4], &b, 2);
+		LOG_WRN("no entropy source: MAC address from boot timing");
+	}
+#endif
 	d->mac[0] = (d->mac[0] & ~0x01) | 0x02; /* unicast, locally administered */
 #else
 	memcpy(d->mac, cfg->mac, sizeof(d->mac));
