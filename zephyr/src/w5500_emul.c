@@ -115,6 +115,10 @@ static int w5500_emul_init(const struct emul *target, const struct device *paren
 	ARG_UNUSED(parent);
 	k_mutex_lock(&emul_lock, K_FOREVER);
 	(void)w5500_rs_emul_init(now_us());
+	if (CONFIG_W5500_OFFLOAD_EMUL_DHCP_LEASE_S != 3600 || CONFIG_W5500_OFFLOAD_EMUL_DHCP_T1_S != 0) {
+		(void)w5500_rs_emul_dhcp_lease(CONFIG_W5500_OFFLOAD_EMUL_DHCP_LEASE_S,
+					       CONFIG_W5500_OFFLOAD_EMUL_DHCP_T1_S, 0);
+	}
 	k_mutex_unlock(&emul_lock);
 	k_work_init_delayable(&emul_tick, emul_tick_fn);
 	k_work_schedule(&emul_tick, K_MSEC(CONFIG_W5500_OFFLOAD_EMUL_TICK_MS));
@@ -126,6 +130,26 @@ void w5500_emul_set_link(bool up)
 	k_mutex_lock(&emul_lock, K_FOREVER);
 	w5500_rs_emul_set_link(up);
 	k_mutex_unlock(&emul_lock);
+}
+
+int w5500_emul_dhcp_lease(uint32_t lease_s, uint32_t t1_s, uint32_t t2_s)
+{
+	int r;
+
+	k_mutex_lock(&emul_lock, K_FOREVER);
+	r = w5500_rs_emul_dhcp_lease(lease_s, t1_s, t2_s);
+	k_mutex_unlock(&emul_lock);
+	return r < 0 ? -ENODEV : 0;
+}
+
+int w5500_emul_dhcp_received(uint8_t msg_type)
+{
+	int r;
+
+	k_mutex_lock(&emul_lock, K_FOREVER);
+	r = w5500_rs_emul_dhcp_received(msg_type);
+	k_mutex_unlock(&emul_lock);
+	return r < 0 ? -ENODEV : r;
 }
 
 int w5500_emul_peer_connect(const char *ip, uint16_t port)

@@ -54,62 +54,125 @@ static inline void addr_from(w5_in_addr_t *a, const uint8_t b[4])
 	memcpy(a, b, 4);
 }
 
+#define IP4_FMT "%u.%u.%u.%u"
+#define IP4_ARGS(b) (b)[0], (b)[1], (b)[2], (b)[3]
+
+/* The address on the net_if: bookkeeping only (the chip's SIPR/SUBR/GAR are programmed by
+ * Rust). NET_EVENT_IPV4_ADDR_ADD/DEL come from net_if_ipv4_addr_add/rm where Zephyr has
+ * them for an offloaded interface, else (3.4 offload-only) from the driver itself. */
+static void address_added(struct w5500_offload_data *d, const W5500RsEvent *ev)
+{
+	if (d->have_addr) {
+#if W5_HAS_IPV4_BOOKKEEPING
+		(void)net_if_ipv4_addr_rm(d->iface, &d->addr);
+#else
+		net_mgmt_event_notify_with_info(NET_EVENT_IPV4_ADDR_DEL, d->iface, &d->addr,
+						sizeof(d->addr));
+#endif
+	}
+	addr_from(&d->addr, ev->ipv4.addr);
+	d->have_addr = true;
+#if W5_HAS_IPV4_BOOKKEEPING
+	w5_in_addr_t mask, gw;
+
+	addr_from(&mask, ev->ipv4.netmask);
+	addr_from(&gw, ev->ipv4.gateway);
+	if (net_if_ipv4_addr_add(d->iface, &d->addr, ev->dhcp ? NET_ADDR_DHCP : NET_ADDR_MANUAL,
+				 0) == NULL) {
+		LOG_ERR("net_if_ipv4_addr_add failed");
+		d->have_addr = false;
+		return;
+	}
+	w5_if_set_netmask(d->iface, &d->addr, &mask);
+	net_if_ipv4_set_gw(d->iface, &gw);
+#else
+	net_mgmt_event_notify_with_info(NET_EVENT_IPV4_ADDR_ADD, d->iface, &d->addr,
+					sizeof(d->addr));
+#endif
+	LOG_INF("IPv4 " IP4_FMT "/" IP4_FMT " gw " IP4_FMT " (%s)", IP4_ARGS(ev->ipv4.addr),
+		IP4_ARGS(ev->ipv4.netmask), IP4_ARGS(ev->ipv4.gateway),
+		ev->dhcp ? "DHCP" : "static");
+}
+
+static void address_removed(struct w5500_offload_data *d, const W5500RsEvent *ev)
+{
+	if (!d->have_addr || memcmp(&d->addr, ev->ipv4.addr, 4) != 0) {
+		return;
+	}
+	d->have_addr = false;
+#if W5_HAS_IPV4_BOOKKEEPING
+	(void)net_if_ipv4_addr_rm(d->iface, &d->addr);
+#else
+	net_mgmt_event_notify_with_info(NET_EVENT_IPV4_ADDR_DEL, d->iface, &d->addr,
+					sizeof(d->addr));
+#endif
+	LOG_INF("IPv4 " IP4_FMT " removed", IP4_ARGS(ev->ipv4.addr));
+}
+
+static void dns_servers(const W5500RsEvent *ev)
+{
+	LOG_INF("DNS servers: %u (first " IP4_FMT ")", ev->n_dns, IP4_ARGS(ev->dns[0]));
+#if defined(CONFIG_DNS_RESOLVER)
+	/* Zephyr's own resolver, if the application uses it directly (getaddrinfo() goes to
+	 * the driver's DNS offload, which already has them). */
+	static char text[W5500_RS_DNS_MAX][16];
+	const char *list[W5500_RS_DNS_MAX + 1] = { 0 };
+
+	for (int i = 0; i < ev->n_dns && i < W5500_RS_DNS_MAX; i++) {
+		snprintf(text[i], sizeof(text[i]), IP4_FMT, IP4_ARGS(ev->dns[i]));
+		list[i] = text[i];
+	}
+	if (ev->n_dns > 0) {
+		(void)w5_dns_reconfigure(list);
+	}
+#endif
+}
+
 void w5500_offload_handle_events(struct w5500_offload_data *d)
 {
 	W5500RsEvent ev;
 
-	/* Bounded: at most a handful of changes per pass. */
-	for (int i = 0; i < 8 && w5500_rs_poll_events(&ev) == 1; i++) {
+	/* Bounded: the Rust queue holds 16. */
+	for (int i = 0; i < 32 && w5500_rs_poll_events(&ev) == 1; i++) {
 		switch (ev.kind) {
 		case W5500_RS_EVENT_KIND_LINK_UP:
-			LOG_INF("link up");
+			LOG_INF("link up (%s, %s duplex)", ev.speed_100 ? "100M" : "10M",
+				ev.full_duplex ? "full" : "half");
 			net_if_carrier_on(d->iface);
 			break;
 		case W5500_RS_EVENT_KIND_LINK_DOWN:
 			LOG_INF("link down");
 			net_if_carrier_off(d->iface);
 			break;
-#if W5_HAS_IPV4_BOOKKEEPING
-		case W5500_RS_EVENT_KIND_ADDRESS_ADDED: {
-			w5_in_addr_t mask, gw;
-
-			if (d->have_addr) {
-				(void)net_if_ipv4_addr_rm(d->iface, &d->addr);
-			}
-			addr_from(&d->addr, ev.ipv4.addr);
-			addr_from(&mask, ev.ipv4.netmask);
-			addr_from(&gw, ev.ipv4.gateway);
-			if (net_if_ipv4_addr_add(d->iface, &d->addr,
-						 ev.dhcp ? NET_ADDR_DHCP : NET_ADDR_MANUAL,
-						 0) == NULL) {
-				LOG_ERR("net_if_ipv4_addr_add failed");
-				break;
-			}
-			w5_if_set_netmask(d->iface, &d->addr, &mask);
-			net_if_ipv4_set_gw(d->iface, &gw);
-			d->have_addr = true;
-			LOG_INF("IPv4 %u.%u.%u.%u (%s)", ev.ipv4.addr[0], ev.ipv4.addr[1],
-				ev.ipv4.addr[2], ev.ipv4.addr[3], ev.dhcp ? "DHCP" : "static");
-			break;
-		}
-		case W5500_RS_EVENT_KIND_ADDRESS_REMOVED:
-			if (d->have_addr) {
-				(void)net_if_ipv4_addr_rm(d->iface, &d->addr);
-				d->have_addr = false;
-			}
-			break;
-#else
 		case W5500_RS_EVENT_KIND_ADDRESS_ADDED:
-			LOG_INF("IPv4 %u.%u.%u.%u (%s; not on the net_if: Zephyr 3.4 offload-only)",
-				ev.ipv4.addr[0], ev.ipv4.addr[1], ev.ipv4.addr[2], ev.ipv4.addr[3],
-				ev.dhcp ? "DHCP" : "static");
+			address_added(d, &ev);
 			break;
 		case W5500_RS_EVENT_KIND_ADDRESS_REMOVED:
+			address_removed(d, &ev);
 			break;
-#endif
 		case W5500_RS_EVENT_KIND_DHCP_BOUND:
-			/* No struct net_if_dhcpv4 without the native client: no info payload. */
+		case W5500_RS_EVENT_KIND_DHCP_RENEWED:
+		case W5500_RS_EVENT_KIND_DHCP_REBOUND:
+			/* As Zephyr's own client: raised on every (re)entry to BOUND. No struct
+			 * net_if_dhcpv4 without the native client: no info payload. */
+			LOG_INF("DHCP %s, lease %u s",
+				ev.kind == W5500_RS_EVENT_KIND_DHCP_BOUND	? "bound"
+				: ev.kind == W5500_RS_EVENT_KIND_DHCP_RENEWED ? "renewed"
+									      : "rebound",
+				ev.lease_s);
 			net_mgmt_event_notify(NET_EVENT_IPV4_DHCP_BOUND, d->iface);
+			break;
+		case W5500_RS_EVENT_KIND_DHCP_LOST:
+			LOG_WRN("DHCP lease lost");
+			break;
+		case W5500_RS_EVENT_KIND_DHCP_DECLINED:
+			LOG_WRN("DHCP: " IP4_FMT " is in use, declined", IP4_ARGS(ev.ipv4.addr));
+			break;
+		case W5500_RS_EVENT_KIND_DNS_SERVERS:
+			dns_servers(&ev);
+			break;
+		case W5500_RS_EVENT_KIND_CHIP_RESET:
+			LOG_WRN("chip reset detected; registers programmed again");
 			break;
 		default:
 			break;
@@ -131,22 +194,31 @@ static void w5500_int_handler(const struct device *port, struct gpio_callback *c
 }
 #endif
 
+/*
+ * The worker: Iface::poll (chip service, PHY link, DHCP timers and messages), then the
+ * interface events into the net_if, then sleep until INTn, a kick (w5500_shim_kick_worker),
+ * the time poll asked for, or the poll period, whichever comes first. Events are handled
+ * with no driver lock held (net_if_* take the net_if lock; the enable hook takes it before
+ * ours, so holding ours here would invert the order).
+ */
 static void w5500_worker(void *p1, void *p2, void *p3)
 {
 	struct w5500_offload_data *d = p1;
-	int period = HAS_INT_GPIO ? CONFIG_W5500_OFFLOAD_SAFETY_POLL_MS
-				  : CONFIG_W5500_OFFLOAD_POLL_INTERVAL_MS;
+	int64_t period = HAS_INT_GPIO ? CONFIG_W5500_OFFLOAD_SAFETY_POLL_MS
+				      : CONFIG_W5500_OFFLOAD_POLL_INTERVAL_MS;
 
 	ARG_UNUSED(p2);
 	ARG_UNUSED(p3);
 	for (;;) {
-		(void)k_sem_take(&d->irq_sem, K_MSEC(period));
-		/* INTn is a level: service until it is released (bounded). */
-		for (int i = 0; i < 4; i++) {
-			int r = w5500_rs_service();
+		uint64_t next = 0;
+		int64_t wait = period;
+		int r = 0;
 
+		/* INTn is a level: poll until it is released (bounded). */
+		for (int i = 0; i < 4; i++) {
+			r = w5500_rs_poll(&next);
 			if (r < 0) {
-				LOG_WRN("service: errno %d", w5500_offload_errno(-r));
+				LOG_WRN("poll: errno %d", w5500_offload_errno(-r));
 				break;
 			}
 #if HAS_INT_GPIO
@@ -160,6 +232,12 @@ static void w5500_worker(void *p1, void *p2, void *p3)
 		if (d->iface != NULL) {
 			w5500_offload_handle_events(d);
 		}
+		if (r == 1) {
+			int64_t now = k_uptime_get();
+
+			wait = MIN(wait, (int64_t)next > now ? (int64_t)next - now : 0);
+		}
+		(void)k_sem_take(&d->irq_sem, K_MSEC(wait));
 	}
 }
 
@@ -176,6 +254,8 @@ static int eai(int name)
 	case W5500_RS_EAI_SOCKTYPE: return DNS_EAI_SOCKTYPE;
 	case W5500_RS_EAI_BAD_FLAGS: return DNS_EAI_BADFLAGS;
 	case W5500_RS_EAI_MEMORY: return DNS_EAI_MEMORY;
+	case W5500_RS_EAI_FAMILY: return DNS_EAI_FAMILY;
+	case W5500_RS_EAI_SYSTEM: errno = EIO; return DNS_EAI_SYSTEM;
 	default: return DNS_EAI_FAIL;
 	}
 }
@@ -196,12 +276,15 @@ static void w5500_freeaddrinfo(struct zsock_addrinfo *res)
 }
 
 /* 0 or a DNS_EAI_* code. The result nodes are allocated here (their layout changes between
- * releases), from Rust's plain results. */
+ * releases), from Rust's plain results. Names are resolved by the driver's DNS client over
+ * the chip: this blocks the caller (bounded by the resolver's timers, seconds at worst) while
+ * the interface keeps running (see rust/w5500-zephyr/src/instance.rs). AI_CANONNAME is
+ * accepted, but ai_canonname stays NULL. */
 static int w5500_getaddrinfo(const char *node, const char *service,
 			     const struct zsock_addrinfo *hints, struct zsock_addrinfo **res)
 {
 	W5500RsAiHints h = { 0 };
-	W5500RsAddrinfo out[2];
+	W5500RsAddrinfo out[W5500_RS_GAI_MAX];
 	struct zsock_addrinfo *head = NULL, **tail = &head;
 	size_t n = 0;
 	int r;
@@ -224,6 +307,19 @@ static int w5500_getaddrinfo(const char *node, const char *service,
 		h.flags |= (hints->ai_flags & W5_AI_PASSIVE) ? W5500_RS_AI_PASSIVE : 0;
 		h.flags |= (hints->ai_flags & W5_AI_NUMERICHOST) ? W5500_RS_AI_NUMERICHOST : 0;
 		h.flags |= (hints->ai_flags & W5_AI_NUMERICSERV) ? W5500_RS_AI_NUMERICSERV : 0;
+		h.flags |= (hints->ai_flags & W5_AI_CANONNAME) ? W5500_RS_AI_CANONNAME : 0;
+		if (hints->ai_flags & ~(W5_AI_PASSIVE | W5_AI_NUMERICHOST | W5_AI_NUMERICSERV |
+					W5_AI_CANONNAME)) {
+			/* AI_V4MAPPED/AI_ALL/AI_ADDRCONFIG: no effect on an IPv4-only chip. */
+			LOG_DBG("getaddrinfo: flags 0x%x ignored", hints->ai_flags);
+		}
+		if (hints->ai_protocol == W5_IPPROTO_TCP) {
+			h.protocol = 6;
+		} else if (hints->ai_protocol == W5_IPPROTO_UDP) {
+			h.protocol = 17;
+		} else if (hints->ai_protocol != 0) {
+			return DNS_EAI_SOCKTYPE;
+		}
 	}
 	r = w5500_rs_getaddrinfo(node, service, &h, out, ARRAY_SIZE(out), &n);
 	if (r < 0) {
@@ -269,6 +365,17 @@ void w5500_offload_dns_init(void)
 
 /* --- network interface --------------------------------------------------------------------- */
 
+/* net_if_up/net_if_down (admin state; net_if_up runs at boot unless NET_IF_NO_AUTO_START).
+ * Called with the net_if lock held; takes the driver's interface lock (never the reverse). */
+static int w5500_iface_enable(const struct net_if *iface, bool state)
+{
+	int r;
+
+	ARG_UNUSED(iface);
+	r = w5500_rs_set_enabled(state);
+	return r < 0 ? -w5500_offload_errno(-r) : 0;
+}
+
 static void w5500_iface_init(struct net_if *iface)
 {
 	const struct device *dev = net_if_get_device(iface);
@@ -282,6 +389,7 @@ static void w5500_iface_init(struct net_if *iface)
 	/* Offloaded interfaces start with carrier on; the PHY decides (never "up" without a
 	 * cable). The worker turns it on at the first LinkUp event. */
 	net_if_carrier_off(iface);
+	w5500_offload_ctl_iface_init(d);
 #if defined(CONFIG_W5500_OFFLOAD_DNS)
 	w5500_offload_dns_init();
 #endif
@@ -289,6 +397,7 @@ static void w5500_iface_init(struct net_if *iface)
 
 static const struct offloaded_if_api w5500_if_api = {
 	.iface_api.init = w5500_iface_init,
+	.enable = w5500_iface_enable,
 };
 
 /* --- device init ------------------------------------------------------------------------- */
@@ -305,24 +414,6 @@ static void parse_ipv4(const char *s, uint8_t out[4])
 	}
 }
 
-#if defined(CONFIG_W5500_OFFLOAD_DHCP)
-static char w5500_hostname[64];
-
-static const char *make_hostname(const uint8_t mac[6])
-{
-	const char *tpl = CONFIG_W5500_OFFLOAD_DHCP_HOSTNAME;
-	const char *hole = strstr(tpl, "{}");
-
-	if (hole == NULL) {
-		snprintf(w5500_hostname, sizeof(w5500_hostname), "%s", tpl);
-	} else {
-		snprintf(w5500_hostname, sizeof(w5500_hostname), "%.*s%02x%02x%02x%s",
-			 (int)(hole - tpl), tpl, mac[3], mac[4], mac[5], hole + 2);
-	}
-	return w5500_hostname;
-}
-#endif
-
 static int w5500_offload_init(const struct device *dev)
 {
 	struct w5500_offload_data *d = dev->data;
@@ -333,6 +424,7 @@ static int w5500_offload_init(const struct device *dev)
 	d->dev = dev;
 	d->cfg = cfg;
 	k_mutex_init(&d->stack_lock);
+	k_mutex_init(&d->iface_lock);
 	k_mutex_init(&d->wait_lock);
 	k_condvar_init(&d->wait_cv);
 	k_sem_init(&d->irq_sem, 0, 1);
@@ -351,8 +443,22 @@ static int w5500_offload_init(const struct device *dev)
 	}
 #endif
 #if DT_INST_PROP(0, zephyr_random_mac_address) || !DT_INST_NODE_HAS_PROP(0, local_mac_address)
-	/* Needs an entropy source (or CONFIG_TEST_RANDOM_GENERATOR). */
+#if defined(CONFIG_ENTROPY_HAS_DRIVER) || defined(CONFIG_TEST_RANDOM_GENERATOR)
 	sys_rand_get(d->mac, sizeof(d->mac));
+#else
+	/* No random source in this image (e.g. rpi_pico has no entropy driver): derive the
+	 * address from the cycle counter and boot timing, which differs between boots but is
+	 * not random. Give the node a local-mac-address for a stable one.
+	 */
+	{
+		uint32_t a = k_cycle_get_32();
+		uint32_t b = (uint32_t)k_uptime_ticks() * 2654435761u;
+
+		memcpy(d->mac, &a, 4);
+		memcpy(&d->mac[4], &b, 2);
+		LOG_WRN("no entropy source: MAC address from boot timing");
+	}
+#endif
 	d->mac[0] = (d->mac[0] & ~0x01) | 0x02; /* unicast, locally administered */
 #else
 	memcpy(d->mac, cfg->mac, sizeof(d->mac));
@@ -374,7 +480,18 @@ static int w5500_offload_init(const struct device *dev)
 	parse_ipv4(CONFIG_W5500_OFFLOAD_DNS_SERVER2, rc.dns_servers[1]);
 #endif
 #if defined(CONFIG_W5500_OFFLOAD_DHCP)
-	rc.hostname = make_hostname(d->mac);
+	/* The template: Rust fills in the MAC ("{}") and sanitises it (RFC 1123). */
+	rc.hostname = CONFIG_W5500_OFFLOAD_DHCP_HOSTNAME;
+	rc.dhcp_fallback_s = CONFIG_W5500_OFFLOAD_DHCP_FALLBACK_S;
+#endif
+#if defined(CONFIG_ENTROPY_HAS_DRIVER) || defined(CONFIG_TEST_RANDOM_GENERATOR)
+	/* DHCP xids and DNS ids/ports (RFC 5452) want real randomness. */
+	sys_rand_get(&rc.seed, sizeof(rc.seed));
+#else
+	/* No random source in this image: MAC and boot timing (weak; say so). */
+	LOG_WRN("no entropy source: DNS ids and ports are predictable");
+	memcpy(&rc.seed, d->mac, sizeof(d->mac));
+	rc.seed ^= (uint64_t)k_cycle_get_32() << 32;
 #endif
 	memcpy(rc.tx_buf_kb, cfg->tx_buf_kb, sizeof(rc.tx_buf_kb));
 	memcpy(rc.rx_buf_kb, cfg->rx_buf_kb, sizeof(rc.rx_buf_kb));

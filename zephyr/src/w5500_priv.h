@@ -54,6 +54,9 @@ struct w5500_offload_data {
 	bool ready;
 	/** Serialises every Rust stack call (the SPI bus of the chip). */
 	struct k_mutex stack_lock;
+	/** Guards the interface (DHCP/DNS state). Lock order: fd lock, interface lock, stack
+	 *  lock, wait lock (see rust/w5500-zephyr/src/instance.rs). */
+	struct k_mutex iface_lock;
 	/** Wake-up epoch, condvar and its mutex (Os::wait / Os::notify_all). */
 	struct k_mutex wait_lock;
 	struct k_condvar wait_cv;
@@ -93,6 +96,9 @@ void w5500_offload_sockets_init(struct w5500_offload_data *d);
 
 /** Register the DNS offload (CONFIG_W5500_OFFLOAD_DNS). */
 void w5500_offload_dns_init(void);
+
+/** Interface control at iface init (w5500_ctl.c): retry registers, host name. */
+void w5500_offload_ctl_iface_init(struct w5500_offload_data *d);
 
 /** Handle interface events from Rust (worker thread). */
 void w5500_offload_handle_events(struct w5500_offload_data *d);

@@ -30,6 +30,16 @@ static int cmd_status(const struct shell *sh, size_t argc, char **argv)
 		    IP4(st.ipv4.netmask), IP4(st.ipv4.gateway));
 	shell_print(sh, "sockets:  %u free, %u reserved for DHCP/DNS", st.free_hw_sockets,
 		    st.reserved_sockets);
+	if (st.dhcp_bound) {
+		shell_print(sh, "DHCP:     bound, lease %u s, %u renewals", st.lease_s,
+			    st.dhcp_renewals);
+	} else {
+		shell_print(sh, "DHCP:     no lease");
+	}
+	for (int i = 0; i < st.n_dns && i < W5500_RS_DNS_MAX; i++) {
+		shell_print(sh, "DNS:      %u.%u.%u.%u", st.dns[i][0], st.dns[i][1], st.dns[i][2],
+			    st.dns[i][3]);
+	}
 	return 0;
 }
 

@@ -85,6 +85,27 @@ void w5500_shim_stack_unlock(void *ctx)
 	(void)k_mutex_unlock(&d->stack_lock);
 }
 
+void w5500_shim_iface_lock(void *ctx)
+{
+	struct w5500_offload_data *d = ctx;
+
+	(void)k_mutex_lock(&d->iface_lock, K_FOREVER);
+}
+
+void w5500_shim_iface_unlock(void *ctx)
+{
+	struct w5500_offload_data *d = ctx;
+
+	(void)k_mutex_unlock(&d->iface_lock);
+}
+
+void w5500_shim_kick_worker(void *ctx)
+{
+	struct w5500_offload_data *d = ctx;
+
+	k_sem_give(&d->irq_sem);
+}
+
 uint32_t w5500_shim_epoch(void *ctx)
 {
 	struct w5500_offload_data *d = ctx;

@@ -449,6 +449,18 @@ impl<O: Os, const C: usize> Iface<O, C> {
         self.resolver.is_busy()
     }
 
+    /// True when DHCP is enabled (it runs while the interface is up and no static address
+    /// is set).
+    pub fn dhcp_enabled(&self) -> bool {
+        self.dhcp_on
+    }
+
+    /// The static configuration set (at run time or by configuration), if any; while one is
+    /// set DHCP does not run.
+    pub fn static_ipv4(&self) -> Option<Ipv4Config> {
+        self.static_ip
+    }
+
     /// True when the interface is administratively up.
     pub fn is_up(&self) -> bool {
         self.admin_up
@@ -573,6 +585,18 @@ impl<O: Os, const C: usize> Iface<O, C> {
             self.static_ip = self.cfg.static_ipv4;
         }
         self.apply_static();
+    }
+
+    /// Set the host name sent in DHCP option 12 from a template (as
+    /// [`IfaceConfig::with_hostname_template`]; empty: no option 12). Like MicroPython's
+    /// `network.hostname(name)`, it is applied when DHCP next starts (at once if it has not
+    /// started yet, else after [`Iface::down`]/[`Iface::up`] or [`Iface::dhcp_start`]).
+    pub fn set_hostname_template(&mut self, template: &str) {
+        self.cfg.hostname = if template.is_empty() {
+            None
+        } else {
+            dhcp::hostname_from_template(template, self.cfg.mac)
+        };
     }
 
     /// Replace the configured DNS servers (asked after the DHCP ones).
@@ -779,6 +803,11 @@ impl<O: Os, const C: usize> Iface<O, C> {
             }
         }
         if l.link_up && self.dhcp_active() && !self.dhcp_started {
+            if self.dhcp.config().hostname != self.cfg.hostname {
+                // A host name set since the client was made: it starts afresh with it.
+                let remembered = self.dhcp.remembered_address();
+                self.dhcp = dhcp::Client::new(dhcp_config(&self.cfg, remembered));
+            }
             self.dhcp.start(now);
             self.dhcp_started = true;
         }

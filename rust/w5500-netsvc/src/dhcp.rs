@@ -299,7 +299,8 @@ pub fn lease_times(lease: Option<u32>, t1: Option<u32>, t2: Option<u32>) -> (u32
     let lease = lease.max(MIN_LEASE_SECS);
     let l = u64::from(lease);
     let t2 = match t2 {
-        Some(v) if v > 0 && v < lease => v,
+        // At least 2 s, so that a whole T1 fits strictly between 0 and T2.
+        Some(v) if v > 1 && v < lease => v,
         _ => (l * 7 / 8) as u32,
     };
     let t1 = match t1 {

@@ -724,6 +724,19 @@ fn rfc2131_4_4_5_lease_time_defaults() {
     assert_eq!(lease_times(Some(1000), Some(600), None), (1000, 600, 875));
 }
 
+/// Found by the `dhcp_dns_session` fuzz target: an ACK with T2 = 1 s (and any T1) gave
+/// T1 = 0 (T2 / 2 rounded down), breaking the documented 0 < T1 < T2 < lease: the client
+/// would start renewing the moment it bound. RFC 2131 §4.4.5: T1 < T2 < lease.
+#[test]
+fn lease_times_t2_of_one_second_gave_t1_zero() {
+    for t1 in [None, Some(0), Some(1), Some(5)] {
+        let (l, t1, t2) = lease_times(Some(120), t1, Some(1));
+        assert!(0 < t1 && t1 < t2 && t2 < l, "{t1} {t2} {l}");
+    }
+    // T2 = 2 s is still honoured, with T1 = 1 s.
+    assert_eq!(lease_times(Some(120), None, Some(2)), (120, 1, 2));
+}
+
 #[test]
 fn rfc2131_4_4_5_lease_time_clamps() {
     // T1 >= T2: T1 falls back; the default 1800 is past T2 = 200, so T1 = T2 / 2.

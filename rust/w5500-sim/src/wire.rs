@@ -8,8 +8,9 @@
 //! on any input (see the `decode_never_panics_on_truncations` test).
 //!
 //! Limits, on purpose: IPv4 only, no IP options (parsed past, not kept), no fragments (the
-//! W5500 never fragments; a fragment decodes as [`IpPayload::Other`]), the only TCP option kept
-//! is MSS.
+//! W5500 never fragments; a valid fragment decodes as [`Body::Other`] with EtherType 0x0800
+//! and the IP packet kept as bytes, so re-encoding it gives the same fragment back), the only
+//! TCP option kept is MSS.
 
 use alloc::vec::Vec;
 use core::fmt;
@@ -267,7 +268,14 @@ pub fn decode(data: &[u8]) -> Result<Frame, WireError> {
     let rest = data.get(ETH_HEADER..).ok_or(WireError::Truncated)?;
     let body = match ethertype {
         ETHERTYPE_ARP => Body::Arp(decode_arp(rest)?),
-        ETHERTYPE_IPV4 => Body::Ipv4(decode_ipv4(rest)?),
+        ETHERTYPE_IPV4 => match decode_ipv4(rest)? {
+            Some(packet) => Body::Ipv4(packet),
+            // A fragment: [`Ipv4Packet`] cannot say so, so keep its bytes as they are.
+            None => Body::Other {
+                ethertype: ETHERTYPE_IPV4,
+                payload: rest.to_vec(),
+            },
+        },
         other => Body::Other {
             ethertype: other,
             payload: rest.to_vec(),
@@ -294,7 +302,8 @@ fn decode_arp(d: &[u8]) -> Result<Arp, WireError> {
     })
 }
 
-fn decode_ipv4(d: &[u8]) -> Result<Ipv4Packet, WireError> {
+/// An IPv4 packet, or `None` for a (checked) fragment, which [`Ipv4Packet`] cannot represent.
+fn decode_ipv4(d: &[u8]) -> Result<Option<Ipv4Packet>, WireError> {
     let vihl = *d.first().ok_or(WireError::Truncated)?;
     let ihl = usize::from(vihl & 0x0f) * 4;
     if vihl >> 4 != 4 || ihl < IPV4_HEADER {
@@ -318,15 +327,11 @@ fn decode_ipv4(d: &[u8]) -> Result<Ipv4Packet, WireError> {
     let dst = ipv4(header, 16)?;
     let body = &packet[ihl..];
     let fragmented = frag & 0x2000 != 0 || frag & 0x1fff != 0;
-    let payload = if fragmented {
-        IpPayload::Other {
-            protocol,
-            data: body.to_vec(),
-        }
-    } else {
-        decode_ip_payload(src, dst, protocol, body)?
-    };
-    Ok(Ipv4Packet {
+    if fragmented {
+        return Ok(None);
+    }
+    let payload = decode_ip_payload(src, dst, protocol, body)?;
+    Ok(Some(Ipv4Packet {
         src,
         dst,
         ttl,
@@ -334,7 +339,7 @@ fn decode_ipv4(d: &[u8]) -> Result<Ipv4Packet, WireError> {
         ident,
         dont_fragment: frag & 0x4000 != 0,
         payload,
-    })
+    }))
 }
 
 fn decode_ip_payload(
@@ -585,6 +590,34 @@ mod tests {
         let mut bytes = encode(&f);
         bytes.resize(60, 0);
         assert_eq!(decode(&bytes), Ok(f));
+    }
+
+    /// Found by the `wire_decode` fuzz target: a fragment (RFC 791 §3.2, MF set or offset
+    /// non-zero) decoded as `IpPayload::Other` and re-encoded as a whole datagram with
+    /// offset 0, i.e. a different packet (here an ICMP body that then failed its checksum).
+    #[test]
+    fn wire_fragment_reencoded_as_whole_datagram() {
+        let f = samples().remove(1);
+        let mut bytes = encode(&f);
+        // Fragment offset 7 (×8 bytes), DF clear, header checksum fixed up.
+        bytes[ETH_HEADER + 6..ETH_HEADER + 8].copy_from_slice(&0x0007u16.to_be_bytes());
+        bytes[ETH_HEADER + 10..ETH_HEADER + 12].copy_from_slice(&[0, 0]);
+        let c = checksum(&bytes[ETH_HEADER..ETH_HEADER + IPV4_HEADER]);
+        bytes[ETH_HEADER + 10..ETH_HEADER + 12].copy_from_slice(&c.to_be_bytes());
+        let frag = decode(&bytes).unwrap();
+        assert_eq!(
+            frag.body,
+            Body::Other {
+                ethertype: ETHERTYPE_IPV4,
+                payload: bytes[ETH_HEADER..].to_vec()
+            }
+        );
+        assert_eq!(
+            encode(&frag),
+            bytes,
+            "a fragment must re-encode byte for byte"
+        );
+        assert_eq!(decode(&encode(&frag)), Ok(frag));
     }
 
     #[test]

@@ -33,6 +33,16 @@ pub const W5500_RS_AI_PASSIVE: u32 = 0x01;
 pub const W5500_RS_AI_NUMERICHOST: u32 = 0x02;
 /// `getaddrinfo` hint flag: `AI_NUMERICSERV`.
 pub const W5500_RS_AI_NUMERICSERV: u32 = 0x04;
+/// `getaddrinfo` hint flag: `AI_CANONNAME` (the canonical name is not returned: accepted
+/// and ignored).
+pub const W5500_RS_AI_CANONNAME: u32 = 0x08;
+
+/// Most results one `getaddrinfo` call gives (4 addresses x stream and datagram).
+pub const W5500_RS_GAI_MAX: usize = 8;
+const _: () = assert!(W5500_RS_GAI_MAX == w5500_iface::dns::gai::MAX_RESULTS);
+
+/// Most DNS servers an event carries.
+pub const W5500_RS_DNS_MAX: usize = 2;
 
 /// Socket type across the ABI.
 #[repr(u8)]
@@ -82,16 +92,23 @@ pub struct W5500RsConfig {
     pub has_reset_pin: bool,
     /// Poll period when INTn is absent, and the safety poll otherwise (ms).
     pub poll_interval_ms: u32,
-    /// Hardware sockets kept for the driver's DHCP and DNS clients.
+    /// Hardware sockets kept for the driver's DHCP and DNS clients (0..=2; more are
+    /// clamped to 2).
     pub reserved_sockets: u8,
     /// Run the DHCP client (`CONFIG_W5500_OFFLOAD_DHCP`).
     pub dhcp: bool,
-    /// Static IPv4 configuration, or the fallback when DHCP gets no lease.
+    /// Static IPv4 configuration (all zero: none): used at once without DHCP, else as the
+    /// fallback when DHCP has no lease `dhcp_fallback_s` seconds after start.
     pub static_ipv4: W5500RsIpv4,
-    /// Fallback DNS servers (all zero: none).
-    pub dns_servers: [[u8; 4]; 2],
-    /// DHCP host name (NUL-terminated, may be NULL).
+    /// Seconds without a lease before the static configuration takes over (0: never).
+    pub dhcp_fallback_s: u32,
+    /// Fallback DNS servers, asked after the ones DHCP gives (all zero: none).
+    pub dns_servers: [[u8; 4]; W5500_RS_DNS_MAX],
+    /// DHCP host name template (NUL-terminated, may be NULL): `{}` becomes the last three
+    /// MAC bytes in upper-case hex; sent as option 12.
     pub hostname: *const c_char,
+    /// Random seed for DHCP `xid`s and DNS ids and source ports.
+    pub seed: u64,
     /// `Sn_TXBUF_SIZE` per socket in KB (0, 1, 2, 4, 8, 16; at most 16 in total).
     pub tx_buf_kb: [u8; 8],
     /// `Sn_RXBUF_SIZE` per socket in KB (same rule).
@@ -108,14 +125,29 @@ pub enum W5500RsEventKind {
     None = 0,
     /// The PHY reports a link: carrier on.
     LinkUp = 1,
-    /// The PHY lost the link: carrier off.
+    /// The PHY lost the link: carrier off (an address and its lease are kept).
     LinkDown = 2,
-    /// An IPv4 address is configured (static or leased): `net_if_ipv4_addr_add`.
+    /// An IPv4 address is configured on the chip (static or leased):
+    /// `net_if_ipv4_addr_add` with netmask and gateway in `ipv4`.
     AddressAdded = 3,
-    /// The address is gone (lease lost, static removed): `net_if_ipv4_addr_rm`.
+    /// The address in `ipv4.addr` is gone (lease lost, released, replaced, interface down):
+    /// `net_if_ipv4_addr_rm`.
     AddressRemoved = 4,
     /// A DHCP lease was bound (after `AddressAdded`): `NET_EVENT_IPV4_DHCP_BOUND`.
     DhcpBound = 5,
+    /// The lease was renewed by its server (or confirmed by INIT-REBOOT after a link loss).
+    DhcpRenewed = 6,
+    /// The lease was extended by some server while rebinding.
+    DhcpRebound = 7,
+    /// The lease expired or was refused (after its `AddressRemoved`).
+    DhcpLost = 8,
+    /// The offered address (in `ipv4.addr`) answered the probe: DHCPDECLINE sent.
+    DhcpDeclined = 9,
+    /// The DNS servers in use changed: `dns[..n_dns]` (the first ones, in order).
+    DnsServers = 10,
+    /// The chip lost its registers (brown-out) and was programmed again; TCP connections
+    /// failed with `ECONNRESET`, a lease is being confirmed.
+    ChipReset = 11,
 }
 
 /// One interface event.
@@ -128,8 +160,16 @@ pub struct W5500RsEvent {
     pub ipv4: W5500RsIpv4,
     /// For address events: true when leased by DHCP (else static).
     pub dhcp: bool,
-    /// For `DhcpBound`: lease time in seconds.
+    /// For DHCP lease events: lease time in seconds.
     pub lease_s: u32,
+    /// For `DnsServers`: the servers.
+    pub dns: [[u8; 4]; W5500_RS_DNS_MAX],
+    /// For `DnsServers`: how many of `dns` are valid.
+    pub n_dns: u8,
+    /// For `LinkUp`: 100 Mbit/s (else 10).
+    pub speed_100: bool,
+    /// For `LinkUp`: full duplex.
+    pub full_duplex: bool,
 }
 
 impl W5500RsEvent {
@@ -144,6 +184,10 @@ impl W5500RsEvent {
             },
             dhcp: false,
             lease_s: 0,
+            dns: [[0; 4]; W5500_RS_DNS_MAX],
+            n_dns: 0,
+            speed_100: false,
+            full_duplex: false,
         }
     }
 }
@@ -202,6 +246,10 @@ pub enum W5500RsEai {
     BadFlags = 6,
     /// `EAI_MEMORY`: the result array is too small.
     Memory = 7,
+    /// `EAI_FAMILY`: the family is not IPv4.
+    Family = 8,
+    /// `EAI_SYSTEM`: socket errors while querying.
+    System = 9,
 }
 
 /// `getaddrinfo` hints (the family is checked in C: only unspecified or IPv4 get here).
@@ -212,6 +260,8 @@ pub struct W5500RsAiHints {
     pub socktype: u8,
     /// `W5500_RS_AI_*` bits.
     pub flags: u32,
+    /// 0 (any), 6 (TCP) or 17 (UDP); anything else is refused with `EAI_SOCKTYPE`.
+    pub protocol: u8,
 }
 
 /// One `getaddrinfo` result; C turns it into a `zsock_addrinfo` node.
@@ -240,6 +290,16 @@ pub struct W5500RsStatus {
     pub free_hw_sockets: u8,
     /// Sockets reserved for DHCP/DNS.
     pub reserved_sockets: u8,
+    /// A DHCP lease is held (else static or no address).
+    pub dhcp_bound: bool,
+    /// Lease time in seconds (0 without a lease).
+    pub lease_s: u32,
+    /// DHCP renewals and rebinds since boot.
+    pub dhcp_renewals: u32,
+    /// DNS servers in use (`n_dns` valid).
+    pub dns: [[u8; 4]; W5500_RS_DNS_MAX],
+    /// How many of `dns` are valid.
+    pub n_dns: u8,
 }
 
 /// One socket, for `w5500 sockets`.

@@ -256,3 +256,90 @@ pub unsafe extern "C" fn w5500_rs_emul_peer_close(h: i32) -> i32 {
         -1
     }
 }
+
+/// The standard LAN's DHCP server (on the gateway), if the emulator exists.
+fn dhcp_server(e: &mut Emul) -> Option<&mut w5500_sim::lan::dhcp::DhcpServer> {
+    let lan = e.sim.network_mut();
+    let gw = lan.host_by_ip(standard::GATEWAY)?;
+    lan.udp_app_mut::<w5500_sim::lan::dhcp::DhcpServer>(gw, w5500_sim::lan::dhcp::SERVER_PORT)
+}
+
+/// Test control: the lease the LAN's DHCP server gives from now on (seconds; `t1_s`/`t2_s`
+/// 0: left out, so the client uses 0.5 and 0.875 of the lease, RFC 2131 §4.4.5). Returns 0,
+/// or -1 before the emulator exists.
+///
+/// # Safety
+/// Calls into this module are serialised by the caller.
+#[no_mangle]
+pub unsafe extern "C" fn w5500_rs_emul_dhcp_lease(lease_s: u32, t1_s: u32, t2_s: u32) -> i32 {
+    // SAFETY: forwarded contract.
+    let r = unsafe {
+        with_emul(|e| {
+            dhcp_server(e).map(|d| {
+                d.config.lease_secs = lease_s;
+                d.config.t1_secs = (t1_s != 0).then_some(t1_s);
+                d.config.t2_secs = (t2_s != 0).then_some(t2_s);
+            })
+        })
+    };
+    if r.flatten().is_some() {
+        0
+    } else {
+        -1
+    }
+}
+
+/// Test control: how many DHCP messages of type `msg_type` (option 53: 1 DISCOVER,
+/// 3 REQUEST, 4 DECLINE, 7 RELEASE) the LAN's server has received. -1 before the emulator
+/// exists.
+///
+/// # Safety
+/// Calls into this module are serialised by the caller.
+#[no_mangle]
+pub unsafe extern "C" fn w5500_rs_emul_dhcp_received(msg_type: u8) -> i32 {
+    // SAFETY: forwarded contract.
+    let r = unsafe {
+        with_emul(|e| {
+            dhcp_server(e).map(|d| {
+                d.log
+                    .iter()
+                    .filter(|l| {
+                        l.dir == w5500_sim::lan::dhcp::LogDir::Received && l.msg_type == msg_type
+                    })
+                    .count()
+            })
+        })
+    };
+    r.flatten()
+        .map_or(-1, |n| i32::try_from(n).unwrap_or(i32::MAX))
+}
+
+/// Test control: the host name (DHCP option 12) of the last message the LAN's server
+/// received that carried one, NUL-terminated into `buf` (`len` bytes, cut to fit). Returns
+/// its full length, 0 when none was seen, or -1 before the emulator exists.
+///
+/// # Safety
+/// `buf` has `len` writable bytes (may be NULL when `len` is 0). Calls into this module are
+/// serialised by the caller.
+#[no_mangle]
+pub unsafe extern "C" fn w5500_rs_emul_dhcp_hostname(buf: *mut u8, len: usize) -> isize {
+    // SAFETY: forwarded contract.
+    let r = unsafe {
+        with_emul(|e| dhcp_server(e).map(|d| d.last_hostname.clone().unwrap_or_default()))
+    };
+    let Some(name) = r.flatten() else {
+        return -1;
+    };
+    if !buf.is_null() && len > 0 {
+        // SAFETY: the caller passes `len` writable bytes.
+        let out = unsafe { core::slice::from_raw_parts_mut(buf, len) };
+        let n = name.len().min(len - 1);
+        if let (Some(dst), Some(src)) = (out.get_mut(..n), name.get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        if let Some(z) = out.get_mut(n) {
+            *z = 0;
+        }
+    }
+    isize::try_from(name.len()).unwrap_or(isize::MAX)
+}

@@ -100,11 +100,22 @@ pub unsafe extern "C" fn w5500_rs_init(cfg: *const W5500RsConfig) -> i32 {
     }
 }
 
-/// Worker step: service the chip (INTn asserted, or the poll period passed) and wake every
-/// waiter. Returns 0 or a negative errno name.
+/// Worker step: [`w5500_iface::Iface::poll`] (service the chip, follow the PHY link, run
+/// DHCP and the address probe) and wake every waiter. Returns 1 and the uptime (ms) at which
+/// it next needs to run in `*next_ms`, or 0 when only INTn or the poll period matter.
+///
+/// # Safety
+/// `next_ms` is NULL or writable.
 #[no_mangle]
-pub extern "C" fn w5500_rs_service() -> i32 {
-    run(|d| d.service().map(|()| 0).map_err(err))
+pub unsafe extern "C" fn w5500_rs_poll(next_ms: *mut u64) -> i32 {
+    run(|d| {
+        let next = d.poll();
+        // SAFETY: the caller passes NULL or writable storage.
+        if let (Some(n), Some(out)) = (next, unsafe { next_ms.as_mut() }) {
+            *out = n;
+        }
+        Ok(i32::from(next.is_some()))
+    })
 }
 
 /// Take the next interface event into `*ev`. Returns 1 when one was written, 0 when none is
@@ -115,19 +126,24 @@ pub extern "C" fn w5500_rs_service() -> i32 {
 #[no_mangle]
 pub unsafe extern "C" fn w5500_rs_poll_events(ev: *mut W5500RsEvent) -> i32 {
     run(|d| {
-        let e = d.next_event();
-        if e.kind == W5500RsEventKind::None {
-            return Ok(0);
-        }
         // SAFETY: the caller passes writable storage (or NULL, refused).
-        match unsafe { ev.as_mut() } {
-            Some(slot) => {
+        let slot = unsafe { ev.as_mut() }.ok_or(errno(Errno::EINVAL))?;
+        match d.next_event() {
+            Some(e) => {
                 *slot = e;
                 Ok(1)
             }
-            None => Err(errno(Errno::EINVAL)),
+            None => Ok(0),
         }
     })
+}
+
+/// `net_if_up` (`up` true) / `net_if_down`: [`w5500_iface::Iface::up`] (static address,
+/// DHCP once the link is up) or [`w5500_iface::Iface::down`] (DHCPRELEASE, FIN then CLOSE on
+/// every socket, PHY powered down). Returns 0 or a negative errno name.
+#[no_mangle]
+pub extern "C" fn w5500_rs_set_enabled(up: bool) -> i32 {
+    run(|d| d.set_enabled(up).map(|()| 0).map_err(err))
 }
 
 /// `socket()`: `socktype` is a [`W5500RsSockType`] value. Returns the new id or `-ENFILE`
@@ -400,8 +416,11 @@ pub extern "C" fn w5500_rs_readiness(sock: i32) -> i32 {
     })
 }
 
-/// `getaddrinfo()` for the DNS offload: fills `out[..*n_out]` (at most `max`). Returns 0, or
-/// the negative of a [`W5500RsEai`] name. `node`, `service` and `hints` may be NULL.
+/// `getaddrinfo()` for the DNS offload: fills `out[..*n_out]` (at most `max`; room for
+/// `W5500_RS_GAI_MAX` gets every result). Returns 0, or the negative of a [`W5500RsEai`]
+/// name. `node`, `service` and `hints` may be NULL. Names are resolved by the driver's DNS
+/// client: the call blocks (bounded by the resolver's timers) with the interface lock held,
+/// and keeps the interface running meanwhile (see [`crate::instance`]).
 ///
 /// # Safety
 /// `node`/`service` are NULL or NUL-terminated; `hints` is NULL or valid; `out` has room for
@@ -426,7 +445,18 @@ pub unsafe extern "C" fn w5500_rs_getaddrinfo(
     }
     // SAFETY: the caller passes room for `max` entries.
     let out = unsafe { core::slice::from_raw_parts_mut(out, max) };
-    match crate::gai::resolve_numeric(node, service, hints, out) {
+    let r = (|| -> Result<usize, W5500RsEai> {
+        let h = crate::gai::hints(hints)?;
+        let node = crate::gai::text(node)?;
+        let service = crate::gai::text(service).map_err(|_| W5500RsEai::Service)?;
+        let d = instance::get().ok_or(W5500RsEai::Again)?;
+        let list = d
+            .iface
+            .with(|i| i.getaddrinfo(node, service, &h))
+            .map_err(crate::gai::eai)?;
+        Ok(crate::gai::fill(&list, out))
+    })();
+    match r {
         Ok(n) => {
             // SAFETY: checked non-NULL above; the caller passes writable storage.
             unsafe { *n_out = n };
@@ -436,19 +466,24 @@ pub unsafe extern "C" fn w5500_rs_getaddrinfo(
     }
 }
 
-/// Chip and interface state for the shell.
+/// Chip and interface state for the shell (and tests).
 ///
 /// # Safety
 /// `out` is writable.
 #[no_mangle]
 pub unsafe extern "C" fn w5500_rs_status(out: *mut W5500RsStatus) -> i32 {
     run(|d| {
-        let st = d.bsd.os().with_stack(|s| {
-            let link = s.link();
-            let ipv4 = s.chip().ipv4();
-            (link, ipv4, s.free_hw_sockets())
+        // Under the interface lock, so that the chip's registers and the lease agree (the
+        // worker programs SIPR and records the lease in one locked step).
+        let (lease, servers, (link, ipv4, free)) = d.iface.with(|i| {
+            let chip = i.bsd().os().with_stack(|s| {
+                let link = s.link();
+                let ipv4 = s.chip().ipv4();
+                (link, ipv4, s.free_hw_sockets())
+            });
+            (i.lease(), i.dns_servers(), chip)
         });
-        let (link, ipv4, free) = st;
+        let renewals = d.renewals();
         let (addr, mask, gw) = ipv4.map_err(err)?;
         // SAFETY: the caller passes writable storage (or NULL, refused).
         let o = unsafe { out.as_mut() }.ok_or(errno(Errno::EINVAL))?;
@@ -463,7 +498,18 @@ pub unsafe extern "C" fn w5500_rs_status(out: *mut W5500RsStatus) -> i32 {
             },
             free_hw_sockets: u8::try_from(free).unwrap_or(u8::MAX),
             reserved_sockets: d.reserved,
+            dhcp_bound: lease.as_ref().is_some_and(|l| l.server_id.is_some()),
+            lease_s: lease
+                .as_ref()
+                .filter(|l| l.server_id.is_some())
+                .map_or(0, |l| l.lease_secs),
+            dhcp_renewals: renewals,
+            ..W5500RsStatus::default()
         };
+        for (slot, s) in o.dns.iter_mut().zip(servers.iter()) {
+            *slot = s.octets();
+            o.n_dns = o.n_dns.saturating_add(1);
+        }
         Ok(0)
     })
 }

@@ -1,156 +1,154 @@
-//! `getaddrinfo` for the DNS offload: numeric hosts and services, the `AI_PASSIVE` and
-//! `AI_NUMERIC*` rules (RFC 3493 §6.1), one result per socket type asked for.
-//!
-//! Name lookups need the driver's DNS client, which lives in the interface layer
-//! (`w5500-iface`); until it is plugged in, a name that is not numeric fails with
-//! [`W5500RsEai::Fail`]. TODO(iface): resolve names with `Iface::getaddrinfo`.
+//! `getaddrinfo` for the DNS offload: the C ABI's hints and results around
+//! [`w5500_iface::Iface::getaddrinfo`], which answers numeric hosts and services itself
+//! (RFC 3493 §6.1: `AI_PASSIVE`, `AI_NUMERICHOST`, `AI_NUMERICSERV`), and resolves names with
+//! the driver's DNS client over the chip (RFC 1035: A records, CNAME chains, NXDOMAIN).
 
-use core::net::Ipv4Addr;
-use core::str::FromStr;
+use w5500_iface::dns::gai::{flags, Protocol, SockType};
+use w5500_iface::{AddrInfoList, GaiError, Hints};
 
 use crate::abi::{
     W5500RsAddrinfo, W5500RsAiHints, W5500RsEai, W5500RsSockType, W5500RsSockaddr,
-    W5500_RS_AI_NUMERICHOST, W5500_RS_AI_NUMERICSERV, W5500_RS_AI_PASSIVE,
+    W5500_RS_AI_CANONNAME, W5500_RS_AI_NUMERICHOST, W5500_RS_AI_NUMERICSERV, W5500_RS_AI_PASSIVE,
 };
 
-/// Parse `service` as a port: decimal 0..=65535. Names are not supported (there is no
-/// services database on the chip).
-fn port(service: Option<&[u8]>, flags: u32) -> Result<u16, W5500RsEai> {
-    let Some(s) = service else {
-        return Ok(0);
-    };
-    let text = core::str::from_utf8(s).map_err(|_| W5500RsEai::Service)?;
-    match u16::from_str(text) {
-        Ok(p) if !text.starts_with('+') => Ok(p),
-        _ if flags & W5500_RS_AI_NUMERICSERV != 0 => Err(W5500RsEai::NoName),
-        _ => Err(W5500RsEai::Service),
-    }
-}
-
-/// What `node` names, if it can be known without DNS.
-fn host(node: Option<&[u8]>, flags: u32) -> Result<Option<Ipv4Addr>, W5500RsEai> {
-    let Some(n) = node else {
-        return Ok(Some(if flags & W5500_RS_AI_PASSIVE != 0 {
-            Ipv4Addr::UNSPECIFIED
-        } else {
-            Ipv4Addr::LOCALHOST
-        }));
-    };
-    let text = core::str::from_utf8(n).map_err(|_| W5500RsEai::NoName)?;
-    match Ipv4Addr::from_str(text) {
-        Ok(a) => Ok(Some(a)),
-        Err(_) if flags & W5500_RS_AI_NUMERICHOST != 0 => Err(W5500RsEai::NoName),
-        Err(_) if text.is_empty() => Err(W5500RsEai::NoName),
-        Err(_) => Ok(None),
-    }
-}
-
-/// Resolve without the network. `Ok(n)`: `out[..n]` filled. A name that needs DNS gives
-/// [`W5500RsEai::Fail`] (see the module docs).
-pub fn resolve_numeric(
-    node: Option<&[u8]>,
-    service: Option<&[u8]>,
-    hints: W5500RsAiHints,
-    out: &mut [W5500RsAddrinfo],
-) -> Result<usize, W5500RsEai> {
-    const KNOWN: u32 = W5500_RS_AI_PASSIVE | W5500_RS_AI_NUMERICHOST | W5500_RS_AI_NUMERICSERV;
-    if hints.flags & !KNOWN != 0 {
+/// The resolver's hints from the C ABI's (the family was checked in C).
+pub fn hints(h: W5500RsAiHints) -> Result<Hints, W5500RsEai> {
+    const KNOWN: u32 = W5500_RS_AI_PASSIVE
+        | W5500_RS_AI_NUMERICHOST
+        | W5500_RS_AI_NUMERICSERV
+        | W5500_RS_AI_CANONNAME;
+    if h.flags & !KNOWN != 0 {
         return Err(W5500RsEai::BadFlags);
     }
-    if node.is_none() && service.is_none() {
-        return Err(W5500RsEai::NoName);
+    let mut f = 0;
+    for (ours, theirs) in [
+        (W5500_RS_AI_PASSIVE, flags::AI_PASSIVE),
+        (W5500_RS_AI_NUMERICHOST, flags::AI_NUMERICHOST),
+        (W5500_RS_AI_NUMERICSERV, flags::AI_NUMERICSERV),
+        (W5500_RS_AI_CANONNAME, flags::AI_CANONNAME),
+    ] {
+        if h.flags & ours != 0 {
+            f |= theirs;
+        }
     }
-    let socktype = match hints.socktype {
-        0 => W5500RsSockType::Stream,
-        1 => W5500RsSockType::Stream,
-        2 => W5500RsSockType::Datagram,
+    let socktype = match h.socktype {
+        0 => SockType::Any,
+        1 => SockType::Stream,
+        2 => SockType::Dgram,
         _ => return Err(W5500RsEai::Socktype),
     };
-    let port = port(service, hints.flags)?;
-    let addr = host(node, hints.flags)?.ok_or(W5500RsEai::Fail)?;
-    let slot = out.first_mut().ok_or(W5500RsEai::Memory)?;
-    *slot = W5500RsAddrinfo {
-        addr: W5500RsSockaddr {
-            addr: addr.octets(),
-            port,
-        },
-        socktype: socktype as u8,
+    let protocol = match h.protocol {
+        0 => Protocol::Any,
+        6 => Protocol::Tcp,
+        17 => Protocol::Udp,
+        _ => return Err(W5500RsEai::Socktype),
     };
-    Ok(1)
+    Ok(Hints {
+        flags: f,
+        socktype,
+        protocol,
+        ..Hints::default()
+    })
+}
+
+/// The C ABI's name for a resolver error.
+pub fn eai(e: GaiError) -> W5500RsEai {
+    match e {
+        GaiError::BadFlags => W5500RsEai::BadFlags,
+        GaiError::NoName => W5500RsEai::NoName,
+        GaiError::Again => W5500RsEai::Again,
+        GaiError::Fail => W5500RsEai::Fail,
+        GaiError::Family => W5500RsEai::Family,
+        GaiError::SockType => W5500RsEai::Socktype,
+        GaiError::Service => W5500RsEai::Service,
+        GaiError::Memory => W5500RsEai::Memory,
+        GaiError::System => W5500RsEai::System,
+    }
+}
+
+/// Copy `list` into `out`; returns how many were written (the rest is cut off: `out` is
+/// sized for the resolver's maximum, so nothing is lost in practice).
+pub fn fill(list: &AddrInfoList, out: &mut [W5500RsAddrinfo]) -> usize {
+    let mut n = 0;
+    for (slot, e) in out.iter_mut().zip(list.entries.iter()) {
+        let socktype = match e.socktype {
+            SockType::Dgram => W5500RsSockType::Datagram,
+            _ => W5500RsSockType::Stream,
+        };
+        *slot = W5500RsAddrinfo {
+            addr: W5500RsSockaddr {
+                addr: e.addr.ip().octets(),
+                port: e.addr.port(),
+            },
+            socktype: socktype as u8,
+        };
+        n += 1;
+    }
+    n
+}
+
+/// Turn C strings into the resolver's `&str` arguments (`None` for NULL; invalid UTF-8 is
+/// a name that cannot exist).
+pub fn text(b: Option<&[u8]>) -> Result<Option<&str>, W5500RsEai> {
+    b.map(|b| core::str::from_utf8(b).map_err(|_| W5500RsEai::NoName))
+        .transpose()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn one(
-        node: Option<&str>,
-        svc: Option<&str>,
-        socktype: u8,
-        flags: u32,
-    ) -> Result<W5500RsAddrinfo, W5500RsEai> {
-        let mut out = [W5500RsAddrinfo::default(); 2];
-        let n = resolve_numeric(
-            node.map(str::as_bytes),
-            svc.map(str::as_bytes),
-            W5500RsAiHints { socktype, flags },
-            &mut out,
-        )?;
-        assert_eq!(n, 1);
-        Ok(out[0])
-    }
-
     #[test]
-    fn rfc3493_numeric_host_and_service() {
-        let r = one(Some("10.77.0.11"), Some("7"), 2, 0).unwrap();
+    fn rfc3493_hint_flags_map_and_unknown_bits_are_badflags() {
+        let h = hints(W5500RsAiHints {
+            socktype: 2,
+            flags: W5500_RS_AI_PASSIVE | W5500_RS_AI_NUMERICSERV,
+            protocol: 17,
+        })
+        .unwrap();
+        assert_eq!(h.flags, flags::AI_PASSIVE | flags::AI_NUMERICSERV);
+        assert_eq!(h.socktype, SockType::Dgram);
+        assert_eq!(h.protocol, Protocol::Udp);
         assert_eq!(
-            r.addr,
-            W5500RsSockaddr {
-                addr: [10, 77, 0, 11],
-                port: 7
-            }
-        );
-        assert_eq!(r.socktype, W5500RsSockType::Datagram as u8);
-        // Unspecified socket type: stream, as Zephyr's own resolver answers.
-        assert_eq!(one(Some("1.2.3.4"), None, 0, 0).unwrap().socktype, 1);
-    }
-
-    #[test]
-    fn rfc3493_null_node_passive_is_any_else_loopback() {
-        let r = one(None, Some("80"), 1, W5500_RS_AI_PASSIVE).unwrap();
-        assert_eq!(r.addr.addr, [0, 0, 0, 0]);
-        let r = one(None, Some("80"), 1, 0).unwrap();
-        assert_eq!(r.addr.addr, [127, 0, 0, 1]);
-        assert_eq!(one(None, None, 0, 0), Err(W5500RsEai::NoName));
-    }
-
-    #[test]
-    fn rfc3493_service_and_flag_errors() {
-        assert_eq!(
-            one(Some("1.2.3.4"), Some("http"), 0, 0),
-            Err(W5500RsEai::Service)
-        );
-        assert_eq!(
-            one(Some("1.2.3.4"), Some("70000"), 0, 0),
-            Err(W5500RsEai::Service)
-        );
-        assert_eq!(
-            one(Some("1.2.3.4"), Some("http"), 0, W5500_RS_AI_NUMERICSERV),
-            Err(W5500RsEai::NoName)
-        );
-        assert_eq!(
-            one(Some("www.sim.lan"), None, 0, W5500_RS_AI_NUMERICHOST),
-            Err(W5500RsEai::NoName)
-        );
-        assert_eq!(one(Some("1.2.3.4"), None, 3, 0), Err(W5500RsEai::Socktype));
-        assert_eq!(
-            one(Some("1.2.3.4"), None, 0, 0x100),
+            hints(W5500RsAiHints {
+                flags: 0x100,
+                ..Default::default()
+            }),
             Err(W5500RsEai::BadFlags)
         );
-        // A real name needs the DNS client (TODO(iface)).
         assert_eq!(
-            one(Some("www.sim.lan"), Some("80"), 0, 0),
-            Err(W5500RsEai::Fail)
+            hints(W5500RsAiHints {
+                socktype: 3,
+                ..Default::default()
+            }),
+            Err(W5500RsEai::Socktype)
         );
+        assert_eq!(
+            hints(W5500RsAiHints {
+                protocol: 1,
+                ..Default::default()
+            }),
+            Err(W5500RsEai::Socktype)
+        );
+    }
+
+    #[test]
+    fn every_gai_error_has_a_distinct_abi_name() {
+        let all = [
+            GaiError::BadFlags,
+            GaiError::NoName,
+            GaiError::Again,
+            GaiError::Fail,
+            GaiError::Family,
+            GaiError::SockType,
+            GaiError::Service,
+            GaiError::Memory,
+            GaiError::System,
+        ];
+        let mut names: Vec<i32> = all.iter().map(|e| eai(*e) as i32).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), all.len());
+        assert_eq!(eai(GaiError::NoName), W5500RsEai::NoName);
     }
 }

@@ -29,6 +29,13 @@ mod imports {
         pub fn w5500_shim_stack_lock(ctx: *mut c_void);
         /// Unlock it.
         pub fn w5500_shim_stack_unlock(ctx: *mut c_void);
+        /// Lock the interface mutex (DHCP/DNS state). Lock order: interface, then stack,
+        /// then the wait lock; never the interface lock while holding the stack lock.
+        pub fn w5500_shim_iface_lock(ctx: *mut c_void);
+        /// Unlock it.
+        pub fn w5500_shim_iface_unlock(ctx: *mut c_void);
+        /// Wake the worker thread so it polls the interface now (after a runtime change).
+        pub fn w5500_shim_kick_worker(ctx: *mut c_void);
         /// The wake-up epoch.
         pub fn w5500_shim_epoch(ctx: *mut c_void) -> u32;
         /// Wait until the epoch differs from `seen` or uptime reaches `deadline_ms`,
@@ -132,6 +139,23 @@ pub mod fake {
     pub unsafe fn w5500_shim_stack_unlock(_ctx: *mut c_void) {
         STACK_LOCK.store(false, Ordering::Release);
     }
+
+    static IFACE_LOCK: AtomicBool = AtomicBool::new(false);
+
+    pub unsafe fn w5500_shim_iface_lock(_ctx: *mut c_void) {
+        while IFACE_LOCK
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            std::thread::yield_now();
+        }
+    }
+
+    pub unsafe fn w5500_shim_iface_unlock(_ctx: *mut c_void) {
+        IFACE_LOCK.store(false, Ordering::Release);
+    }
+
+    pub unsafe fn w5500_shim_kick_worker(_ctx: *mut c_void) {}
 
     pub unsafe fn w5500_shim_epoch(_ctx: *mut c_void) -> u32 {
         EPOCH.load(Ordering::Acquire)

@@ -22,6 +22,12 @@
  * - <zephyr/random/rand32.h> -> <zephyr/random/random.h>; SPI_DT_SPEC_INST_GET lost its
  *   CS-delay argument.
  * - IP_ADD_MEMBERSHIP: absent from 3.4's socket.h; Linux values (35/36) otherwise.
+ * - net_if IPv4 bookkeeping (net_if_ipv4_addr_add/rm, netmask, gateway): 3.4 compiles it
+ *   only with the native IPv4 stack; in a 3.4 offload-only image the driver raises
+ *   NET_EVENT_IPV4_ADDR_ADD/DEL itself (info: the address) so that applications and
+ *   conn_mgr still see the address come and go (W5_HAS_IPV4_BOOKKEEPING).
+ * - net_mgmt event codes: uint32_t -> uint64_t (4.2).
+ * - dns_resolve_reconfigure() gained a `source` argument (4.2, DNS_SOURCE_DHCPV4).
  */
 
 #ifndef W5500_OFFLOAD_COMPAT_H_
@@ -105,6 +111,7 @@ typedef struct msghdr w5_msghdr_t;
 #define W5_AI_PASSIVE     ZSOCK_AI_PASSIVE
 #define W5_AI_NUMERICHOST ZSOCK_AI_NUMERICHOST
 #define W5_AI_NUMERICSERV ZSOCK_AI_NUMERICSERV
+#define W5_AI_CANONNAME   ZSOCK_AI_CANONNAME
 #else
 #define W5_SOL_SOCKET   SOL_SOCKET
 #define W5_SO_REUSEADDR SO_REUSEADDR
@@ -123,6 +130,7 @@ typedef struct msghdr w5_msghdr_t;
 #define W5_AI_PASSIVE     AI_PASSIVE
 #define W5_AI_NUMERICHOST AI_NUMERICHOST
 #define W5_AI_NUMERICSERV AI_NUMERICSERV
+#define W5_AI_CANONNAME   AI_CANONNAME
 #endif
 #define W5_MSG_PEEK     ZSOCK_MSG_PEEK
 #define W5_MSG_DONTWAIT ZSOCK_MSG_DONTWAIT
@@ -207,6 +215,27 @@ static inline void w5_if_set_netmask(struct net_if *iface, w5_in_addr_t *addr,
 #else
 	ARG_UNUSED(addr);
 	net_if_ipv4_set_netmask(iface, mask);
+#endif
+}
+#endif
+
+/* ---- net_mgmt event codes ---------------------------------------------------------------- */
+#if W5_AT_LEAST(4, 2, 0)
+typedef uint64_t w5_mgmt_event_t;
+#else
+typedef uint32_t w5_mgmt_event_t;
+#endif
+
+/* ---- Zephyr's own DNS resolver (only when the application enables it) --------------------- */
+#if defined(CONFIG_DNS_RESOLVER)
+#include <zephyr/net/dns_resolve.h>
+static inline int w5_dns_reconfigure(const char *servers[])
+{
+#if W5_AT_LEAST(4, 2, 0)
+	return dns_resolve_reconfigure(dns_resolve_get_default(), servers, NULL,
+				       DNS_SOURCE_DHCPV4);
+#else
+	return dns_resolve_reconfigure(dns_resolve_get_default(), servers, NULL);
 #endif
 }
 #endif

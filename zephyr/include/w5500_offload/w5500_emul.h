@@ -2,8 +2,9 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * @file
- * @brief Test controls of the simulated W5500 (CONFIG_W5500_OFFLOAD_EMUL): cable faults and a
- *        hand-driven TCP peer on the in-memory LAN (host "peer", 10.77.0.20).
+ * @brief Test controls of the simulated W5500 (CONFIG_W5500_OFFLOAD_EMUL): cable faults, the
+ *        LAN's DHCP server, and a hand-driven TCP peer on the in-memory LAN (host "peer",
+ *        10.77.0.20).
  */
 
 #ifndef W5500_OFFLOAD_W5500_EMUL_H_
@@ -16,6 +17,14 @@
 
 /** Plug (true) or pull (false) the simulated cable. */
 void w5500_emul_set_link(bool up);
+
+/** The lease the LAN's DHCP server gives from now on (seconds; t1_s/t2_s 0: left out, the
+ *  client then uses 0.5 and 0.875 of the lease). 0 or -ENODEV. */
+int w5500_emul_dhcp_lease(uint32_t lease_s, uint32_t t1_s, uint32_t t2_s);
+
+/** DHCP messages of type msg_type (option 53: 1 DISCOVER, 3 REQUEST, 7 RELEASE) the LAN's
+ *  server has received so far, or -ENODEV. */
+int w5500_emul_dhcp_received(uint8_t msg_type);
 
 /** The LAN host 10.77.0.20 connects to ip:port. Returns a handle >= 0 or -errno. */
 int w5500_emul_peer_connect(const char *ip, uint16_t port);

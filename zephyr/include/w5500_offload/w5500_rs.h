@@ -42,6 +42,19 @@
 // `getaddrinfo` hint flag: `AI_NUMERICSERV`.
 #define W5500_RS_AI_NUMERICSERV 4
 
+// `getaddrinfo` hint flag: `AI_CANONNAME` (the canonical name is not returned: accepted
+// and ignored).
+#define W5500_RS_AI_CANONNAME 8
+
+// Most results one `getaddrinfo` call gives (4 addresses x stream and datagram).
+#define W5500_RS_GAI_MAX 8
+
+// Most DNS servers an event carries.
+#define W5500_RS_DNS_MAX 2
+
+// Longest host name (option 12) the driver keeps, without the NUL.
+#define W5500_RS_HOSTNAME_MAX 63
+
 // Mask that gives the per-socket table index (0..8) from a socket id.
 #define W5500_RS_SOCKET_INDEX_MASK 255
 
@@ -55,14 +68,29 @@ enum W5500RsEventKind
   W5500_RS_EVENT_KIND_NONE = 0,
   // The PHY reports a link: carrier on.
   W5500_RS_EVENT_KIND_LINK_UP = 1,
-  // The PHY lost the link: carrier off.
+  // The PHY lost the link: carrier off (an address and its lease are kept).
   W5500_RS_EVENT_KIND_LINK_DOWN = 2,
-  // An IPv4 address is configured (static or leased): `net_if_ipv4_addr_add`.
+  // An IPv4 address is configured on the chip (static or leased):
+  // `net_if_ipv4_addr_add` with netmask and gateway in `ipv4`.
   W5500_RS_EVENT_KIND_ADDRESS_ADDED = 3,
-  // The address is gone (lease lost, static removed): `net_if_ipv4_addr_rm`.
+  // The address in `ipv4.addr` is gone (lease lost, released, replaced, interface down):
+  // `net_if_ipv4_addr_rm`.
   W5500_RS_EVENT_KIND_ADDRESS_REMOVED = 4,
   // A DHCP lease was bound (after `AddressAdded`): `NET_EVENT_IPV4_DHCP_BOUND`.
   W5500_RS_EVENT_KIND_DHCP_BOUND = 5,
+  // The lease was renewed by its server (or confirmed by INIT-REBOOT after a link loss).
+  W5500_RS_EVENT_KIND_DHCP_RENEWED = 6,
+  // The lease was extended by some server while rebinding.
+  W5500_RS_EVENT_KIND_DHCP_REBOUND = 7,
+  // The lease expired or was refused (after its `AddressRemoved`).
+  W5500_RS_EVENT_KIND_DHCP_LOST = 8,
+  // The offered address (in `ipv4.addr`) answered the probe: DHCPDECLINE sent.
+  W5500_RS_EVENT_KIND_DHCP_DECLINED = 9,
+  // The DNS servers in use changed: `dns[..n_dns]` (the first ones, in order).
+  W5500_RS_EVENT_KIND_DNS_SERVERS = 10,
+  // The chip lost its registers (brown-out) and was programmed again; TCP connections
+  // failed with `ECONNRESET`, a lease is being confirmed.
+  W5500_RS_EVENT_KIND_CHIP_RESET = 11,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -144,6 +172,10 @@ enum W5500RsEai
   W5500_RS_EAI_BAD_FLAGS = 6,
   // `EAI_MEMORY`: the result array is too small.
   W5500_RS_EAI_MEMORY = 7,
+  // `EAI_FAMILY`: the family is not IPv4.
+  W5500_RS_EAI_FAMILY = 8,
+  // `EAI_SYSTEM`: socket errors while querying.
+  W5500_RS_EAI_SYSTEM = 9,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -197,14 +229,6 @@ typedef uint8_t W5500RsErrno;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
-// An IPv4 socket address: address bytes in network order, port in host order.
-typedef struct W5500RsSockaddr {
-  // IPv4 address, most significant byte first.
-  uint8_t addr[4];
-  // Port, host byte order.
-  uint16_t port;
-} W5500RsSockaddr;
-
 // A static IPv4 configuration (all zero: none).
 typedef struct W5500RsIpv4 {
   // Address.
@@ -214,6 +238,36 @@ typedef struct W5500RsIpv4 {
   // Default gateway.
   uint8_t gateway[4];
 } W5500RsIpv4;
+
+// The IPv4 configuration, how it was obtained, and the DHCP lease times.
+typedef struct W5500RsLease {
+  // Address, netmask and gateway programmed in the chip (all zero: none).
+  struct W5500RsIpv4 ipv4;
+  // The address came from DHCP (else static, or none).
+  bool from_dhcp;
+  // DHCP is enabled (it runs while the interface is up and no static address is set).
+  bool dhcp_enabled;
+  // A static address is set (it stops DHCP until removed).
+  bool has_static;
+  // The DHCP server that granted the lease (option 54; zero without a lease).
+  uint8_t server[4];
+  // Lease time in seconds (0 without a lease, `u32::MAX` for an infinite one).
+  uint32_t lease_s;
+  // Renewal time T1 in seconds (0 without a lease).
+  uint32_t t1_s;
+  // Rebinding time T2 in seconds (0 without a lease).
+  uint32_t t2_s;
+  // Seconds until the lease expires (0 without a lease).
+  uint32_t remaining_s;
+} W5500RsLease;
+
+// An IPv4 socket address: address bytes in network order, port in host order.
+typedef struct W5500RsSockaddr {
+  // IPv4 address, most significant byte first.
+  uint8_t addr[4];
+  // Port, host byte order.
+  uint16_t port;
+} W5500RsSockaddr;
 
 // Everything the C layer knows from devicetree and Kconfig, passed once to
 // [`crate::exports::w5500_rs_init`] (Kconfig values are arguments, never Rust `cfg`s, so the
@@ -229,16 +283,23 @@ typedef struct W5500RsConfig {
   bool has_reset_pin;
   // Poll period when INTn is absent, and the safety poll otherwise (ms).
   uint32_t poll_interval_ms;
-  // Hardware sockets kept for the driver's DHCP and DNS clients.
+  // Hardware sockets kept for the driver's DHCP and DNS clients (0..=2; more are
+  // clamped to 2).
   uint8_t reserved_sockets;
   // Run the DHCP client (`CONFIG_W5500_OFFLOAD_DHCP`).
   bool dhcp;
-  // Static IPv4 configuration, or the fallback when DHCP gets no lease.
+  // Static IPv4 configuration (all zero: none): used at once without DHCP, else as the
+  // fallback when DHCP has no lease `dhcp_fallback_s` seconds after start.
   struct W5500RsIpv4 static_ipv4;
-  // Fallback DNS servers (all zero: none).
-  uint8_t dns_servers[2][4];
-  // DHCP host name (NUL-terminated, may be NULL).
+  // Seconds without a lease before the static configuration takes over (0: never).
+  uint32_t dhcp_fallback_s;
+  // Fallback DNS servers, asked after the ones DHCP gives (all zero: none).
+  uint8_t dns_servers[W5500_RS_DNS_MAX][4];
+  // DHCP host name template (NUL-terminated, may be NULL): `{}` becomes the last three
+  // MAC bytes in upper-case hex; sent as option 12.
   const char *hostname;
+  // Random seed for DHCP `xid`s and DNS ids and source ports.
+  uint64_t seed;
   // `Sn_TXBUF_SIZE` per socket in KB (0, 1, 2, 4, 8, 16; at most 16 in total).
   uint8_t tx_buf_kb[8];
   // `Sn_RXBUF_SIZE` per socket in KB (same rule).
@@ -255,8 +316,16 @@ typedef struct W5500RsEvent {
   struct W5500RsIpv4 ipv4;
   // For address events: true when leased by DHCP (else static).
   bool dhcp;
-  // For `DhcpBound`: lease time in seconds.
+  // For DHCP lease events: lease time in seconds.
   uint32_t lease_s;
+  // For `DnsServers`: the servers.
+  uint8_t dns[W5500_RS_DNS_MAX][4];
+  // For `DnsServers`: how many of `dns` are valid.
+  uint8_t n_dns;
+  // For `LinkUp`: 100 Mbit/s (else 10).
+  bool speed_100;
+  // For `LinkUp`: full duplex.
+  bool full_duplex;
 } W5500RsEvent;
 
 // A socket's blocking settings (for `F_GETFL` and the timeout getters).
@@ -275,6 +344,8 @@ typedef struct W5500RsAiHints {
   uint8_t socktype;
   // `W5500_RS_AI_*` bits.
   uint32_t flags;
+  // 0 (any), 6 (TCP) or 17 (UDP); anything else is refused with `EAI_SOCKTYPE`.
+  uint8_t protocol;
 } W5500RsAiHints;
 
 // One `getaddrinfo` result; C turns it into a `zsock_addrinfo` node.
@@ -299,6 +370,16 @@ typedef struct W5500RsStatus {
   uint8_t free_hw_sockets;
   // Sockets reserved for DHCP/DNS.
   uint8_t reserved_sockets;
+  // A DHCP lease is held (else static or no address).
+  bool dhcp_bound;
+  // Lease time in seconds (0 without a lease).
+  uint32_t lease_s;
+  // DHCP renewals and rebinds since boot.
+  uint32_t dhcp_renewals;
+  // DNS servers in use (`n_dns` valid).
+  uint8_t dns[W5500_RS_DNS_MAX][4];
+  // How many of `dns` are valid.
+  uint8_t n_dns;
 } W5500RsStatus;
 
 // One socket, for `w5500 sockets`.
@@ -330,6 +411,71 @@ typedef struct W5500RsSpiBuf {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+// Set a static IPv4 configuration: programmed into the chip at once (when the interface
+// is up) and DHCP stops (its address is removed first, no RELEASE). `cfg` NULL or an
+// all-zero address removes the static configuration; DHCP then starts again if it is
+// enabled. Returns 0, or `-EINVAL` (a multicast, broadcast or loopback address).
+//
+// # Safety
+// `cfg` is NULL or valid.
+int32_t w5500_rs_set_ipv4(const struct W5500RsIpv4 *cfg);
+
+// Enable (`on`) or disable DHCP. Enabling replaces a static address and starts the client
+// (once the link is up); disabling removes the leased address without a RELEASE (as
+// Zephyr's `net_dhcpv4_stop`) and the configured static address, if any, takes over.
+int32_t w5500_rs_set_dhcp(bool on);
+
+// Replace the configured DNS servers (asked after the ones DHCP gives): `n` entries of
+// `servers` (at most `W5500_RS_DNS_MAX` are kept; zero entries are skipped). `n` 0 clears
+// them. Returns 0 or `-EINVAL` (NULL with `n` > 0).
+//
+// # Safety
+// `servers` has `n` readable entries (may be NULL when `n` is 0).
+int32_t w5500_rs_set_dns_servers(const uint8_t (*servers)[4], size_t n);
+
+// Set the DHCP host name (option 12) from a template (`{}` becomes the last three MAC bytes
+// in upper-case hex, Adafruit's `set_dhcp(hostname)`; only the part before the first `.`;
+// other characters than letters, digits and `-` become `-`). NULL or empty: no option 12.
+// Applied when DHCP next starts (as MicroPython's `network.hostname()`): set it before
+// `net_if_up`, or take the interface down and up. Returns 0 or `-EINVAL` (not UTF-8).
+//
+// # Safety
+// `template` is NULL or NUL-terminated.
+int32_t w5500_rs_set_hostname(const char *template_);
+
+// The host name DHCP sends, NUL-terminated into `buf` (`len` bytes). Returns its length
+// (0: none), or `-EMSGSIZE` when `buf` is too small.
+//
+// # Safety
+// `buf` has `len` writable bytes.
+int32_t w5500_rs_hostname(char *buf, size_t len);
+
+// The IPv4 configuration and lease into `*out`. Returns 0.
+//
+// # Safety
+// `out` is writable.
+int32_t w5500_rs_lease(struct W5500RsLease *out);
+
+// Set the chip's retransmission timing (Adafruit's `rtr`/`rcr`, datasheet `RTR`/`RCR`):
+// `time_100us` in units of 100 µs (1..=65535), `count` retries. A TCP connect or send then
+// fails with `ETIMEDOUT` (ARP: `EHOSTUNREACH`) after about `time × (count + 1)` with the
+// chip's doubling. Returns 0 or `-EINVAL` (time 0).
+int32_t w5500_rs_set_retry(uint16_t time_100us, uint8_t count);
+
+// The chip's retransmission timing as programmed (`RTR` in 100 µs units, `RCR`). Returns 0.
+//
+// # Safety
+// `time_100us` and `count` are NULL or writable.
+int32_t w5500_rs_retry(uint16_t *time_100us, uint8_t *count);
+
+// The PHY link as the interface sees it (down while the interface is down and the PHY
+// powered off, whatever the last `PHYCFGR` reading said): `*up`, `*speed_100`,
+// `*full_duplex`. Returns 0.
+//
+// # Safety
+// Each pointer is NULL or writable.
+int32_t w5500_rs_link(bool *up, bool *speed_100, bool *full_duplex);
 
 #if defined(CONFIG_W5500_OFFLOAD_EMUL)
 // Create (or re-create) the simulated chip, powered and out of reset, link up, on the
@@ -425,6 +571,37 @@ ptrdiff_t w5500_rs_emul_peer_received(int32_t h, uint8_t *buf, size_t len);
 int32_t w5500_rs_emul_peer_close(int32_t h);
 #endif
 
+#if defined(CONFIG_W5500_OFFLOAD_EMUL)
+// Test control: the lease the LAN's DHCP server gives from now on (seconds; `t1_s`/`t2_s`
+// 0: left out, so the client uses 0.5 and 0.875 of the lease, RFC 2131 §4.4.5). Returns 0,
+// or -1 before the emulator exists.
+//
+// # Safety
+// Calls into this module are serialised by the caller.
+int32_t w5500_rs_emul_dhcp_lease(uint32_t lease_s, uint32_t t1_s, uint32_t t2_s);
+#endif
+
+#if defined(CONFIG_W5500_OFFLOAD_EMUL)
+// Test control: how many DHCP messages of type `msg_type` (option 53: 1 DISCOVER,
+// 3 REQUEST, 4 DECLINE, 7 RELEASE) the LAN's server has received. -1 before the emulator
+// exists.
+//
+// # Safety
+// Calls into this module are serialised by the caller.
+int32_t w5500_rs_emul_dhcp_received(uint8_t msg_type);
+#endif
+
+#if defined(CONFIG_W5500_OFFLOAD_EMUL)
+// Test control: the host name (DHCP option 12) of the last message the LAN's server
+// received that carried one, NUL-terminated into `buf` (`len` bytes, cut to fit). Returns
+// its full length, 0 when none was seen, or -1 before the emulator exists.
+//
+// # Safety
+// `buf` has `len` writable bytes (may be NULL when `len` is 0). Calls into this module are
+// serialised by the caller.
+ptrdiff_t w5500_rs_emul_dhcp_hostname(uint8_t *buf, size_t len);
+#endif
+
 // Bring the chip up (reset pin, probe, soft reset, configuration, socket table) and create
 // the driver instance. Returns 0 or `-ENODEV` (no chip), `-EIO` (SPI), `-EINVAL` (bad
 // buffer plan or MAC).
@@ -433,9 +610,13 @@ int32_t w5500_rs_emul_peer_close(int32_t h);
 // `cfg` points to a valid config. Call once, from device init, before any other export.
 int32_t w5500_rs_init(const struct W5500RsConfig *cfg);
 
-// Worker step: service the chip (INTn asserted, or the poll period passed) and wake every
-// waiter. Returns 0 or a negative errno name.
-int32_t w5500_rs_service(void);
+// Worker step: [`w5500_iface::Iface::poll`] (service the chip, follow the PHY link, run
+// DHCP and the address probe) and wake every waiter. Returns 1 and the uptime (ms) at which
+// it next needs to run in `*next_ms`, or 0 when only INTn or the poll period matter.
+//
+// # Safety
+// `next_ms` is NULL or writable.
+int32_t w5500_rs_poll(uint64_t *next_ms);
 
 // Take the next interface event into `*ev`. Returns 1 when one was written, 0 when none is
 // pending. Single consumer (the worker thread).
@@ -443,6 +624,11 @@ int32_t w5500_rs_service(void);
 // # Safety
 // `ev` points to writable storage for one event.
 int32_t w5500_rs_poll_events(struct W5500RsEvent *ev);
+
+// `net_if_up` (`up` true) / `net_if_down`: [`w5500_iface::Iface::up`] (static address,
+// DHCP once the link is up) or [`w5500_iface::Iface::down`] (DHCPRELEASE, FIN then CLOSE on
+// every socket, PHY powered down). Returns 0 or a negative errno name.
+int32_t w5500_rs_set_enabled(bool up);
 
 // `socket()`: `socktype` is a [`W5500RsSockType`] value. Returns the new id or `-ENFILE`
 // (every hardware socket in use), `-EPROTOTYPE`.
@@ -532,8 +718,11 @@ int32_t w5500_rs_bytes_available(int32_t sock);
 // Readiness now, as `W5500_RS_POLL*` bits (never waits).
 int32_t w5500_rs_readiness(int32_t sock);
 
-// `getaddrinfo()` for the DNS offload: fills `out[..*n_out]` (at most `max`). Returns 0, or
-// the negative of a [`W5500RsEai`] name. `node`, `service` and `hints` may be NULL.
+// `getaddrinfo()` for the DNS offload: fills `out[..*n_out]` (at most `max`; room for
+// `W5500_RS_GAI_MAX` gets every result). Returns 0, or the negative of a [`W5500RsEai`]
+// name. `node`, `service` and `hints` may be NULL. Names are resolved by the driver's DNS
+// client: the call blocks (bounded by the resolver's timers) with the interface lock held,
+// and keeps the interface running meanwhile (see [`crate::instance`]).
 //
 // # Safety
 // `node`/`service` are NULL or NUL-terminated; `hints` is NULL or valid; `out` has room for
@@ -545,7 +734,7 @@ int32_t w5500_rs_getaddrinfo(const char *node,
                              size_t max,
                              size_t *n_out);
 
-// Chip and interface state for the shell.
+// Chip and interface state for the shell (and tests).
 //
 // # Safety
 // `out` is writable.
@@ -586,6 +775,22 @@ extern void w5500_shim_stack_lock(void *ctx);
 #if !defined(W5500_RS_HOST_TEST)
 // Unlock it.
 extern void w5500_shim_stack_unlock(void *ctx);
+#endif
+
+#if !defined(W5500_RS_HOST_TEST)
+// Lock the interface mutex (DHCP/DNS state). Lock order: interface, then stack,
+// then the wait lock; never the interface lock while holding the stack lock.
+extern void w5500_shim_iface_lock(void *ctx);
+#endif
+
+#if !defined(W5500_RS_HOST_TEST)
+// Unlock it.
+extern void w5500_shim_iface_unlock(void *ctx);
+#endif
+
+#if !defined(W5500_RS_HOST_TEST)
+// Wake the worker thread so it polls the interface now (after a runtime change).
+extern void w5500_shim_kick_worker(void *ctx);
 #endif
 
 #if !defined(W5500_RS_HOST_TEST)

@@ -467,6 +467,9 @@ pub struct DhcpServer {
     pub overload: bool,
     /// Every message seen and sent.
     pub log: Vec<DhcpLogEntry>,
+    /// Host name (option 12, RFC 2132 §3.14) of the last received message that carried
+    /// one: what the client calls itself.
+    pub last_hostname: Option<Vec<u8>>,
     leases: Vec<Lease>,
     declined: Vec<(Ipv4Addr, Instant)>,
 }
@@ -487,6 +490,7 @@ impl DhcpServer {
             omit_options: Vec::new(),
             overload: false,
             log: Vec::new(),
+            last_hostname: None,
             leases: Vec::new(),
             declined: Vec::new(),
         }
@@ -686,6 +690,9 @@ impl DhcpServer {
         let Some(t) = req.msg_type() else { return };
         let client = Self::client_id(req);
         let kind = (t == msg::REQUEST).then(|| Self::request_kind(req, *d.dst.ip()));
+        if let Some(h) = req.option(opt::HOST_NAME) {
+            self.last_hostname = Some(h.to_vec());
+        }
         self.log.push(DhcpLogEntry {
             at: now,
             dir: LogDir::Received,
