@@ -1918,11 +1918,18 @@ impl<SPI: SpiDevice> Stack<SPI> {
         let mut found = false;
         if let Some(s) = only {
             found = !self.refresh(s)?.is_empty();
+            if found {
+                self.absent_since_ms = Stamp::NONE;
+            }
         }
         let sir = if found {
             SocketSet::empty()
         } else {
             let (_ir, imr, sir, simr) = self.chip.interrupt_state()?;
+            if simr == self.simr && imr.is_empty() {
+                // The chip answers as configured: any earlier silence is over.
+                self.absent_since_ms = Stamp::NONE;
+            }
             if simr != self.simr || !imr.is_empty() {
                 match self.recover_from_chip_reset() {
                     Ok(recovered) => {
@@ -2029,16 +2036,23 @@ impl<SPI: SpiDevice> Stack<SPI> {
             if now_ms.saturating_sub(since) < limit {
                 continue;
             }
-            // Due: look at the chip once more before deciding.
+            // Due: look at the chip once more before deciding. Whatever is decided, the
+            // deadline is either re-armed or cleared: it never stays in the past (a waiter
+            // would spin on it).
             self.refresh(s)?;
-            if !self.waits_on_chip(s) {
-                continue;
-            }
-            let HwOwner::User(i) = self.hw[s.index()].owner else {
-                continue;
+            let owner = self.hw[s.index()].owner;
+            let slot = match owner {
+                HwOwner::User(i) if self.waits_on_chip(s) => self
+                    .slots
+                    .get(usize::from(i))
+                    .copied()
+                    .map(|sl| (usize::from(i), sl)),
+                _ => None,
             };
-            let index = usize::from(i);
-            let Some(slot) = self.slots.get(index).copied() else {
+            let Some((index, slot)) = slot else {
+                let h = &mut self.hw[s.index()];
+                h.stall_since_ms = Stamp::NONE;
+                h.stall_fsr = None;
                 continue;
             };
             if slot.phase == Phase::Connecting {
@@ -2165,6 +2179,11 @@ impl<SPI: SpiDevice> Stack<SPI> {
     /// The earliest time [`Stack::service`] has timed work to do (a background close
     /// deadline or the next link poll), so the OS layer can bound its waits.
     pub fn next_deadline_ms(&self) -> Option<u64> {
+        if let Some(since) = self.absent_since_ms.get() {
+            // The chip stopped answering: until it is back or declared absent, that decision
+            // is the only timed work (other deadlines wait for a chip that answers).
+            return Some(since.saturating_add(CHIP_ABSENT_GRACE_MS));
+        }
         let closing = self
             .hw
             .iter()
