@@ -6,11 +6,17 @@
 #  3. cross builds of w5500-zephyr for thumbv7em-none-eabihf (with the emulator core) and
 #     thumbv6m-none-eabi (without: the simulator needs atomic compare-and-swap);
 #  4. the devicetree binding and the Kconfig parsed by Zephyr's Python libraries from PyPI
-#     (devicetree, kconfiglib) in a venv under $TMPDIR, against stand-ins in scripts/static.
+#     (devicetree, kconfiglib) in a venv under $TMPDIR, against stand-ins in scripts/static;
+#  0. first: no name that current Zephyr removed or renamed in samples/ and tests/
+#     (scripts/zephyr-removed-names.txt), and the checker's own tests.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 tmp=${TMPDIR:-/tmp}
 step() { printf '\n== %s\n' "$*"; }
+
+step "Zephyr names in samples/ and tests/ (scripts/zephyr-removed-names.txt)"
+python3 "$root/scripts/check-zephyr-names.py"
+python3 "$root/scripts/check-zephyr-names-test.py"
 
 cd "$root/rust"
 step "rust: fmt, clippy, tests (w5500-zephyr)"
