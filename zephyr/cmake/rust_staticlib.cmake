@@ -60,16 +60,22 @@ function(w5500_rust_staticlib lib)
   if(NOT W5500_RUST_TARGET)
     w5500_rust_map_target(W5500_RUST_TARGET)
   endif()
-  # A shared target dir (environment W5500_CARGO_TARGET_DIR) lets several builds, e.g. a
-  # twister run, reuse one compilation; cargo locks it.
-  if(DEFINED ENV{W5500_CARGO_TARGET_DIR})
-    set(target_dir $ENV{W5500_CARGO_TARGET_DIR})
-  else()
-    set(target_dir ${CMAKE_BINARY_DIR}/w5500-rust)
-  endif()
+  # What changes the archive besides the target: the cargo features. Each feature set gets
+  # its own target directory, so builds that share W5500_CARGO_TARGET_DIR (a twister run with
+  # simulator and real-board images of one CPU) never overwrite each other's
+  # libw5500_zephyr.a between cargo writing it and the link reading it.
   set(features)
+  set(feature_set default)
   if(CONFIG_W5500_OFFLOAD_EMUL)
     set(features --features emul)
+    set(feature_set emul)
+  endif()
+  # A shared target dir (environment W5500_CARGO_TARGET_DIR) lets several builds, e.g. a
+  # twister run, reuse one compilation per feature set; cargo locks it.
+  if(DEFINED ENV{W5500_CARGO_TARGET_DIR})
+    set(target_dir $ENV{W5500_CARGO_TARGET_DIR}/features-${feature_set})
+  else()
+    set(target_dir ${CMAKE_BINARY_DIR}/w5500-rust)
   endif()
   # Always the release profile: panic = "abort", size-optimised, LTO (debug Rust code does
   # not fit small MCUs and needs unwinding support).

@@ -152,6 +152,27 @@ int w5500_emul_dhcp_received(uint8_t msg_type)
 	return r < 0 ? -ENODEV : r;
 }
 
+void w5500_emul_trace_start(void)
+{
+	k_mutex_lock(&emul_lock, K_FOREVER);
+	w5500_rs_emul_trace_start();
+	k_mutex_unlock(&emul_lock);
+}
+
+int w5500_emul_arp_requests(const char *ip, uint64_t *at_us, size_t n)
+{
+	uint8_t addr[4];
+	int r;
+
+	if (net_addr_pton(W5_AF_INET, ip, addr) < 0) {
+		return -EINVAL;
+	}
+	k_mutex_lock(&emul_lock, K_FOREVER);
+	r = w5500_rs_emul_arp_requests(addr, at_us, n);
+	k_mutex_unlock(&emul_lock);
+	return r < 0 ? -ENODEV : r;
+}
+
 int w5500_emul_peer_connect(const char *ip, uint16_t port)
 {
 	W5500RsSockaddr to = { .port = port };

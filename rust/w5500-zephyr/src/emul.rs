@@ -343,3 +343,73 @@ pub unsafe extern "C" fn w5500_rs_emul_dhcp_hostname(buf: *mut u8, len: usize) -
     }
     isize::try_from(name.len()).unwrap_or(isize::MAX)
 }
+
+/// Test control: start recording the frames the chip sends (earlier records are dropped);
+/// [`w5500_rs_emul_arp_requests`] reads them and stops the recording.
+///
+/// # Safety
+/// Calls into this module are serialised by the caller.
+#[no_mangle]
+pub unsafe extern "C" fn w5500_rs_emul_trace_start() {
+    // SAFETY: forwarded contract.
+    unsafe {
+        with_emul(|e| {
+            let lan = e.sim.network_mut();
+            let _ = lan.stop_trace();
+            lan.enable_trace();
+        })
+    };
+}
+
+/// Test control: the ARP requests for `ip` (4 bytes, network order) the chip sent since
+/// [`w5500_rs_emul_trace_start`], on the simulator's own clock: returns their number and
+/// writes the send instants (µs) of the first `n` to `at_us`. Stops the recording. -1 before
+/// the emulator exists.
+///
+/// # Safety
+/// `ip` has 4 readable bytes; `at_us` is NULL or has `n` writable `u64`. Calls into this
+/// module are serialised by the caller.
+#[no_mangle]
+pub unsafe extern "C" fn w5500_rs_emul_arp_requests(
+    ip: *const u8,
+    at_us: *mut u64,
+    n: usize,
+) -> i32 {
+    use w5500_sim::lan::Direction;
+    use w5500_sim::net::{ArpOp, Body};
+
+    if ip.is_null() {
+        return -1;
+    }
+    // SAFETY: the caller passes 4 readable bytes.
+    let target = match unsafe { core::slice::from_raw_parts(ip, 4) } {
+        &[a, b, c, d] => Ipv4Addr::new(a, b, c, d),
+        _ => return -1,
+    };
+    // SAFETY: forwarded contract.
+    let Some(trace) = (unsafe { with_emul(|e| e.sim.network_mut().stop_trace()) }) else {
+        return -1;
+    };
+    let sent = trace.iter().filter_map(|t| match &t.frame.body {
+        Body::Arp(a)
+            if t.dir == Direction::FromChip && a.op == ArpOp::Request && a.target_ip == target =>
+        {
+            Some(t.at.as_micros())
+        }
+        _ => None,
+    });
+    let out: &mut [u64] = if at_us.is_null() || n == 0 {
+        &mut []
+    } else {
+        // SAFETY: the caller passes `n` writable u64.
+        unsafe { core::slice::from_raw_parts_mut(at_us, n) }
+    };
+    let mut count = 0usize;
+    for (i, at) in sent.enumerate() {
+        if let Some(slot) = out.get_mut(i) {
+            *slot = at;
+        }
+        count = i + 1;
+    }
+    i32::try_from(count).unwrap_or(i32::MAX)
+}

@@ -12,7 +12,8 @@
  * What changes:
  * - fd table: z_reserve_fd/z_finalize_fd/z_free_fd (3.4) -> zvfs_* (3.7+); since 4.1 the fd
  *   is finalized as ZVFS_MODE_IFSOCK and the table calls close2(obj, fd).
- * - struct socket_op_vtable: private sockets_internal.h (< 4.3) -> <zephyr/net/socket.h>;
+ * - struct socket_op_vtable: private sockets_internal.h (< 4.3) -> <zephyr/net/socket.h>
+ *   (zephyr PR #92963, 4.3);
  *   recvmsg slot since 3.6.
  * - address types: struct sockaddr/socklen_t/AF_INET (< 4.4) -> struct net_sockaddr/
  *   net_socklen_t/NET_AF_INET (4.4+).
@@ -50,8 +51,11 @@
 #define W5_AT_LEAST(a, b, c) (ZEPHYR_VERSION_CODE >= ZEPHYR_VERSION(a, b, c))
 
 /* ---- struct socket_op_vtable ------------------------------------------------------ */
+/* Before 4.3 the struct lives in the private sockets_internal.h (zephyr/CMakeLists.txt adds
+ * subsys/net/lib/sockets to the include path). Zephyr PR #92963 ("net: sockets: Move socket
+ * vtable definition", merged 2025-07-10, in 4.3) moved it into <zephyr/net/socket.h>, included
+ * above; from 4.3 on the private header is not included, so nothing here depends on it. */
 #if !W5_AT_LEAST(4, 3, 0)
-/* Private header; zephyr/CMakeLists.txt adds subsys/net/lib/sockets to the include path. */
 #include "sockets_internal.h"
 #endif
 

@@ -26,6 +26,15 @@ int w5500_emul_dhcp_lease(uint32_t lease_s, uint32_t t1_s, uint32_t t2_s);
  *  server has received so far, or -ENODEV. */
 int w5500_emul_dhcp_received(uint8_t msg_type);
 
+/** Start recording the frames the chip sends; w5500_emul_arp_requests() reads and stops. */
+void w5500_emul_trace_start(void);
+
+/** ARP requests for ip the chip sent since w5500_emul_trace_start(), on the simulator's own
+ *  clock (independent of how the host schedules the test): returns their number and writes
+ *  the send instants (us) of the first n to at_us. Stops the recording. -EINVAL for a bad
+ *  address, -ENODEV without the emulator. */
+int w5500_emul_arp_requests(const char *ip, uint64_t *at_us, size_t n);
+
 /** The LAN host 10.77.0.20 connects to ip:port. Returns a handle >= 0 or -errno. */
 int w5500_emul_peer_connect(const char *ip, uint16_t port);
 

@@ -602,6 +602,27 @@ int32_t w5500_rs_emul_dhcp_received(uint8_t msg_type);
 ptrdiff_t w5500_rs_emul_dhcp_hostname(uint8_t *buf, size_t len);
 #endif
 
+#if defined(CONFIG_W5500_OFFLOAD_EMUL)
+// Test control: start recording the frames the chip sends (earlier records are dropped);
+// [`w5500_rs_emul_arp_requests`] reads them and stops the recording.
+//
+// # Safety
+// Calls into this module are serialised by the caller.
+void w5500_rs_emul_trace_start(void);
+#endif
+
+#if defined(CONFIG_W5500_OFFLOAD_EMUL)
+// Test control: the ARP requests for `ip` (4 bytes, network order) the chip sent since
+// [`w5500_rs_emul_trace_start`], on the simulator's own clock: returns their number and
+// writes the send instants (µs) of the first `n` to `at_us`. Stops the recording. -1 before
+// the emulator exists.
+//
+// # Safety
+// `ip` has 4 readable bytes; `at_us` is NULL or has `n` writable `u64`. Calls into this
+// module are serialised by the caller.
+int32_t w5500_rs_emul_arp_requests(const uint8_t *ip, uint64_t *at_us, size_t n);
+#endif
+
 // Bring the chip up (reset pin, probe, soft reset, configuration, socket table) and create
 // the driver instance. Returns 0 or `-ENODEV` (no chip), `-EIO` (SPI), `-EINVAL` (bad
 // buffer plan or MAC).

@@ -217,6 +217,19 @@ impl Lan {
         self.trace.as_mut().map(core::mem::take).unwrap_or_default()
     }
 
+    /// Take the recorded trace and stop recording (a long-running image must not keep every
+    /// frame).
+    ///
+    /// ```
+    /// let mut lan = w5500_sim::Lan::standard();
+    /// lan.enable_trace();
+    /// assert!(lan.stop_trace().is_empty());
+    /// assert!(lan.take_trace().is_empty());
+    /// ```
+    pub fn stop_trace(&mut self) -> Vec<TraceEntry> {
+        self.trace.take().unwrap_or_default()
+    }
+
     /// IGMP messages the chip sent, with the source address it used.
     pub fn igmp_from_chip(&self) -> &[(Instant, Ipv4Addr, Igmp)] {
         &self.igmp_from_chip
