@@ -7,8 +7,10 @@
 include_guard(GLOBAL)
 
 # Zephyr 3.x, offload-only image (CONFIG_NET_NATIVE=n): these native-stack options are not
-# hidden by their dependencies there but do not compile without the native stack (seen on
-# 3.4.99, "Kconfig holes"). On 4.x their dependencies are not checked here.
+# hidden by their dependencies there but do not compile or link without the native stack
+# (seen on 3.4.99, "Kconfig holes"). On 4.x their dependencies are not checked here.
+# (CONFIG_NET_TCP=y with its default CONFIG_NET_TCP_ISN_RFC6528=y builds on 3.4.99 when the
+# mbedtls module is present; without it Kconfig itself stops, before this file runs.)
 if(NOT CONFIG_NET_NATIVE AND KERNEL_VERSION_MAJOR LESS 4)
   set(w5500_hole_NET_DHCPV4 "Zephyr's DHCPv4 client is part of the native IPv4 stack. The \
 driver has its own DHCP client on the chip: set CONFIG_NET_DHCPV4=n and keep \
@@ -16,11 +18,12 @@ CONFIG_W5500_OFFLOAD_DHCP=y.")
   set(w5500_hole_NET_SHELL "Zephyr's net shell reads the native stack's state. Set \
 CONFIG_NET_SHELL=n; the driver's shell commands 'w5500 status' and 'w5500 sockets' \
 (CONFIG_SHELL=y, CONFIG_W5500_OFFLOAD_SHELL) show the interface and the sockets.")
-  set(w5500_hole_NET_TCP_ISN_RFC6528 "the native TCP stack (CONFIG_NET_TCP) is unused with \
-offloaded sockets: the chip's TCP engine chooses its own sequence numbers. Set CONFIG_NET_TCP=n.")
-  foreach(opt NET_DHCPV4 NET_SHELL NET_TCP_ISN_RFC6528)
+  set(w5500_hole_NET_L2_ETHERNET "Zephyr's Ethernet L2 needs the native stack's packet code \
+(it fails to link without it). Set CONFIG_NET_L2_ETHERNET=n, which also keeps the board's own \
+Ethernet driver off; the offloaded interface does not use it.")
+  foreach(opt NET_DHCPV4 NET_SHELL NET_L2_ETHERNET)
     if(CONFIG_${opt})
-      message(FATAL_ERROR "w5500-offload: CONFIG_${opt}=y does not compile on Zephyr \
+      message(FATAL_ERROR "w5500-offload: CONFIG_${opt}=y does not build on Zephyr \
 ${KERNEL_VERSION_STRING} with CONFIG_NET_NATIVE=n (offload-only image): \
 ${w5500_hole_${opt}}")
     endif()
