@@ -1865,6 +1865,9 @@ impl<SPI: SpiDevice> Stack<SPI> {
                 }
             }
             SockOpt::DropMembership(group) => {
+                if slot.ty != SockType::Datagram {
+                    return Err(Error::InvalidArgument);
+                }
                 if slot.group != Some(group) {
                     return Err(Error::AddrNotAvailable);
                 }

@@ -133,4 +133,4 @@ ZTEST(hostile_descriptors, test_close_from_another_thread_wakes_waiters_with_eba
 	hostile_all_back();
 }
 
-ZTEST_SUITE(hostile_descriptors, NULL, hostile_setup, NULL, NULL, NULL);
+ZTEST_SUITE(hostile_descriptors, NULL, hostile_setup, NULL, hostile_after, NULL);

@@ -151,4 +151,4 @@ ZTEST(hostile_differences, test_socket_right_after_close_is_available)
 	}
 }
 
-ZTEST_SUITE(hostile_differences, NULL, hostile_setup, NULL, NULL, NULL);
+ZTEST_SUITE(hostile_differences, NULL, hostile_setup, NULL, hostile_after, NULL);

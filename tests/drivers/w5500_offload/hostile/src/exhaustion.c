@@ -118,4 +118,4 @@ ZTEST(hostile_exhaustion, test_listener_takes_every_free_socket_and_gives_them_b
 	hostile_all_back();
 }
 
-ZTEST_SUITE(hostile_exhaustion, NULL, hostile_setup, NULL, NULL, NULL);
+ZTEST_SUITE(hostile_exhaustion, NULL, hostile_setup, NULL, hostile_after, NULL);

@@ -143,4 +143,4 @@ ZTEST(hostile_flags, test_shutdown_how)
 	hostile_all_back();
 }
 
-ZTEST_SUITE(hostile_flags, NULL, hostile_setup, NULL, NULL, NULL);
+ZTEST_SUITE(hostile_flags, NULL, hostile_setup, NULL, hostile_after, NULL);

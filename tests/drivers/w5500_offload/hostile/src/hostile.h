@@ -54,6 +54,10 @@
 /** The setup every suite shares: the interface is up with its address. */
 void *hostile_setup(void);
 
+/** After each test: close whatever a failed test left open, so that one failure does not
+ *  fail the tests after it (the leak check itself is hostile_all_back, in the test). */
+void hostile_after(void *fixture);
+
 /** Every hardware socket free again (background closes given their 2 s linger) and the
  *  lowest fd the suite started with free again. */
 void hostile_all_back(void);

@@ -182,4 +182,4 @@ ZTEST(hostile_lengths, test_listen_backlog_edges)
 	hostile_all_back();
 }
 
-ZTEST_SUITE(hostile_lengths, NULL, hostile_setup, NULL, NULL, NULL);
+ZTEST_SUITE(hostile_lengths, NULL, hostile_setup, NULL, hostile_after, NULL);

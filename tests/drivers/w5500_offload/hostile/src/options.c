@@ -326,4 +326,4 @@ ZTEST(hostile_options, test_timeouts_clamp_and_read_back)
 	hostile_all_back();
 }
 
-ZTEST_SUITE(hostile_options, NULL, hostile_setup, NULL, NULL, NULL);
+ZTEST_SUITE(hostile_options, NULL, hostile_setup, NULL, hostile_after, NULL);

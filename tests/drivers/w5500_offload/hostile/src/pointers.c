@@ -185,10 +185,11 @@ ZTEST(hostile_pointers, test_misaligned_pointers_work)
 {
 	w5_sockaddr_in_t a, got;
 	w5_sockaddr_t *ma = (w5_sockaddr_t *)(raw + 1);
-	w5_socklen_t *mlen = (w5_socklen_t *)(raw + 35);
-	int *mint = (int *)(raw + 41);
+	/* Apart from each other: socklen_t is 8 bytes on some 64-bit releases. */
+	w5_socklen_t *mlen = (w5_socklen_t *)(raw + 65);
+	int *mint = (int *)(raw + 81);
 	struct zsock_timeval tv = { .tv_sec = 1, .tv_usec = 250000 };
-	struct zsock_timeval *mtv = (struct zsock_timeval *)(raw + 49);
+	struct zsock_timeval *mtv = (struct zsock_timeval *)(raw + 97);
 	w5_socklen_t len;
 	int v;
 	char buf[8];
@@ -261,4 +262,4 @@ ZTEST(hostile_pointers, test_misaligned_pointers_work)
 	hostile_all_back();
 }
 
-ZTEST_SUITE(hostile_pointers, NULL, hostile_setup, NULL, NULL, NULL);
+ZTEST_SUITE(hostile_pointers, NULL, hostile_setup, NULL, hostile_after, NULL);

@@ -115,4 +115,4 @@ ZTEST(hostile_soak, test_dns)
 	}
 }
 
-ZTEST_SUITE(hostile_soak, NULL, hostile_setup, NULL, NULL, NULL);
+ZTEST_SUITE(hostile_soak, NULL, hostile_setup, NULL, hostile_after, NULL);

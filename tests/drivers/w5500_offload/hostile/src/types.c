@@ -131,4 +131,4 @@ ZTEST(hostile_types, test_tcp_operations_in_the_wrong_state)
 	hostile_all_back();
 }
 
-ZTEST_SUITE(hostile_types, NULL, hostile_setup, NULL, NULL, NULL);
+ZTEST_SUITE(hostile_types, NULL, hostile_setup, NULL, hostile_after, NULL);
