@@ -28,6 +28,9 @@ static void every_entry_point_is_ebadf(int fd)
 	zassert_errno(zsock_send(fd, "x", 1, 0), EBADF);
 	zassert_errno(zsock_sendto(fd, "x", 1, 0, (w5_sockaddr_t *)&a, sizeof(a)), EBADF);
 	zassert_errno(zsock_sendmsg(fd, &msg, 0), EBADF);
+#if W5_HAS_RECVMSG
+	zassert_errno(zsock_recvmsg(fd, &msg, ZSOCK_MSG_DONTWAIT), EBADF);
+#endif
 	zassert_errno(zsock_recv(fd, buf, sizeof(buf), ZSOCK_MSG_DONTWAIT), EBADF);
 	zassert_errno(zsock_recvfrom(fd, buf, sizeof(buf), ZSOCK_MSG_DONTWAIT,
 				     (w5_sockaddr_t *)&a, &alen),

@@ -145,6 +145,14 @@ ZTEST(hostile_pointers, test_msghdr_null_pieces_are_efault)
 	zassert_errno(zsock_sendmsg(t, &msg, 0), EFAULT);
 	msg.msg_iovlen = 1025;
 	zassert_errno(zsock_sendmsg(u, &msg, 0), EMSGSIZE);
+#if W5_HAS_RECVMSG
+	/* recvmsg() (Zephyr 3.6+) checks the same way. */
+	zassert_errno(zsock_recvmsg(u, NULL, 0), EFAULT);
+	msg.msg_iov = NULL;
+	msg.msg_iovlen = 2;
+	zassert_errno(zsock_recvmsg(u, &msg, 0), EFAULT);
+	msg.msg_iov = iov;
+#endif
 	/* A NULL iov_base with length 0 is an empty piece. */
 	iov[1].iov_len = 0;
 	msg.msg_iovlen = 2;
