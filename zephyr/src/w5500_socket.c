@@ -15,6 +15,8 @@
  */
 
 #include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <zephyr/logging/log.h>
@@ -24,6 +26,9 @@
 #include "w5500_priv.h"
 
 LOG_MODULE_DECLARE(w5500_offload, CONFIG_W5500_OFFLOAD_LOG_LEVEL);
+
+/* sizeof(struct ip_mreq): the group address, then the interface address. */
+#define W5_IP_MREQ_LEN 8
 
 static const struct socket_op_vtable w5500_vtable;
 
@@ -59,6 +64,7 @@ int w5500_offload_errno(int name)
 	case W5500_RS_ERRNO_EDESTADDRREQ: return EDESTADDRREQ;
 	case W5500_RS_ERRNO_EACCES: return EACCES;
 	case W5500_RS_ERRNO_ENOBUFS: return ENOBUFS;
+	case W5500_RS_ERRNO_EFAULT: return EFAULT;
 	default: return EIO;
 	}
 }
@@ -102,36 +108,55 @@ void w5500_offload_sockets_init(struct w5500_offload_data *d)
 
 /* --- address conversion -------------------------------------------------------------- */
 
-/* EAFNOSUPPORT for non-IPv4, EINVAL for a short length. */
+/*
+ * Pointers from the application are read and written with memcpy only, so a misaligned one
+ * works on every architecture. A NULL pointer where memory is needed is EFAULT (as Linux
+ * says; Zephyr's user-mode checks say the same), checked after the lengths (EINVAL) as Linux
+ * does. docs/SEMANTICS.md, "Hostile input".
+ */
+
+/* EINVAL for a short length, EFAULT for NULL, EAFNOSUPPORT for non-IPv4. Longer lengths are
+ * accepted (as Zephyr's own sockets do). */
 static int from_sockaddr(const w5_sockaddr_t *addr, w5_socklen_t len, W5500RsSockaddr *out)
 {
-	const w5_sockaddr_in_t *in = (const w5_sockaddr_in_t *)addr;
+	w5_sockaddr_in_t in;
 
-	if (addr == NULL || len < sizeof(w5_sockaddr_in_t)) {
+	if (len < sizeof(w5_sockaddr_in_t)) {
 		errno = EINVAL;
 		return -1;
 	}
-	if (addr->sa_family != W5_AF_INET) {
+	if (addr == NULL) {
+		errno = EFAULT;
+		return -1;
+	}
+	memcpy(&in, addr, sizeof(in));
+	if (in.sin_family != W5_AF_INET) {
 		errno = EAFNOSUPPORT;
 		return -1;
 	}
-	memcpy(out->addr, &in->sin_addr, 4);
-	out->port = w5_ntohs(in->sin_port);
+	memcpy(out->addr, &in.sin_addr, 4);
+	out->port = w5_ntohs(in.sin_port);
 	return 0;
 }
 
+/* Store the address truncated to *len and set *len to its full size (POSIX). Skipped when
+ * either pointer is NULL: accept() and recvfrom() then still return their socket and data
+ * (Linux would fail with EFAULT after taking them). */
 static void to_sockaddr(const W5500RsSockaddr *a, w5_sockaddr_t *addr, w5_socklen_t *len)
 {
 	w5_sockaddr_in_t in = { 0 };
+	w5_socklen_t room;
+	w5_socklen_t full = sizeof(in);
 
 	if (addr == NULL || len == NULL) {
 		return;
 	}
+	memcpy(&room, len, sizeof(room));
 	in.sin_family = W5_AF_INET;
 	in.sin_port = w5_htons(a->port);
 	memcpy(&in.sin_addr, a->addr, 4);
-	memcpy(addr, &in, MIN(*len, (w5_socklen_t)sizeof(in)));
-	*len = sizeof(in);
+	memcpy(addr, &in, MIN(room, full));
+	memcpy(len, &full, sizeof(full));
 }
 
 static uint32_t msg_flags(int flags)
@@ -147,14 +172,20 @@ static uint32_t msg_flags(int flags)
 	if (flags & W5_MSG_WAITALL) {
 		f |= W5500_RS_MSG_WAITALL;
 	}
+	if (flags & W5_MSG_TRUNC) {
+		f |= W5500_RS_MSG_TRUNC;
+	}
 	return f;
 }
 
 /* --- socket() and accept() ---------------------------------------------------------------- */
 
+/* IPv4 TCP and UDP only: anything else is left to other socket providers (TLS, for one,
+ * registers SOCK_STREAM with its own protocols); with none, zsock_socket() reports
+ * EAFNOSUPPORT. AF_UNSPEC is no family to create a socket in (Linux: EAFNOSUPPORT). */
 static bool w5500_is_supported(int family, int type, int proto)
 {
-	if (family != W5_AF_INET && family != W5_AF_UNSPEC) {
+	if (family != W5_AF_INET) {
 		return false;
 	}
 	if (type == W5_SOCK_STREAM) {
@@ -211,6 +242,13 @@ static int w5500_accept(void *obj, w5_sockaddr_t *addr, w5_socklen_t *addrlen)
 
 	fd = w5_reserve_fd();
 	if (fd < 0) {
+		return -1;
+	}
+	if (ls->type != W5500_RS_SOCK_TYPE_STREAM) {
+		/* POSIX: the socket type does not support accepting connections. Checked before
+		 * an fd is reserved, so a full fd table cannot hide it behind ENFILE. */
+		w5_free_fd(fd);
+		errno = EOPNOTSUPP;
 		return -1;
 	}
 	id = w5500_rs_accept(ls->id, &peer);
@@ -304,6 +342,11 @@ static ssize_t w5500_sendto(void *obj, const void *buf, size_t len, int flags,
 	struct w5500_sock *s = obj;
 	W5500RsSockaddr a;
 
+	if (s->type == W5500_RS_SOCK_TYPE_STREAM) {
+		/* POSIX sendto(): "If the socket is connection-mode, dest_addr shall be
+		 * ignored." */
+		dest = NULL;
+	}
 	if (dest != NULL) {
 		if (from_sockaddr(dest, addrlen, &a) < 0) {
 			return -1;
@@ -338,26 +381,82 @@ static ssize_t w5500_write(void *obj, const void *buf, size_t sz)
 	return w5500_sendto(obj, buf, sz, 0, NULL, 0);
 }
 
-/* Gathers the iovecs into one send (the chip sends one datagram per SEND). EMSGSIZE when
- * they exceed the bounce buffer. */
+/* Linux's UIO_MAXIOV: more iovecs than this are EMSGSIZE. */
+#define W5_IOV_MAX 1024
+
+/* msg and its iovec array can be used: EFAULT for NULL where memory is needed, EMSGSIZE for
+ * more than W5_IOV_MAX iovecs. */
+static int msg_ok(const w5_msghdr_t *msg)
+{
+	if (msg == NULL) {
+		errno = EFAULT;
+		return -1;
+	}
+	if (msg->msg_iovlen > W5_IOV_MAX) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	if (msg->msg_iovlen > 0 && msg->msg_iov == NULL) {
+		errno = EFAULT;
+		return -1;
+	}
+	for (size_t i = 0; i < msg->msg_iovlen; i++) {
+		if (msg->msg_iov[i].iov_base == NULL && msg->msg_iov[i].iov_len > 0) {
+			errno = EFAULT;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* TCP: the iovecs in turn, as one stream (a short write stops it, and what went is
+ * returned). UDP: gathered into one datagram (the chip sends one per SEND) in a bounce
+ * buffer; EMSGSIZE beyond it. No iovecs: an empty send (UDP: EMSGSIZE, the chip cannot
+ * send an empty datagram). */
 static ssize_t w5500_sendmsg(void *obj, const w5_msghdr_t *msg, int flags)
 {
 	static uint8_t bounce[CONFIG_W5500_OFFLOAD_MSG_BUFFER_SIZE];
 	static K_MUTEX_DEFINE(bounce_lock);
+	struct w5500_sock *s = obj;
 	size_t len = 0;
 	ssize_t r;
 
-	if (msg == NULL) {
-		errno = EINVAL;
+	if (msg_ok(msg) < 0) {
 		return -1;
+	}
+	if (msg->msg_iovlen == 0) {
+		return w5500_sendto(obj, NULL, 0, flags, msg->msg_name, msg->msg_namelen);
 	}
 	if (msg->msg_iovlen == 1) {
 		return w5500_sendto(obj, msg->msg_iov[0].iov_base, msg->msg_iov[0].iov_len, flags,
 				    msg->msg_name, msg->msg_namelen);
 	}
+	if (s->type == W5500_RS_SOCK_TYPE_STREAM) {
+		for (size_t i = 0; i < msg->msg_iovlen; i++) {
+			size_t want = msg->msg_iov[i].iov_len;
+
+			if (want == 0) {
+				continue;
+			}
+			r = w5500_sendto(obj, msg->msg_iov[i].iov_base, want, flags, NULL, 0);
+			if (r < 0) {
+				return len > 0 ? (ssize_t)len : -1;
+			}
+			if ((size_t)r > (size_t)PTRDIFF_MAX - len) {
+				/* The total would not fit the return value. */
+				break;
+			}
+			len += (size_t)r;
+			if ((size_t)r < want) {
+				break;
+			}
+		}
+		return (ssize_t)len;
+	}
 	k_mutex_lock(&bounce_lock, K_FOREVER);
 	for (size_t i = 0; i < msg->msg_iovlen; i++) {
-		if (len + msg->msg_iov[i].iov_len > sizeof(bounce)) {
+		/* Compared without adding, so a huge iov_len cannot wrap around. */
+		if (msg->msg_iov[i].iov_len > sizeof(bounce) - len) {
 			k_mutex_unlock(&bounce_lock);
 			errno = EMSGSIZE;
 			return -1;
@@ -365,7 +464,8 @@ static ssize_t w5500_sendmsg(void *obj, const w5_msghdr_t *msg, int flags)
 		memcpy(&bounce[len], msg->msg_iov[i].iov_base, msg->msg_iov[i].iov_len);
 		len += msg->msg_iov[i].iov_len;
 	}
-	r = w5500_sendto(obj, bounce, len, flags, msg->msg_name, msg->msg_namelen);
+	r = w5500_sendto(obj, len > 0 ? bounce : NULL, len, flags, msg->msg_name,
+			 msg->msg_namelen);
 	k_mutex_unlock(&bounce_lock);
 	return r;
 }
@@ -374,8 +474,7 @@ static ssize_t w5500_sendmsg(void *obj, const w5_msghdr_t *msg, int flags)
 /* Receives into the first non-empty iovec only (no ancillary data). */
 static ssize_t w5500_recvmsg(void *obj, w5_msghdr_t *msg, int flags)
 {
-	if (msg == NULL) {
-		errno = EINVAL;
+	if (msg_ok(msg) < 0) {
 		return -1;
 	}
 	msg->msg_controllen = 0;
@@ -398,7 +497,7 @@ static int w5500_getname(void *obj, w5_sockaddr_t *addr, w5_socklen_t *addrlen, 
 	int r;
 
 	if (addr == NULL || addrlen == NULL) {
-		errno = EINVAL;
+		errno = EFAULT;
 		return -1;
 	}
 	r = w5500_rs_addr(s->id, peer, &a);
@@ -421,34 +520,63 @@ static int w5500_getsockname(void *obj, w5_sockaddr_t *addr, w5_socklen_t *addrl
 
 /* --- socket options ------------------------------------------------------------------------ */
 
+/*
+ * Order of the checks (docs/SEMANTICS.md, "Hostile input"): the level and option name
+ * (ENOPROTOOPT, as Zephyr's own sockets), then the length (EINVAL; longer than the value is
+ * accepted, as Linux), then the pointer (EFAULT), then the value (EDOM).
+ */
+
+/* An int option's value. */
 static int opt_int(const void *optval, w5_socklen_t optlen, int *out)
 {
-	if (optval == NULL || optlen < sizeof(int)) {
+	if (optlen < sizeof(int)) {
 		errno = EINVAL;
+		return -1;
+	}
+	if (optval == NULL) {
+		errno = EFAULT;
 		return -1;
 	}
 	memcpy(out, optval, sizeof(int));
 	return 0;
 }
 
-/* struct zsock_timeval (libc timeval: 64-bit tv_sec with newlib/picolibc) -> ms, rounded up;
- * {0, 0} is "forever", as POSIX says. */
+/* The longest timeout the driver holds (ms in 32 bits: 49.7 days), and how SO_RCVTIMEO and
+ * SO_SNDTIMEO read it back: {4294967, 295000}. */
+#define W5_TIMEOUT_MAX_MS UINT32_MAX
+
+/* struct zsock_timeval (libc timeval; tv_sec 64-bit with newlib/picolibc, 32-bit elsewhere)
+ * -> ms, rounded up; {0, 0} is "forever", as POSIX says. A timeout longer than the driver can
+ * hold is the longest it can: clamped before any multiplication, so no tv_sec wraps around.
+ * EDOM for a negative tv_sec or a tv_usec outside 0..999999 (as Linux). */
 static int opt_timeval_ms(const void *optval, w5_socklen_t optlen, uint32_t *ms)
 {
 	struct zsock_timeval tv;
+	int64_t sec;
+	int64_t usec;
 	uint64_t total;
 
-	if (optval == NULL || optlen != sizeof(tv)) {
+	if (optlen < sizeof(tv)) {
 		errno = EINVAL;
 		return -1;
 	}
+	if (optval == NULL) {
+		errno = EFAULT;
+		return -1;
+	}
 	memcpy(&tv, optval, sizeof(tv));
-	if (tv.tv_sec < 0 || tv.tv_usec < 0 || tv.tv_usec >= 1000000) {
+	sec = (int64_t)tv.tv_sec;
+	usec = (int64_t)tv.tv_usec;
+	if (sec < 0 || usec < 0 || usec >= 1000000) {
 		errno = EDOM;
 		return -1;
 	}
-	total = (uint64_t)tv.tv_sec * 1000U + ((uint64_t)tv.tv_usec + 999U) / 1000U;
-	*ms = total > UINT32_MAX ? UINT32_MAX : (uint32_t)total;
+	if ((uint64_t)sec >= W5_TIMEOUT_MAX_MS / 1000U) {
+		*ms = W5_TIMEOUT_MAX_MS;
+		return 0;
+	}
+	total = (uint64_t)sec * 1000U + ((uint64_t)usec + 999U) / 1000U;
+	*ms = total > W5_TIMEOUT_MAX_MS ? W5_TIMEOUT_MAX_MS : (uint32_t)total;
 	return 0;
 }
 
@@ -493,9 +621,13 @@ static int w5500_setsockopt(void *obj, int level, int optname, const void *optva
 	}
 	if (level == W5_IPPROTO_IP &&
 	    (optname == W5_IP_ADD_MEMBERSHIP || optname == W5_IP_DROP_MEMBERSHIP)) {
-		/* struct ip_mreq / ip_mreqn both begin with the group address. */
-		if (optval == NULL || optlen < 4) {
+		/* struct ip_mreq (8 bytes) / ip_mreqn both begin with the group address. */
+		if (optlen < W5_IP_MREQ_LEN) {
 			errno = EINVAL;
+			return -1;
+		}
+		if (optval == NULL) {
+			errno = EFAULT;
 			return -1;
 		}
 		memcpy(group, optval, 4);
@@ -507,14 +639,63 @@ static int w5500_setsockopt(void *obj, int level, int optname, const void *optva
 	return -1;
 }
 
-static int put_int(void *optval, w5_socklen_t *optlen, int v)
+/* Room for a value of `size` bytes: EFAULT for a NULL optlen, EINVAL when *optlen is
+ * shorter, EFAULT for a NULL optval. */
+static int opt_room(void *optval, w5_socklen_t *optlen, size_t size)
 {
-	if (optval == NULL || optlen == NULL || *optlen < sizeof(int)) {
+	w5_socklen_t room;
+
+	if (optlen == NULL) {
+		errno = EFAULT;
+		return -1;
+	}
+	memcpy(&room, optlen, sizeof(room));
+	if (room < size) {
 		errno = EINVAL;
 		return -1;
 	}
+	if (optval == NULL) {
+		errno = EFAULT;
+		return -1;
+	}
+	return 0;
+}
+
+static int put_int(void *optval, w5_socklen_t *optlen, int v)
+{
+	w5_socklen_t len = sizeof(int);
+
+	if (opt_room(optval, optlen, sizeof(int)) < 0) {
+		return -1;
+	}
 	memcpy(optval, &v, sizeof(int));
-	*optlen = sizeof(int);
+	memcpy(optlen, &len, sizeof(len));
+	return 0;
+}
+
+/* An option kept in Rust, read back as an int (flags) or a timeval (timeouts, ms). */
+static int get_rs_opt(struct w5500_sock *s, W5500RsOpt opt, bool timeval, void *optval,
+		      w5_socklen_t *optlen)
+{
+	struct zsock_timeval tv = { 0 };
+	w5_socklen_t len = sizeof(tv);
+	uint32_t value;
+	int r;
+
+	if (opt_room(optval, optlen, timeval ? sizeof(tv) : sizeof(int)) < 0) {
+		return -1;
+	}
+	r = w5500_rs_getsockopt(s->id, opt, &value);
+	if (r < 0) {
+		return w5500_offload_ret(r);
+	}
+	if (!timeval) {
+		return put_int(optval, optlen, (int)value);
+	}
+	tv.tv_sec = value / 1000U;
+	tv.tv_usec = (value % 1000U) * 1000U;
+	memcpy(optval, &tv, sizeof(tv));
+	memcpy(optlen, &len, sizeof(len));
 	return 0;
 }
 
@@ -522,17 +703,21 @@ static int w5500_getsockopt(void *obj, int level, int optname, void *optval,
 			    w5_socklen_t *optlen)
 {
 	struct w5500_sock *s = obj;
-	W5500RsBlocking b;
-	struct zsock_timeval tv = { 0 };
-	uint32_t ms;
 	int r;
 
+	if (level == W5_IPPROTO_TCP && optname == W5_TCP_NODELAY) {
+		return get_rs_opt(s, W5500_RS_OPT_NO_DELAY, false, optval, optlen);
+	}
 	if (level != W5_SOL_SOCKET) {
+		/* Includes the write-only IP_ADD/DROP_MEMBERSHIP (as on Linux). */
 		errno = ENOPROTOOPT;
 		return -1;
 	}
 	switch (optname) {
 	case W5_SO_ERROR:
+		if (opt_room(optval, optlen, sizeof(int)) < 0) {
+			return -1;
+		}
 		r = w5500_rs_take_error(s->id);
 		if (r < 0) {
 			return w5500_offload_ret(r);
@@ -547,22 +732,16 @@ static int w5500_getsockopt(void *obj, int level, int optname, void *optval,
 								    : W5_IPPROTO_UDP);
 	case W5_SO_DOMAIN:
 		return put_int(optval, optlen, W5_AF_INET);
+	case W5_SO_REUSEADDR:
+		return get_rs_opt(s, W5500_RS_OPT_REUSE_ADDR, false, optval, optlen);
+	case W5_SO_KEEPALIVE:
+		return get_rs_opt(s, W5500_RS_OPT_KEEP_ALIVE, false, optval, optlen);
+	case W5_SO_BROADCAST:
+		return get_rs_opt(s, W5500_RS_OPT_BROADCAST, false, optval, optlen);
 	case W5_SO_RCVTIMEO:
+		return get_rs_opt(s, W5500_RS_OPT_RCV_TIMEOUT_MS, true, optval, optlen);
 	case W5_SO_SNDTIMEO:
-		r = w5500_rs_blocking(s->id, &b);
-		if (r < 0) {
-			return w5500_offload_ret(r);
-		}
-		if (optval == NULL || optlen == NULL || *optlen < sizeof(tv)) {
-			errno = EINVAL;
-			return -1;
-		}
-		ms = optname == W5_SO_RCVTIMEO ? b.rcv_timeout_ms : b.snd_timeout_ms;
-		tv.tv_sec = ms / 1000U;
-		tv.tv_usec = (ms % 1000U) * 1000U;
-		memcpy(optval, &tv, sizeof(tv));
-		*optlen = sizeof(tv);
-		return 0;
+		return get_rs_opt(s, W5500_RS_OPT_SND_TIMEOUT_MS, true, optval, optlen);
 	default:
 		errno = ENOPROTOOPT;
 		return -1;
@@ -666,8 +845,14 @@ static int w5500_ioctl(void *obj, unsigned int request, va_list args)
 	case ZFD_IOCTL_FIONBIO: {
 #if W5_FIONBIO_HAS_ARG
 		int *argp = va_arg(args, int *);
+		int on;
 
-		return set_nonblocking(s, argp == NULL || *argp != 0);
+		if (argp == NULL) {
+			errno = EFAULT;
+			return -1;
+		}
+		memcpy(&on, argp, sizeof(on));
+		return set_nonblocking(s, on != 0);
 #else
 		return set_nonblocking(s, true);
 #endif
@@ -675,11 +860,16 @@ static int w5500_ioctl(void *obj, unsigned int request, va_list args)
 	case ZFD_IOCTL_FIONREAD: {
 		int *avail = va_arg(args, int *);
 
+		if (avail == NULL) {
+			/* Zephyr passes the application's pointer through unchecked. */
+			errno = EFAULT;
+			return -1;
+		}
 		r = w5500_rs_bytes_available(s->id);
 		if (r < 0) {
 			return w5500_offload_ret(r);
 		}
-		*avail = r;
+		memcpy(avail, &r, sizeof(r));
 		return 0;
 	}
 	default:

@@ -98,6 +98,9 @@ pub struct MsgFlags {
     pub dontwait: bool,
     /// `MSG_WAITALL`.
     pub waitall: bool,
+    /// `MSG_TRUNC` on a datagram socket: return the datagram's full length even when the
+    /// buffer took less (the rest is discarded either way). Ignored on TCP.
+    pub trunc: bool,
 }
 
 /// One entry of [`Bsd::poll`].
@@ -341,7 +344,8 @@ impl<O: Os> Bsd<O> {
     }
 
     /// `recv()`/`recvfrom()`. `MSG_WAITALL` on TCP fills the buffer unless EOF, an error or a
-    /// timeout comes first (then what was read is returned).
+    /// timeout comes first (then what was read is returned). `MSG_TRUNC` on UDP returns the
+    /// datagram's full length.
     pub fn recv(
         &self,
         id: SocketId,
@@ -350,6 +354,12 @@ impl<O: Os> Bsd<O> {
     ) -> Result<(usize, SocketAddrV4)> {
         let rf = RecvFlags { peek: flags.peek };
         let ty = self.os.with_stack(|s| s.socket_type(id))?;
+        if ty == SockType::Datagram && flags.trunc {
+            let (_, len, from) = self.block_on(id, Dir::Recv, flags.dontwait, |s| {
+                s.recv_datagram(id, buf, rf)
+            })?;
+            return Ok((len, from));
+        }
         if !flags.waitall || ty == SockType::Datagram || flags.peek {
             return self.block_on(id, Dir::Recv, flags.dontwait, |s| s.recv(id, buf, rf));
         }
@@ -391,6 +401,11 @@ impl<O: Os> Bsd<O> {
     /// `setsockopt()` for the options the stack knows.
     pub fn set_option(&self, id: SocketId, opt: SockOpt) -> Result<()> {
         self.os.with_stack(|s| s.set_option(id, opt))
+    }
+
+    /// `getsockopt()`: the current value of the option `opt` names ([`Stack::get_option`]).
+    pub fn get_option(&self, id: SocketId, opt: SockOpt) -> Result<SockOpt> {
+        self.os.with_stack(|s| s.get_option(id, opt))
     }
 
     /// `SO_ERROR`.

@@ -80,6 +80,9 @@ pub enum Error {
     PermissionDenied,
     /// A per-socket hardware resource is exhausted (e.g. a second multicast group).
     NoBufferSpace,
+    /// A buffer or address argument points nowhere: NULL with a non-zero length, or a length
+    /// no buffer can have (more than `isize::MAX` bytes). Only the C ABI sees raw pointers.
+    BadAddress,
     /// The chip reported something impossible (a UDP length beyond the bytes waiting, an
     /// unknown state); what was affected has been discarded.
     ChipState,
@@ -119,6 +122,7 @@ pub enum Errno {
     EDESTADDRREQ,
     EACCES,
     ENOBUFS,
+    EFAULT,
 }
 
 impl Error {
@@ -157,6 +161,7 @@ impl Error {
             Error::DestinationRequired => Errno::EDESTADDRREQ,
             Error::PermissionDenied => Errno::EACCES,
             Error::NoBufferSpace => Errno::ENOBUFS,
+            Error::BadAddress => Errno::EFAULT,
             Error::ChipState => Errno::EIO,
         }
     }
@@ -212,6 +217,9 @@ mod tests {
             (Error::NetworkDown, Errno::ENETDOWN),
             (Error::HostUnreachable, Errno::EHOSTUNREACH),
             (Error::ChipNotFound { version: 0 }, Errno::ENODEV),
+            (Error::BadAddress, Errno::EFAULT),
+            (Error::NetworkUnreachable, Errno::ENETUNREACH),
+            (Error::Unsupported, Errno::EOPNOTSUPP),
         ];
         for (e, n) in cases {
             assert_eq!(e.errno(), n, "{e:?}");

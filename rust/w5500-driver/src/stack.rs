@@ -387,6 +387,13 @@ pub fn tcp_timeout_ms(retry_time: u16, retry_count: u8) -> u64 {
     u64::from(total / 10)
 }
 
+/// Destinations that name this host: `0.0.0.0/8` ("this network", a source address only,
+/// RFC 1122 §3.2.1.3) and `127.0.0.0/8` (loopback, which never leaves a host). The chip has
+/// no loopback interface, so nothing there is reachable through it.
+fn is_this_host(ip: Ipv4Addr) -> bool {
+    ip.octets()[0] == 0 || ip.is_loopback()
+}
+
 /// The socket table over one chip.
 #[derive(Debug)]
 pub struct Stack<SPI> {
@@ -411,6 +418,8 @@ pub struct Stack<SPI> {
     /// `SIMR` as the stack programmed it (the chip-reset signature).
     simr: SocketSet,
     chip_resets: u32,
+    /// Background closes cut short by [`Stack::socket`] ([`Stack::abortive_takeovers`]).
+    takeovers: u32,
     /// Since when the chip has not answered (VERSIONR) after its reset signature showed.
     absent_since_ms: Stamp,
 }
@@ -479,6 +488,7 @@ impl<SPI: SpiDevice> Stack<SPI> {
             programmed,
             simr: SocketSet::all(),
             chip_resets: 0,
+            takeovers: 0,
             absent_since_ms: Stamp::NONE,
         })
     }
@@ -572,7 +582,10 @@ impl<SPI: SpiDevice> Stack<SPI> {
         Some(s)
     }
 
-    /// `socket()`: a new socket of type `ty`, holding one hardware socket.
+    /// `socket()`: a new socket of type `ty`, holding one hardware socket. When none is free
+    /// but one is only finishing a `close()` in the background, that one is taken over with an
+    /// abortive close (see [`Stack::abortive_takeovers`]); [`Error::NoFreeSocket`] only when
+    /// every hardware socket belongs to an open socket.
     pub fn socket(&mut self, ty: SockType) -> Result<SocketId> {
         let index = self
             .slots
@@ -580,8 +593,10 @@ impl<SPI: SpiDevice> Stack<SPI> {
             .position(|s| !s.in_use)
             .ok_or(Error::NoFreeSocket)?;
         if self.free_hw_sockets() == 0 {
-            // A socket finishing a close in the background may be done by now.
+            // A socket finishing a close in the background may be done by now; if none is,
+            // the one furthest along is cut short.
             self.reap_closing()?;
+            self.take_over_closing(false)?;
         }
         let sn = self
             .take_free_hw(HwOwner::User(index as u8))
@@ -608,6 +623,64 @@ impl<SPI: SpiDevice> Stack<SPI> {
             }
         }
         Ok(())
+    }
+
+    /// No hardware socket is free: end the background close that is furthest along with
+    /// CLOSE, so its hardware socket can serve a new socket at once (Linux would have a new
+    /// socket too; its old connection would linger in the kernel instead). `reserved`
+    /// allows a hardware socket kept for the services. Does nothing when a usable one is free
+    /// or none is closing.
+    ///
+    /// The choice is what it costs the peer (measured in `tests/reuse.rs`): first the fewest
+    /// bytes not yet acknowledged (`Sn_TX_FSR` below the buffer size, DS §4.2: they are lost,
+    /// CLOSE retransmits nothing), then the state furthest along (`Sn_SR`: LAST_ACK, where
+    /// only the final ACK is missing, before CLOSING, FIN_WAIT, and a socket whose FIN is not
+    /// out yet), then the oldest close. CLOSE sends nothing: the peer learns of it from the
+    /// RST the chip answers its next segment with.
+    fn take_over_closing(&mut self, reserved: bool) -> Result<()> {
+        let usable = |st: &Self, s: Sn| reserved || !st.is_reserved_hw(s);
+        if Sn::ALL
+            .into_iter()
+            .any(|s| self.hw[s.index()].owner == HwOwner::Free && usable(self, s))
+        {
+            return Ok(());
+        }
+        let stage = |sr: SocketStatus| match sr {
+            SocketStatus::Closed | SocketStatus::TimeWait => 0u8,
+            SocketStatus::LastAck => 1,
+            SocketStatus::Closing => 2,
+            SocketStatus::FinWait => 3,
+            _ => 4,
+        };
+        let mut victim: Option<(Sn, (u16, u8, u64))> = None;
+        for s in Sn::ALL {
+            if self.hw[s.index()].owner != HwOwner::Closing || !usable(self, s) {
+                continue;
+            }
+            let h = self.hw[s.index()];
+            // tx_cap is 0 when nothing was ever written: then nothing is outstanding.
+            let outstanding = match h.tx_cap {
+                0 => 0,
+                cap => cap.saturating_sub(self.chip.tx_free(s)?),
+            };
+            let key = (outstanding, stage(h.status), h.close_deadline_ms);
+            if victim.is_none_or(|(_, k)| key < k) {
+                victim = Some((s, key));
+            }
+        }
+        if let Some((sn, _)) = victim {
+            log::debug!("stack: hardware socket taken over from a background close");
+            self.chip.close_socket(sn)?;
+            self.hw[sn.index()] = Hw::FREE;
+            self.takeovers = self.takeovers.wrapping_add(1);
+        }
+        Ok(())
+    }
+
+    /// How many background closes [`Stack::socket`] has cut short (CLOSE before the FIN
+    /// exchange ended) because no hardware socket was free.
+    pub fn abortive_takeovers(&self) -> u32 {
+        self.takeovers
     }
 
     fn port_in_use(&self, port: u16, ty: SockType, except: usize) -> bool {
@@ -775,10 +848,18 @@ impl<SPI: SpiDevice> Stack<SPI> {
 
     /// `connect()`: TCP starts the handshake and returns [`Error::InProgress`] (the blocking
     /// layer waits for [`Stack::connect_result`]); UDP records the default peer at once.
+    ///
+    /// Destinations the chip cannot reach fail at once, before any traffic: this host
+    /// (`0.0.0.0/8`, `127.0.0.0/8`; the chip has no loopback) is [`Error::NetworkUnreachable`]
+    /// for both types, and so are broadcast and multicast addresses for TCP (as Linux's
+    /// `tcp_v4_connect`); port 0 is [`Error::InvalidArgument`].
     pub fn connect(&mut self, id: SocketId, peer: SocketAddrV4) -> Result<()> {
         let slot = *self.slot(id)?;
-        if peer.ip().is_unspecified() || peer.port() == 0 {
+        if peer.port() == 0 {
             return Err(Error::InvalidArgument);
+        }
+        if is_this_host(*peer.ip()) {
+            return Err(Error::NetworkUnreachable);
         }
         match slot.ty {
             SockType::Datagram => {
@@ -791,13 +872,14 @@ impl<SPI: SpiDevice> Stack<SPI> {
                 match slot.phase {
                     Phase::Connecting => return Err(Error::Already),
                     Phase::Connected => return Err(Error::AlreadyConnected),
-                    Phase::Listening { .. } => return Err(Error::InvalidArgument),
+                    // POSIX connect(): "The socket is listening and cannot be connected."
+                    Phase::Listening { .. } => return Err(Error::Unsupported),
                     Phase::Fresh | Phase::Bound => {}
                 }
-                self.require_link_and_address()?;
-                if peer.ip().is_broadcast() || peer.ip().is_multicast() {
-                    return Err(Error::InvalidArgument);
+                if self.is_broadcast_dst(*peer.ip()) || peer.ip().is_multicast() {
+                    return Err(Error::NetworkUnreachable);
                 }
+                self.require_link_and_address()?;
                 self.ensure_bound(id)?;
                 let slot = *self.slot(id)?;
                 let sn = slot.hw.ok_or(Error::BadDescriptor)?;
@@ -1143,6 +1225,11 @@ impl<SPI: SpiDevice> Stack<SPI> {
     /// `accept()`: the oldest pending connection as a new socket, with its peer address.
     pub fn accept(&mut self, id: SocketId) -> Result<(SocketId, SocketAddrV4)> {
         let slot = *self.slot(id)?;
+        if slot.ty != SockType::Stream {
+            // POSIX accept(): "The socket type of the specified socket does not support
+            // accepting connections" is EOPNOTSUPP (as listen() on UDP).
+            return Err(Error::Unsupported);
+        }
         if !matches!(slot.phase, Phase::Listening { .. }) {
             return Err(Error::InvalidArgument);
         }
@@ -1194,12 +1281,17 @@ impl<SPI: SpiDevice> Stack<SPI> {
         ))
     }
 
-    fn check_broadcast(&self, slot: &Slot, dst: Ipv4Addr) -> Result<()> {
+    /// The limited broadcast, or the directed broadcast of our own subnet.
+    fn is_broadcast_dst(&self, dst: Ipv4Addr) -> bool {
         let directed = !self.netmask.is_unspecified()
             && u32::from(dst) | u32::from(self.netmask) == u32::MAX
             && u32::from(dst) & u32::from(self.netmask)
                 == u32::from(self.ip) & u32::from(self.netmask);
-        if (dst.is_broadcast() || directed) && !slot.broadcast {
+        dst.is_broadcast() || directed
+    }
+
+    fn check_broadcast(&self, slot: &Slot, dst: Ipv4Addr) -> Result<()> {
+        if self.is_broadcast_dst(dst) && !slot.broadcast {
             return Err(Error::PermissionDenied);
         }
         Ok(())
@@ -1324,13 +1416,19 @@ impl<SPI: SpiDevice> Stack<SPI> {
     }
 
     fn send_udp(&mut self, id: SocketId, data: &[u8], to: Option<SocketAddrV4>) -> Result<usize> {
-        if data.len() > UDP_MAX_PAYLOAD {
+        // SEND transmits what lies between Sn_TX_RD and Sn_TX_WR (DS §4.2 Sn_CR): with
+        // nothing there the chip sends no datagram, so an empty one cannot be sent. Refused
+        // rather than reported as sent (Linux would send it; docs/SEMANTICS.md).
+        if data.is_empty() || data.len() > UDP_MAX_PAYLOAD {
             return Err(Error::MessageTooLong);
         }
         let slot = *self.slot(id)?;
         let dest = to.or(slot.peer).ok_or(Error::DestinationRequired)?;
-        if dest.port() == 0 || dest.ip().is_unspecified() {
+        if dest.port() == 0 {
             return Err(Error::InvalidArgument);
+        }
+        if is_this_host(*dest.ip()) {
+            return Err(Error::NetworkUnreachable);
         }
         self.check_broadcast(&slot, *dest.ip())?;
         self.refresh_link()?;
@@ -1419,7 +1517,9 @@ impl<SPI: SpiDevice> Stack<SPI> {
             Phase::Connecting => return Err(Error::WouldBlock),
             _ => return Err(slot.error.unwrap_or(Error::NotConnected)),
         }
-        if slot.shut_rd || slot.eof {
+        if slot.shut_rd || slot.eof || buf.is_empty() {
+            // A zero-length read asks for nothing: 0 at once, as Linux's tcp_recvmsg (its
+            // target of 0 bytes is met before any wait or error check).
             return Ok((0, peer));
         }
         let sn = slot.hw.ok_or(Error::BadDescriptor)?;
@@ -1668,7 +1768,12 @@ impl<SPI: SpiDevice> Stack<SPI> {
     /// data already queued (DISCON).
     pub fn shutdown(&mut self, id: SocketId, read: bool, write: bool) -> Result<()> {
         let slot = *self.slot(id)?;
-        if slot.ty == SockType::Stream && slot.phase != Phase::Connected {
+        let connected = match slot.ty {
+            SockType::Stream => slot.phase == Phase::Connected,
+            SockType::Datagram => slot.peer.is_some(),
+        };
+        if !connected {
+            // POSIX shutdown(): "The socket is not connected", for UDP too (as Linux).
             return Err(Error::NotConnected);
         }
         if write && !slot.shut_wr && slot.ty == SockType::Stream {
@@ -1760,6 +1865,9 @@ impl<SPI: SpiDevice> Stack<SPI> {
                 }
             }
             SockOpt::DropMembership(group) => {
+                if slot.ty != SockType::Datagram {
+                    return Err(Error::InvalidArgument);
+                }
                 if slot.group != Some(group) {
                     return Err(Error::AddrNotAvailable);
                 }
@@ -1770,6 +1878,44 @@ impl<SPI: SpiDevice> Stack<SPI> {
             }
         }
         Ok(())
+    }
+
+    /// `getsockopt()`: `opt` names the option (its value is ignored) and comes back with the
+    /// socket's current value. Every option [`Stack::set_option`] takes reads back, with
+    /// these rules: `TCP_NODELAY` is always on for TCP (the chip sends each SEND at once, it
+    /// has no Nagle); `TCP_NODELAY` and `SO_KEEPALIVE` are [`Error::NoProtocolOption`] on
+    /// UDP, as their setters; the timeouts read
+    /// `None` for "no limit"; the membership options are write-only
+    /// ([`Error::NoProtocolOption`], as on Linux).
+    pub fn get_option(&self, id: SocketId, opt: SockOpt) -> Result<SockOpt> {
+        let s = self.slot(id)?;
+        Ok(match opt {
+            SockOpt::ReuseAddr(_) => SockOpt::ReuseAddr(s.reuse_addr),
+            SockOpt::KeepAlive(_) => {
+                if s.ty != SockType::Stream {
+                    // As its setter: keep-alive is a TCP feature of the chip (Sn_KPALVTR).
+                    return Err(Error::NoProtocolOption);
+                }
+                SockOpt::KeepAlive(s.keepalive)
+            }
+            SockOpt::Broadcast(_) => SockOpt::Broadcast(s.broadcast),
+            SockOpt::NoDelay(_) => {
+                if s.ty != SockType::Stream {
+                    return Err(Error::NoProtocolOption);
+                }
+                SockOpt::NoDelay(true)
+            }
+            SockOpt::NonBlocking(_) => SockOpt::NonBlocking(s.nonblocking),
+            SockOpt::RcvTimeout(_) => {
+                SockOpt::RcvTimeout(Some(s.rcv_timeout_ms).filter(|&v| v > 0))
+            }
+            SockOpt::SndTimeout(_) => {
+                SockOpt::SndTimeout(Some(s.snd_timeout_ms).filter(|&v| v > 0))
+            }
+            SockOpt::AddMembership(_) | SockOpt::DropMembership(_) => {
+                return Err(Error::NoProtocolOption)
+            }
+        })
     }
 
     /// The socket's blocking parameters.
@@ -1874,6 +2020,10 @@ impl<SPI: SpiDevice> Stack<SPI> {
                 r.hangup = !open && !receiving && rx.received == 0;
             }
             (SockType::Stream, _) => {
+                // Not connected (new, bound, or a connect that failed): POLLOUT|POLLHUP, as
+                // Linux's tcp_poll and lwIP report it; a write would fail at once (ENOTCONN)
+                // rather than block.
+                r.writable = true;
                 r.hangup = true;
             }
             (SockType::Datagram, Phase::Fresh) => {
@@ -2222,10 +2372,19 @@ impl<SPI: SpiDevice> Stack<SPI> {
             .iter()
             .position(|s| !s.in_use)
             .ok_or(Error::NoFreeSocket)?;
-        let reserved = Sn::ALL.into_iter().rev().find(|s| {
+        let mut reserved = Sn::ALL.into_iter().rev().find(|s| {
             let o = self.hw[s.index()].owner;
             self.is_reserved_hw(*s) && (o == HwOwner::Service || o == HwOwner::Free)
         });
+        if reserved.is_none() && self.free_hw_sockets() == 0 {
+            // As for `socket()`: a background close may be done, or can be cut short.
+            self.reap_closing()?;
+            self.take_over_closing(true)?;
+            reserved = Sn::ALL
+                .into_iter()
+                .rev()
+                .find(|s| self.is_reserved_hw(*s) && self.hw[s.index()].owner == HwOwner::Free);
+        }
         let sn = match reserved {
             Some(sn) => sn,
             None => Sn::ALL

@@ -26,6 +26,8 @@ pub const W5500_RS_MSG_PEEK: u32 = 0x01;
 pub const W5500_RS_MSG_DONTWAIT: u32 = 0x02;
 /// `send`/`recv` flag: `MSG_WAITALL`.
 pub const W5500_RS_MSG_WAITALL: u32 = 0x04;
+/// `recv` flag: `MSG_TRUNC` (UDP: the datagram's full length is returned).
+pub const W5500_RS_MSG_TRUNC: u32 = 0x08;
 
 /// `getaddrinfo` hint flag: `AI_PASSIVE`.
 pub const W5500_RS_AI_PASSIVE: u32 = 0x01;

@@ -58,6 +58,7 @@ fn flags(f: u32) -> MsgFlags {
         peek: f & W5500_RS_MSG_PEEK != 0,
         dontwait: f & W5500_RS_MSG_DONTWAIT != 0,
         waitall: f & W5500_RS_MSG_WAITALL != 0,
+        trunc: f & W5500_RS_MSG_TRUNC != 0,
     }
 }
 
@@ -76,6 +77,15 @@ fn run_size(f: impl FnOnce(&'static Driver) -> Result<isize, i32>) -> isize {
 
 fn ssize(n: usize) -> isize {
     isize::try_from(n).unwrap_or(isize::MAX)
+}
+
+/// A caller's buffer is usable: NULL only with length 0, and no buffer is longer than
+/// `isize::MAX` bytes (Rust slices cannot be; Linux says `EFAULT` for both too).
+fn buffer_ok(null: bool, len: usize) -> Result<(), i32> {
+    if (null && len > 0) || isize::try_from(len).is_err() {
+        return Err(err(Error::BadAddress));
+    }
+    Ok(())
 }
 
 /// Bring the chip up (reset pin, probe, soft reset, configuration, socket table) and create
@@ -217,7 +227,9 @@ pub unsafe extern "C" fn w5500_rs_accept(sock: i32, peer: *mut W5500RsSockaddr) 
     })
 }
 
-/// `sendto()`/`send()`: `to` may be NULL. Returns bytes sent.
+/// `sendto()`/`send()`: `to` may be NULL. Returns bytes sent; `-EFAULT` for a NULL `buf`
+/// with `len` > 0 or a `len` over `SSIZE_MAX`; `-EMSGSIZE` for a UDP datagram of 0 or more
+/// than 1472 bytes (the chip sends no empty datagram).
 ///
 /// # Safety
 /// `buf` points to `len` readable bytes (may be NULL when `len` is 0); `to` is NULL or valid.
@@ -230,7 +242,8 @@ pub unsafe extern "C" fn w5500_rs_send(
     msg_flags: u32,
 ) -> isize {
     run_size(|d| {
-        let data: &[u8] = if len == 0 || buf.is_null() {
+        buffer_ok(buf.is_null(), len)?;
+        let data: &[u8] = if len == 0 {
             &[]
         } else {
             // SAFETY: the caller passes `len` readable bytes.
@@ -246,7 +259,8 @@ pub unsafe extern "C" fn w5500_rs_send(
 }
 
 /// `recvfrom()`/`recv()`: the sender goes to `*from` (may be NULL). Returns bytes received
-/// (0: end of stream).
+/// (0: end of stream, or `len` 0 on TCP); `-EFAULT` for a NULL `buf` with `len` > 0 or a
+/// `len` over `SSIZE_MAX`.
 ///
 /// # Safety
 /// `buf` points to `len` writable bytes (may be NULL when `len` is 0); `from` is NULL or
@@ -260,7 +274,8 @@ pub unsafe extern "C" fn w5500_rs_recv(
     msg_flags: u32,
 ) -> isize {
     run_size(|d| {
-        let data: &mut [u8] = if len == 0 || buf.is_null() {
+        buffer_ok(buf.is_null(), len)?;
+        let data: &mut [u8] = if len == 0 {
             &mut []
         } else {
             // SAFETY: the caller passes `len` writable bytes.
@@ -317,6 +332,45 @@ pub unsafe extern "C" fn w5500_rs_setsockopt(
             W5500RsOpt::SndTimeoutMs => SockOpt::SndTimeout(ms),
         };
         d.bsd.set_option(id(sock)?, o).map(|()| 0).map_err(err)
+    })
+}
+
+/// `getsockopt()`: the option's current value into `*value`: 0 or 1 for the flags, ms for
+/// the timeouts (0: no limit). `-ENOPROTOOPT` for `TCP_NODELAY` on UDP and for the
+/// write-only membership options; `-EFAULT` for a NULL `value`.
+///
+/// # Safety
+/// `value` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn w5500_rs_getsockopt(sock: i32, opt: W5500RsOpt, value: *mut u32) -> i32 {
+    run(|d| {
+        let s = id(sock)?;
+        let template = match opt {
+            W5500RsOpt::ReuseAddr => SockOpt::ReuseAddr(false),
+            W5500RsOpt::KeepAlive => SockOpt::KeepAlive(false),
+            W5500RsOpt::Broadcast => SockOpt::Broadcast(false),
+            W5500RsOpt::NoDelay => SockOpt::NoDelay(false),
+            W5500RsOpt::AddMembership => SockOpt::AddMembership(Ipv4Addr::UNSPECIFIED),
+            W5500RsOpt::DropMembership => SockOpt::DropMembership(Ipv4Addr::UNSPECIFIED),
+            W5500RsOpt::NonBlocking => SockOpt::NonBlocking(false),
+            W5500RsOpt::RcvTimeoutMs => SockOpt::RcvTimeout(None),
+            W5500RsOpt::SndTimeoutMs => SockOpt::SndTimeout(None),
+        };
+        let v = match d.bsd.get_option(s, template).map_err(err)? {
+            SockOpt::ReuseAddr(on)
+            | SockOpt::KeepAlive(on)
+            | SockOpt::Broadcast(on)
+            | SockOpt::NoDelay(on)
+            | SockOpt::NonBlocking(on) => u32::from(on),
+            SockOpt::RcvTimeout(ms) | SockOpt::SndTimeout(ms) => ms.unwrap_or(0),
+            SockOpt::AddMembership(_) | SockOpt::DropMembership(_) => {
+                return Err(err(Error::NoProtocolOption))
+            }
+        };
+        // SAFETY: the caller passes NULL (refused) or writable storage.
+        let out = unsafe { value.as_mut() }.ok_or(err(Error::BadAddress))?;
+        *out = v;
+        Ok(0)
     })
 }
 

@@ -461,3 +461,88 @@ fn ctl_retry_and_dns_servers() {
     );
     let _ = drain_events();
 }
+
+/// Pointers that point nowhere are `-EFAULT` at the ABI (issue 14): a NULL buffer with a
+/// length, and a length no buffer can have (over `isize::MAX`), for send and receive alike;
+/// NULL with length 0 is an empty call. Nothing is dereferenced.
+#[test]
+fn null_and_impossible_buffers_are_efault() {
+    let _g = up();
+    let efault = -(Errno::EFAULT as isize);
+    let u = w5500_rs_socket(W5500RsSockType::Datagram as u8);
+    assert!(u >= 0);
+    setopt(u, W5500RsOpt::RcvTimeoutMs, 50);
+    // SAFETY: NULL buffers are what is tested; the lengths say how the ABI must treat them.
+    unsafe {
+        assert_eq!(w5500_rs_send(u, std::ptr::null(), 10, &ECHO, 0), efault);
+        assert_eq!(
+            w5500_rs_recv(u, std::ptr::null_mut(), 10, std::ptr::null_mut(), 0),
+            efault
+        );
+        // A real buffer with an impossible length: refused before any slice is made.
+        let b = [0u8; 4];
+        assert_eq!(w5500_rs_send(u, b.as_ptr(), usize::MAX, &ECHO, 0), efault);
+        let mut r = [0u8; 4];
+        assert_eq!(
+            w5500_rs_recv(u, r.as_mut_ptr(), usize::MAX, std::ptr::null_mut(), 0),
+            efault
+        );
+        // NULL with length 0: an empty datagram, which the chip cannot send (EMSGSIZE).
+        assert_eq!(
+            w5500_rs_send(u, std::ptr::null(), 0, &ECHO, 0),
+            -(Errno::EMSGSIZE as isize)
+        );
+        // NULL out-pointers of the getters.
+        assert_eq!(
+            w5500_rs_getsockopt(u, W5500RsOpt::ReuseAddr, std::ptr::null_mut()),
+            -(Errno::EFAULT as i32)
+        );
+    }
+    assert_eq!(w5500_rs_close(u), 0);
+}
+
+/// `getsockopt()` through the ABI reads back every option `setsockopt()` takes (issue 14):
+/// flags as 0/1, timeouts in ms up to `u32::MAX` (the longest the driver holds; the C layer
+/// clamps a longer `timeval` to it), TCP_NODELAY 1 on TCP and ENOPROTOOPT on UDP, the
+/// membership options write-only.
+#[test]
+fn getsockopt_reads_back_what_setsockopt_set() {
+    let _g = up();
+    let get = |s: i32, o: W5500RsOpt| -> Result<u32, i32> {
+        let mut v = 0xdead_beef_u32;
+        // SAFETY: writable out.
+        match unsafe { w5500_rs_getsockopt(s, o, &mut v) } {
+            0 => Ok(v),
+            e => Err(e),
+        }
+    };
+    let t = w5500_rs_socket(W5500RsSockType::Stream as u8);
+    let u = w5500_rs_socket(W5500RsSockType::Datagram as u8);
+    assert!(t >= 0 && u >= 0);
+    for o in [
+        W5500RsOpt::ReuseAddr,
+        W5500RsOpt::Broadcast,
+        W5500RsOpt::KeepAlive,
+    ] {
+        assert_eq!(get(t, o), Ok(0), "{o:?} default");
+        assert_eq!(setopt(t, o, 7), 0);
+        assert_eq!(get(t, o), Ok(1), "{o:?} set");
+        assert_eq!(setopt(t, o, 0), 0);
+        assert_eq!(get(t, o), Ok(0), "{o:?} cleared");
+    }
+    assert_eq!(setopt(t, W5500RsOpt::NoDelay, 0), 0);
+    assert_eq!(get(t, W5500RsOpt::NoDelay), Ok(1));
+    let enoprotoopt = -(Errno::ENOPROTOOPT as i32);
+    assert_eq!(get(u, W5500RsOpt::NoDelay), Err(enoprotoopt));
+    assert_eq!(get(u, W5500RsOpt::AddMembership), Err(enoprotoopt));
+    assert_eq!(get(u, W5500RsOpt::DropMembership), Err(enoprotoopt));
+    for ms in [u32::MAX, 1, 0] {
+        assert_eq!(setopt(u, W5500RsOpt::RcvTimeoutMs, ms), 0);
+        assert_eq!(setopt(u, W5500RsOpt::SndTimeoutMs, ms), 0);
+        assert_eq!(get(u, W5500RsOpt::RcvTimeoutMs), Ok(ms));
+        assert_eq!(get(u, W5500RsOpt::SndTimeoutMs), Ok(ms));
+    }
+    assert_eq!(w5500_rs_close(t), 0);
+    assert_eq!(w5500_rs_close(u), 0);
+    assert_eq!(get(u, W5500RsOpt::ReuseAddr), Err(-(Errno::EBADF as i32)));
+}

@@ -68,6 +68,7 @@ typedef struct net_sockaddr_in w5_sockaddr_in_t;
 typedef net_socklen_t w5_socklen_t;
 typedef struct net_in_addr w5_in_addr_t;
 typedef struct net_msghdr w5_msghdr_t;
+typedef struct net_iovec w5_iovec_t;
 #define W5_AF_INET     NET_AF_INET
 #define W5_AF_INET6    NET_AF_INET6
 #define W5_AF_UNSPEC   NET_AF_UNSPEC
@@ -84,6 +85,7 @@ typedef struct sockaddr_in w5_sockaddr_in_t;
 typedef socklen_t w5_socklen_t;
 typedef struct in_addr w5_in_addr_t;
 typedef struct msghdr w5_msghdr_t;
+typedef struct iovec w5_iovec_t;
 #define W5_AF_INET     AF_INET
 #define W5_AF_INET6    AF_INET6
 #define W5_AF_UNSPEC   AF_UNSPEC
@@ -139,6 +141,7 @@ typedef struct msghdr w5_msghdr_t;
 #define W5_MSG_PEEK     ZSOCK_MSG_PEEK
 #define W5_MSG_DONTWAIT ZSOCK_MSG_DONTWAIT
 #define W5_MSG_WAITALL  ZSOCK_MSG_WAITALL
+#define W5_MSG_TRUNC    ZSOCK_MSG_TRUNC
 
 #if defined(ZSOCK_IP_ADD_MEMBERSHIP)
 #define W5_IP_ADD_MEMBERSHIP  ZSOCK_IP_ADD_MEMBERSHIP
@@ -184,6 +187,13 @@ typedef struct msghdr w5_msghdr_t;
 #define w5_reserve_fd() z_reserve_fd()
 #define w5_finalize_fd(fd, obj, vt) z_finalize_fd((fd), (obj), (vt))
 #define w5_free_fd(fd) z_free_fd(fd)
+#endif
+/* The object, vtable and lock behind an fd (tests call the fd vtable's read/write, which
+ * POSIX read()/write() reach). */
+#if W5_AT_LEAST(3, 7, 0)
+#define w5_get_fd_obj_and_vtable(fd, vt, lock) zvfs_get_fd_obj_and_vtable((fd), (vt), (lock))
+#else
+#define w5_get_fd_obj_and_vtable(fd, vt, lock) z_get_fd_obj_and_vtable((fd), (vt), (lock))
 #endif
 
 /* ---- random, SPI spec -------------------------------------------------------------- */

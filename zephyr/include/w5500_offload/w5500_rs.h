@@ -33,6 +33,9 @@
 // `send`/`recv` flag: `MSG_WAITALL`.
 #define W5500_RS_MSG_WAITALL 4
 
+// `recv` flag: `MSG_TRUNC` (UDP: the datagram's full length is returned).
+#define W5500_RS_MSG_TRUNC 8
+
 // `getaddrinfo` hint flag: `AI_PASSIVE`.
 #define W5500_RS_AI_PASSIVE 1
 
@@ -220,6 +223,7 @@ enum W5500RsErrno
   W5500_RS_ERRNO_EDESTADDRREQ,
   W5500_RS_ERRNO_EACCES,
   W5500_RS_ERRNO_ENOBUFS,
+  W5500_RS_ERRNO_EFAULT,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -679,7 +683,9 @@ int32_t w5500_rs_listen(int32_t sock, int32_t backlog);
 // `peer` is NULL or writable.
 int32_t w5500_rs_accept(int32_t sock, struct W5500RsSockaddr *peer);
 
-// `sendto()`/`send()`: `to` may be NULL. Returns bytes sent.
+// `sendto()`/`send()`: `to` may be NULL. Returns bytes sent; `-EFAULT` for a NULL `buf`
+// with `len` > 0 or a `len` over `SSIZE_MAX`; `-EMSGSIZE` for a UDP datagram of 0 or more
+// than 1472 bytes (the chip sends no empty datagram).
 //
 // # Safety
 // `buf` points to `len` readable bytes (may be NULL when `len` is 0); `to` is NULL or valid.
@@ -690,7 +696,8 @@ ptrdiff_t w5500_rs_send(int32_t sock,
                         uint32_t msg_flags);
 
 // `recvfrom()`/`recv()`: the sender goes to `*from` (may be NULL). Returns bytes received
-// (0: end of stream).
+// (0: end of stream, or `len` 0 on TCP); `-EFAULT` for a NULL `buf` with `len` > 0 or a
+// `len` over `SSIZE_MAX`.
 //
 // # Safety
 // `buf` points to `len` writable bytes (may be NULL when `len` is 0); `from` is NULL or
@@ -713,6 +720,14 @@ int32_t w5500_rs_setsockopt(int32_t sock,
                             W5500RsOpt opt,
                             uint32_t value,
                             const uint8_t (*group)[4]);
+
+// `getsockopt()`: the option's current value into `*value`: 0 or 1 for the flags, ms for
+// the timeouts (0: no limit). `-ENOPROTOOPT` for `TCP_NODELAY` on UDP and for the
+// write-only membership options; `-EFAULT` for a NULL `value`.
+//
+// # Safety
+// `value` is NULL or writable.
+int32_t w5500_rs_getsockopt(int32_t sock, W5500RsOpt opt, uint32_t *value);
 
 // The socket's blocking settings (`F_GETFL`, `SO_RCVTIMEO`/`SO_SNDTIMEO` getters).
 //

@@ -56,6 +56,7 @@ pub fn sockets(b: &Bsd<ProbeOs>) {
         peek: input() & 1 != 0,
         dontwait: input() & 2 != 0,
         waitall: input() & 4 != 0,
+        trunc: input() & 8 != 0,
     };
     let ty = if input() & 1 != 0 {
         SockType::Stream
