@@ -10,6 +10,7 @@
 use core::ffi::{c_int, c_void};
 
 use log::{info, warn};
+use zephyr::time::Duration;
 // Links the driver's Rust part (its `w5500_rs_*` exports) into this staticlib.
 use w5500_zephyr as _;
 use w5500_zephyr::abi::{W5500RsAddrinfo, W5500RsAiHints, W5500RsStatus, W5500_RS_GAI_MAX};
@@ -34,7 +35,6 @@ extern "C" {
     fn z_impl_zsock_sendto(s: c_int, b: *const c_void, n: usize, f: c_int, a: *const c_void, l: u32) -> isize;
     fn z_impl_zsock_recvfrom(s: c_int, b: *mut c_void, n: usize, f: c_int, a: *mut c_void, l: *mut u32) -> isize;
     fn z_impl_zsock_close(sock: c_int) -> c_int;
-    fn k_msleep(ms: i32) -> i32;
 }
 
 /// The HTTP server: the standard simulated LAN's web host, by name.
@@ -48,16 +48,22 @@ fn wait_for_lease() -> bool {
         if unsafe { w5500_rs_status(&mut st) } == 0 && st.dhcp_bound {
             return true;
         }
-        // SAFETY: plain kernel call.
-        unsafe { k_msleep(100) };
+        // `k_msleep` is a static inline in kernel.h (no symbol to link against): sleep
+        // through zephyr-lang-rust.
+        zephyr::time::sleep(Duration::millis(100));
     }
     false
 }
 
 #[no_mangle]
 extern "C" fn rust_main() {
-    // SAFETY: runs once at start-up before any other Rust code logs.
-    unsafe { zephyr::set_logger().ok() };
+    // The image's one `log` logger: the driver installs none in a zephyr-lang-rust
+    // application, so its records (DHCP, DNS) come out through this one too.
+    // SAFETY: runs once at start-up, before the driver's worker thread (lower priority than
+    // main) first runs, so no other thread sets up or uses `log` meanwhile.
+    if unsafe { zephyr::set_logger() }.is_err() {
+        zephyr::printkln!("rust_client: another log logger was installed first");
+    }
     if !wait_for_lease() {
         warn!("no DHCP lease");
         return;
