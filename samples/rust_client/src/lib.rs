@@ -32,8 +32,22 @@ extern "C" {
     // The implementations behind Zephyr's zsock_* syscall wrappers (no userspace here).
     fn z_impl_zsock_socket(family: c_int, ty: c_int, proto: c_int) -> c_int;
     fn z_impl_zsock_connect(sock: c_int, addr: *const c_void, len: u32) -> c_int;
-    fn z_impl_zsock_sendto(s: c_int, b: *const c_void, n: usize, f: c_int, a: *const c_void, l: u32) -> isize;
-    fn z_impl_zsock_recvfrom(s: c_int, b: *mut c_void, n: usize, f: c_int, a: *mut c_void, l: *mut u32) -> isize;
+    fn z_impl_zsock_sendto(
+        s: c_int,
+        b: *const c_void,
+        n: usize,
+        f: c_int,
+        a: *const c_void,
+        l: u32,
+    ) -> isize;
+    fn z_impl_zsock_recvfrom(
+        s: c_int,
+        b: *mut c_void,
+        n: usize,
+        f: c_int,
+        a: *mut c_void,
+        l: *mut u32,
+    ) -> isize;
     fn z_impl_zsock_close(sock: c_int) -> c_int;
 }
 
@@ -70,10 +84,20 @@ extern "C" fn rust_main() {
     }
     let mut found = [W5500RsAddrinfo::default(); W5500_RS_GAI_MAX];
     let mut n = 0usize;
-    let hints = W5500RsAiHints { socktype: 1, ..W5500RsAiHints::default() };
+    let hints = W5500RsAiHints {
+        socktype: 1,
+        ..W5500RsAiHints::default()
+    };
     // SAFETY: NUL-terminated strings, valid hints, room for W5500_RS_GAI_MAX results.
     let r = unsafe {
-        w5500_rs_getaddrinfo(HOST.as_ptr(), c"80".as_ptr(), &hints, found.as_mut_ptr(), found.len(), &mut n)
+        w5500_rs_getaddrinfo(
+            HOST.as_ptr(),
+            c"80".as_ptr(),
+            &hints,
+            found.as_mut_ptr(),
+            found.len(),
+            &mut n,
+        )
     };
     let Some(first) = found.get(..n).and_then(|f| f.first()).filter(|_| r == 0) else {
         warn!("getaddrinfo({:?}): {}", HOST, r);
@@ -81,7 +105,12 @@ extern "C" fn rust_main() {
     };
     let a = first.addr.addr;
     info!("{:?} is {}.{}.{}.{}", HOST, a[0], a[1], a[2], a[3]);
-    let addr = SockaddrIn { family: AF_INET as u16, port_be: first.addr.port.to_be(), addr: a, _pad: [0; 16] };
+    let addr = SockaddrIn {
+        family: AF_INET as u16,
+        port_be: first.addr.port.to_be(),
+        addr: a,
+        _pad: [0; 16],
+    };
     let mut buf = [0u8; 512];
     // SAFETY: plain calls into Zephyr's socket layer with valid buffers.
     unsafe {
@@ -95,7 +124,14 @@ extern "C" fn rust_main() {
         z_impl_zsock_sendto(fd, req.as_ptr().cast(), req.len(), 0, core::ptr::null(), 0);
         let mut total = 0usize;
         loop {
-            let n = z_impl_zsock_recvfrom(fd, buf.as_mut_ptr().cast(), buf.len(), 0, core::ptr::null_mut(), core::ptr::null_mut());
+            let n = z_impl_zsock_recvfrom(
+                fd,
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                0,
+                core::ptr::null_mut(),
+                core::ptr::null_mut(),
+            );
             if n <= 0 {
                 break;
             }
