@@ -21,6 +21,9 @@ python3 "$root/scripts/check-zephyr-names-test.py"
 cd "$root/rust"
 step "rust: fmt, clippy, tests (w5500-zephyr)"
 cargo fmt -p w5500-zephyr -- --check
+# The Rust sample builds only inside a zephyr-lang-rust application (not on the host): its
+# formatting at least.
+rustfmt --check --edition 2021 "$root/samples/rust_client/src/lib.rs"
 cargo clippy -p w5500-zephyr --all-targets -- -D warnings
 cargo clippy -p w5500-zephyr --all-targets --features emul -- -D warnings
 cargo test -p w5500-zephyr

@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
 #
 # Builds the Rust part of the driver (crate rust/w5500-zephyr) as a static library for the
-# board's CPU and links it with the module's C library. Used only when the application is
-# C; a zephyr-lang-rust application (CONFIG_RUST) links the crate through its own staticlib.
+# board's CPU and links it with the module's C library (w5500_rust_staticlib). Used only when
+# the application is C; a zephyr-lang-rust application (CONFIG_RUST) links the crate through
+# its own staticlib and takes only the linker options (w5500_rust_ld_options).
 
 include_guard(GLOBAL)
 include(CheckLinkerFlag)
@@ -54,6 +55,20 @@ function(w5500_rust_map_target out)
   set(${out} ${t} PARENT_SCOPE)
 endfunction()
 
+# Linker options for an image with Rust objects in it: the module's own archive (C
+# application) or the application's librustapp.a (zephyr-lang-rust, CONFIG_RUST).
+function(w5500_rust_ld_options)
+  if(NOT CONFIG_ARCH_POSIX)
+    # Rust objects carry .note.GNU-stack and Zephyr's do not; ld >= 2.39 then warns about an
+    # executable stack ("isr_tables.c.obj: missing .note.GNU-stack section implies executable
+    # stack"), which means nothing on an MCU, and is fatal where warnings are errors (twister).
+    check_linker_flag(C "-Wl,--no-warn-execstack" W5500_LD_HAS_NO_WARN_EXECSTACK)
+    if(W5500_LD_HAS_NO_WARN_EXECSTACK)
+      zephyr_ld_options(-Wl,--no-warn-execstack)
+    endif()
+  endif()
+endfunction()
+
 # w5500_rust_staticlib(<zephyr library target>)
 function(w5500_rust_staticlib lib)
   set(rust_dir ${ZEPHYR_W5500_OFFLOAD_MODULE_DIR}/rust)
@@ -98,13 +113,6 @@ function(w5500_rust_staticlib lib)
   # The C library references the Rust exports and the Rust archive references the C shim:
   # the archive goes after the (whole-archive) Zephyr libraries on the final link line.
   zephyr_link_libraries(w5500_rust)
-  if(NOT CONFIG_ARCH_POSIX)
-    # Rust objects carry .note.GNU-stack and Zephyr's do not; ld >= 2.39 then warns about an
-    # executable stack, which means nothing on an MCU.
-    check_linker_flag(C "-Wl,--no-warn-execstack" W5500_LD_HAS_NO_WARN_EXECSTACK)
-    if(W5500_LD_HAS_NO_WARN_EXECSTACK)
-      zephyr_ld_options(-Wl,--no-warn-execstack)
-    endif()
-  endif()
+  w5500_rust_ld_options()
   message(STATUS "w5500-offload: Rust target ${W5500_RUST_TARGET}, ${archive}")
 endfunction()

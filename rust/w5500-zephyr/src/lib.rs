@@ -15,12 +15,17 @@
 //! Rust never sets `errno` (it is TLS or `*z_errno()` in C): exports return negative
 //! [`w5500_driver::Errno`] *name* codes and C maps them.
 //!
-//! # Feature flags
-//! - `panic-handler` (default): the image's `#[panic_handler]`; turn off when the
-//!   application is a zephyr-lang-rust crate (it brings its own).
+//! # Feature flags and Kconfig
+//! - `panic-handler` (default): the image's `#[panic_handler]` in a C application.
 //! - `emul`: the SPI-emulator core plus `global-alloc`.
 //! - `emul-core`: the emulator core alone.
 //! - `global-alloc`: a `#[global_allocator]` on `k_aligned_alloc`/`k_free`.
+//!
+//! A C application's build maps Kconfig to these features. A zephyr-lang-rust application's
+//! crate just depends on this one: `build.rs` reads the image's Kconfig from `DOTCONFIG`, so
+//! `CONFIG_W5500_OFFLOAD_EMUL=y` compiles the simulator in, and `CONFIG_RUST=y` leaves the
+//! panic handler and the `log` logger to the application (rules in `src/build_cfg.rs`;
+//! logging in [`logger`]).
 //!
 //! # Interface layer
 //! Link, DHCP (with the static fallback), DNS name resolution and the lease events come from
@@ -33,21 +38,23 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
-#[cfg(feature = "emul-core")]
+#[cfg(w5500_emul)]
 extern crate alloc;
 
 pub mod abi;
+#[cfg(test)]
+pub mod build_cfg;
 pub mod ctl;
-#[cfg(feature = "emul-core")]
+#[cfg(w5500_emul)]
 pub mod emul;
 pub mod exports;
 pub mod gai;
-#[cfg(all(feature = "global-alloc", not(test)))]
+#[cfg(all(w5500_global_alloc, not(test)))]
 mod heap;
 pub mod instance;
 pub mod logger;
 pub mod os;
-#[cfg(all(feature = "panic-handler", not(test)))]
+#[cfg(all(w5500_panic_handler, not(test)))]
 mod panic;
 pub mod sys;
 

@@ -1,6 +1,18 @@
-//! Rust `log` records into Zephyr logging: each record is formatted into a fixed stack buffer
-//! (no allocation) and handed to `w5500_shim_log`, which logs it with `"%s"` in the
-//! `w5500_offload` log module.
+//! Rust `log` records into Zephyr logging, and who owns the image's one `log` logger.
+//!
+//! The `log` facade holds one logger per image, and only the first `set_logger` wins.
+//! - **C application**: the driver is the image's only Rust code, so at device init it
+//!   installs its forwarding logger (each record formatted into a fixed stack
+//!   buffer, no allocation, handed to `w5500_shim_log`, which logs it with `"%s"` in the
+//!   `w5500_offload` log module) with `CONFIG_W5500_OFFLOAD_LOG_LEVEL`, but only if no logger
+//!   is installed yet; if one is, it keeps that logger and its level.
+//! - **zephyr-lang-rust application** (`CONFIG_RUST`, cfg `w5500_app_logger`): the
+//!   application's logger is the image's. The driver installs none and never touches the
+//!   level, so the application's `zephyr::set_logger()` succeeds whenever it runs, and the
+//!   driver's records (from every driver crate) go through that logger at its level (Zephyr
+//!   module `rust` for zephyr-lang-rust's). Until the application installs one, the `log`
+//!   facade drops them, as for any library crate; the C layer's own `LOG_*` lines (module
+//!   `w5500_offload`) are not affected.
 
 use core::fmt::Write;
 
@@ -71,23 +83,182 @@ impl Log for ZephyrLogger {
 
 static LOGGER: ZephyrLogger = ZephyrLogger;
 
-/// Install the logger with Zephyr's level (0 off, 1 error .. 4 debug).
-///
-/// # Safety
-/// Must not run concurrently with any other `log` setup or logging call (the C layer calls
-/// it once from device init, before the worker thread starts).
-pub unsafe fn install(level: u8) {
-    let filter = match level {
+/// Who owns the image's `log` logger.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Owner {
+    /// A C application: the driver installs its logger unless one is installed already.
+    Driver,
+    /// A zephyr-lang-rust application (`CONFIG_RUST`): the application's logger is the one;
+    /// the driver installs none.
+    Application,
+}
+
+/// This build's owner (`CONFIG_RUST` read by `build.rs`).
+pub const OWNER: Owner = if cfg!(w5500_app_logger) {
+    Owner::Application
+} else {
+    Owner::Driver
+};
+
+/// What [`install`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Installed {
+    /// The driver's logger is the image's, at the given level.
+    Driver(LevelFilter),
+    /// Another logger was installed first; it and its level are left alone.
+    Kept,
+    /// The application owns the logger; nothing was done.
+    LeftToApplication,
+}
+
+/// The two global setters of the `log` facade that [`install`] uses.
+pub trait Facade {
+    /// `log::set_logger`: false when a logger is installed already.
+    fn set_logger(&mut self, logger: &'static dyn Log) -> bool;
+    /// `log::set_max_level`.
+    fn set_max_level(&mut self, level: LevelFilter);
+}
+
+/// Zephyr's level (0 off, 1 error .. 4 debug) as a `log` filter.
+pub fn level_filter(level: u8) -> LevelFilter {
+    match level {
         0 => LevelFilter::Off,
         1 => LevelFilter::Error,
         2 => LevelFilter::Warn,
         3 => LevelFilter::Info,
         _ => LevelFilter::Debug,
-    };
-    // SAFETY: the caller guarantees no concurrent logger setup or use; the racy variants
-    // exist for targets without compare-and-swap (thumbv6m).
-    unsafe {
-        let _ = log::set_logger_racy(&LOGGER);
-        log::set_max_level_racy(filter);
+    }
+}
+
+/// The policy of [`install`], on any [`Facade`].
+pub fn install_with(facade: &mut impl Facade, owner: Owner, level: u8) -> Installed {
+    match owner {
+        Owner::Application => Installed::LeftToApplication,
+        Owner::Driver => {
+            if facade.set_logger(&LOGGER) {
+                let filter = level_filter(level);
+                facade.set_max_level(filter);
+                Installed::Driver(filter)
+            } else {
+                Installed::Kept
+            }
+        }
+    }
+}
+
+/// The `log` crate's global state.
+struct Global;
+
+impl Facade for Global {
+    fn set_logger(&mut self, logger: &'static dyn Log) -> bool {
+        // SAFETY: `install`'s caller guarantees no concurrent logger setup or use; the racy
+        // variants exist for targets without compare-and-swap (thumbv6m).
+        unsafe { log::set_logger_racy(logger) }.is_ok()
+    }
+
+    fn set_max_level(&mut self, level: LevelFilter) {
+        // SAFETY: as above.
+        unsafe { log::set_max_level_racy(level) }
+    }
+}
+
+/// Install the driver's logger with Zephyr's level (0 off, 1 error .. 4 debug) if this build
+/// owns it ([`OWNER`]) and no logger is installed yet.
+///
+/// # Safety
+/// Must not run concurrently with any other `log` setup or logging call (the C layer calls
+/// it once from device init, before the worker thread starts).
+pub unsafe fn install(level: u8) -> Installed {
+    install_with(&mut Global, OWNER, level)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `log` facade in a test: `installed` says whether a logger is set.
+    struct FakeFacade {
+        installed: bool,
+        set_calls: usize,
+        level: Option<LevelFilter>,
+    }
+
+    impl FakeFacade {
+        fn new(installed: bool) -> Self {
+            Self {
+                installed,
+                set_calls: 0,
+                level: None,
+            }
+        }
+    }
+
+    impl Facade for FakeFacade {
+        fn set_logger(&mut self, _logger: &'static dyn Log) -> bool {
+            self.set_calls += 1;
+            !core::mem::replace(&mut self.installed, true)
+        }
+
+        fn set_max_level(&mut self, level: LevelFilter) {
+            self.level = Some(level);
+        }
+    }
+
+    #[test]
+    fn c_application_installs_the_drivers_logger_at_the_kconfig_level() {
+        let mut f = FakeFacade::new(false);
+        assert_eq!(
+            install_with(&mut f, Owner::Driver, 3),
+            Installed::Driver(LevelFilter::Info)
+        );
+        assert!(f.installed);
+        assert_eq!(f.level, Some(LevelFilter::Info));
+    }
+
+    #[test]
+    fn an_installed_logger_and_its_level_are_kept() {
+        let mut f = FakeFacade::new(true);
+        assert_eq!(install_with(&mut f, Owner::Driver, 4), Installed::Kept);
+        assert_eq!(f.set_calls, 1);
+        // The other logger's level is not overwritten with the driver's.
+        assert_eq!(f.level, None);
+    }
+
+    #[test]
+    fn rust_application_owns_the_logger_before_and_after_it_installs_one() {
+        for installed in [false, true] {
+            let mut f = FakeFacade::new(installed);
+            assert_eq!(
+                install_with(&mut f, Owner::Application, 4),
+                Installed::LeftToApplication
+            );
+            // Nothing installed and no level set: the application's later
+            // zephyr::set_logger() finds the facade empty and succeeds.
+            assert_eq!(f.set_calls, 0);
+            assert_eq!(f.installed, installed);
+            assert_eq!(f.level, None);
+        }
+    }
+
+    #[test]
+    fn zephyr_levels_map_to_filters() {
+        let got: [LevelFilter; 6] = [0, 1, 2, 3, 4, 9].map(level_filter);
+        assert_eq!(
+            got,
+            [
+                LevelFilter::Off,
+                LevelFilter::Error,
+                LevelFilter::Warn,
+                LevelFilter::Info,
+                LevelFilter::Debug,
+                LevelFilter::Debug
+            ]
+        );
+    }
+
+    #[test]
+    fn host_builds_are_c_application_builds() {
+        // No DOTCONFIG in a host build: the C application's policy.
+        assert_eq!(OWNER, Owner::Driver);
     }
 }

@@ -10,6 +10,7 @@
 use core::ffi::{c_int, c_void};
 
 use log::{info, warn};
+use zephyr::time::Duration;
 // Links the driver's Rust part (its `w5500_rs_*` exports) into this staticlib.
 use w5500_zephyr as _;
 use w5500_zephyr::abi::{W5500RsAddrinfo, W5500RsAiHints, W5500RsStatus, W5500_RS_GAI_MAX};
@@ -31,10 +32,23 @@ extern "C" {
     // The implementations behind Zephyr's zsock_* syscall wrappers (no userspace here).
     fn z_impl_zsock_socket(family: c_int, ty: c_int, proto: c_int) -> c_int;
     fn z_impl_zsock_connect(sock: c_int, addr: *const c_void, len: u32) -> c_int;
-    fn z_impl_zsock_sendto(s: c_int, b: *const c_void, n: usize, f: c_int, a: *const c_void, l: u32) -> isize;
-    fn z_impl_zsock_recvfrom(s: c_int, b: *mut c_void, n: usize, f: c_int, a: *mut c_void, l: *mut u32) -> isize;
+    fn z_impl_zsock_sendto(
+        s: c_int,
+        b: *const c_void,
+        n: usize,
+        f: c_int,
+        a: *const c_void,
+        l: u32,
+    ) -> isize;
+    fn z_impl_zsock_recvfrom(
+        s: c_int,
+        b: *mut c_void,
+        n: usize,
+        f: c_int,
+        a: *mut c_void,
+        l: *mut u32,
+    ) -> isize;
     fn z_impl_zsock_close(sock: c_int) -> c_int;
-    fn k_msleep(ms: i32) -> i32;
 }
 
 /// The HTTP server: the standard simulated LAN's web host, by name.
@@ -48,26 +62,42 @@ fn wait_for_lease() -> bool {
         if unsafe { w5500_rs_status(&mut st) } == 0 && st.dhcp_bound {
             return true;
         }
-        // SAFETY: plain kernel call.
-        unsafe { k_msleep(100) };
+        // `k_msleep` is a static inline in kernel.h (no symbol to link against): sleep
+        // through zephyr-lang-rust.
+        zephyr::time::sleep(Duration::millis(100));
     }
     false
 }
 
 #[no_mangle]
 extern "C" fn rust_main() {
-    // SAFETY: runs once at start-up before any other Rust code logs.
-    unsafe { zephyr::set_logger().ok() };
+    // The image's one `log` logger: the driver installs none in a zephyr-lang-rust
+    // application, so its records (DHCP, DNS) come out through this one too.
+    // SAFETY: runs once at start-up, before the driver's worker thread (lower priority than
+    // main) first runs, so no other thread sets up or uses `log` meanwhile.
+    if unsafe { zephyr::set_logger() }.is_err() {
+        zephyr::printkln!("rust_client: another log logger was installed first");
+    }
     if !wait_for_lease() {
         warn!("no DHCP lease");
         return;
     }
     let mut found = [W5500RsAddrinfo::default(); W5500_RS_GAI_MAX];
     let mut n = 0usize;
-    let hints = W5500RsAiHints { socktype: 1, ..W5500RsAiHints::default() };
+    let hints = W5500RsAiHints {
+        socktype: 1,
+        ..W5500RsAiHints::default()
+    };
     // SAFETY: NUL-terminated strings, valid hints, room for W5500_RS_GAI_MAX results.
     let r = unsafe {
-        w5500_rs_getaddrinfo(HOST.as_ptr(), c"80".as_ptr(), &hints, found.as_mut_ptr(), found.len(), &mut n)
+        w5500_rs_getaddrinfo(
+            HOST.as_ptr(),
+            c"80".as_ptr(),
+            &hints,
+            found.as_mut_ptr(),
+            found.len(),
+            &mut n,
+        )
     };
     let Some(first) = found.get(..n).and_then(|f| f.first()).filter(|_| r == 0) else {
         warn!("getaddrinfo({:?}): {}", HOST, r);
@@ -75,7 +105,12 @@ extern "C" fn rust_main() {
     };
     let a = first.addr.addr;
     info!("{:?} is {}.{}.{}.{}", HOST, a[0], a[1], a[2], a[3]);
-    let addr = SockaddrIn { family: AF_INET as u16, port_be: first.addr.port.to_be(), addr: a, _pad: [0; 16] };
+    let addr = SockaddrIn {
+        family: AF_INET as u16,
+        port_be: first.addr.port.to_be(),
+        addr: a,
+        _pad: [0; 16],
+    };
     let mut buf = [0u8; 512];
     // SAFETY: plain calls into Zephyr's socket layer with valid buffers.
     unsafe {
@@ -89,7 +124,14 @@ extern "C" fn rust_main() {
         z_impl_zsock_sendto(fd, req.as_ptr().cast(), req.len(), 0, core::ptr::null(), 0);
         let mut total = 0usize;
         loop {
-            let n = z_impl_zsock_recvfrom(fd, buf.as_mut_ptr().cast(), buf.len(), 0, core::ptr::null_mut(), core::ptr::null_mut());
+            let n = z_impl_zsock_recvfrom(
+                fd,
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                0,
+                core::ptr::null_mut(),
+                core::ptr::null_mut(),
+            );
             if n <= 0 {
                 break;
             }
