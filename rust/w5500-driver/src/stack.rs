@@ -1730,7 +1730,7 @@ impl<SPI: SpiDevice> Stack<SPI> {
                 h.close_deadline_ms = now_ms.saturating_add(CLOSE_LINGER_MS);
                 if status == SocketStatus::CloseWait {
                     // The peer's FIN is in: ours leads to LAST_ACK, which ends silently.
-                    self.look_at_closing(now_ms.saturating_add(1));
+                    self.closing_look_ms = Stamp::at(now_ms.saturating_add(1));
                 }
                 return Ok(());
             }
@@ -1972,6 +1972,8 @@ impl<SPI: SpiDevice> Stack<SPI> {
             }
             sir
         };
+        // The latest close deadline among background closes that end without an interrupt.
+        let mut silent_close = 0u64;
         for s in Sn::ALL {
             let h = self.hw[s.index()];
             if only == Some(s) {
@@ -1997,12 +1999,26 @@ impl<SPI: SpiDevice> Stack<SPI> {
                 self.refresh(s)?;
             }
             let h = &self.hw[s.index()];
-            if h.owner == HwOwner::Closing && now_ms >= h.close_deadline_ms {
-                self.chip.close_socket(s)?;
-                self.hw[s.index()] = Hw::FREE;
+            if h.owner == HwOwner::Closing {
+                if now_ms >= h.close_deadline_ms {
+                    self.chip.close_socket(s)?;
+                    self.hw[s.index()] = Hw::FREE;
+                } else if matches!(h.status, SocketStatus::LastAck | SocketStatus::Closing) {
+                    silent_close = silent_close.max(h.close_deadline_ms);
+                }
             }
         }
-        self.schedule_closing_looks(now_ms);
+        // Background closes in LAST_ACK or CLOSING end when the ACK of our FIN comes, and
+        // the chip raises no interrupt for that: look at them again after twice the time the
+        // latest of them has been closing (1, 2, 4 … ms: a handful of reads within
+        // CLOSE_LINGER_MS), so the hardware socket is free soon after, not at the next
+        // safety poll. (Every close deadline is at least CLOSE_LINGER_MS, so 0 means none.)
+        self.closing_look_ms = if silent_close == 0 {
+            Stamp::NONE
+        } else {
+            let since = silent_close.saturating_sub(CLOSE_LINGER_MS);
+            Stamp::at(now_ms.saturating_add(now_ms.saturating_sub(since).max(1)))
+        };
         // A hardware socket freed by a finished close may be what a listener has been
         // waiting for to listen again (all 8 were busy): re-arm every listener.
         if self.free_hw_sockets() > 0 {
@@ -2021,29 +2037,6 @@ impl<SPI: SpiDevice> Stack<SPI> {
             self.last_link_poll_ms = Stamp::at(now_ms);
         }
         self.stall_guard(now_ms)
-    }
-
-    /// Background closes in LAST_ACK or CLOSING end when the ACK of our FIN comes, and the
-    /// chip raises no interrupt for that: look at them again after twice the time they have
-    /// been closing (1, 2, 4 … ms: a handful of reads within [`CLOSE_LINGER_MS`]), so the
-    /// hardware socket is free soon after, not at the next safety poll.
-    fn schedule_closing_looks(&mut self, now_ms: u64) {
-        self.closing_look_ms = Stamp::NONE;
-        for s in Sn::ALL {
-            let h = self.hw[s.index()];
-            if h.owner == HwOwner::Closing
-                && matches!(h.status, SocketStatus::LastAck | SocketStatus::Closing)
-            {
-                let since = h.close_deadline_ms.saturating_sub(CLOSE_LINGER_MS);
-                let step = now_ms.saturating_sub(since).max(1);
-                self.look_at_closing(now_ms.saturating_add(step));
-            }
-        }
-    }
-
-    fn look_at_closing(&mut self, at_ms: u64) {
-        let at = self.closing_look_ms.get().map_or(at_ms, |t| t.min(at_ms));
-        self.closing_look_ms = Stamp::at(at);
     }
 
     /// True when hardware socket `s` waits on the chip: a connect, or a SEND in flight.
@@ -2241,10 +2234,12 @@ impl<SPI: SpiDevice> Stack<SPI> {
             .iter()
             .filter_map(|h| h.stall_since_ms.get().map(|t| t.saturating_add(limit)))
             .min();
-        [closing, closing_look, link, stall]
-            .into_iter()
-            .flatten()
-            .min()
+        // Pairwise, not through an array iterator (that one costs a memcpy on the target).
+        let earliest = |a: Option<u64>, b: Option<u64>| match (a, b) {
+            (Some(x), Some(y)) => Some(x.min(y)),
+            (x, y) => x.or(y),
+        };
+        earliest(earliest(closing, closing_look), earliest(link, stall))
     }
 }
 
