@@ -35,7 +35,7 @@ use work::{Driver, Row, Run, Work};
 const USAGE: &str = "\
 usage: w5500-bench [--quick] [--no-cpu] [--no-footprint] [--no-write] [--check-baseline | --update-baseline]
   (no option)        full run: every workload at full size, CPU (callgrind) and footprint; writes
-                     docs/BENCHMARKS.md and docs/bench-throughput.svg (about an hour on 2 cores)
+                     docs/BENCHMARKS.md and docs/bench-throughput.svg (15 to 18 minutes on a 2-core VM)
   --quick            reduced sizes, no CPU or footprint; writes docs/BENCHMARKS-quick.md (a minute)
   --no-cpu           skip the callgrind measurement
   --no-footprint     skip the thumbv7em footprint probes
