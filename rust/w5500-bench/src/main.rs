@@ -2,10 +2,17 @@
 //! driver, side by side with newAM's w5500-hl and with smoltcp over MACRAW, all on the
 //! simulated chip and the in-memory LAN (deterministic, simulated clock).
 //!
-//! Usage: `w5500-bench [--quick] [--no-cpu] [--no-footprint] [--no-write]`
+//! Usage: `w5500-bench [--quick] [--no-cpu] [--no-footprint] [--no-write]
+//! [--check-baseline | --update-baseline]`
 //! and, for the CPU measurement, `w5500-bench --callgrind-one <driver> <workload-spec>`
 //! runs one measurement (the process callgrind counts; see `cpu`).
+//!
+//! `--check-baseline` compares our driver's figures with the committed `baseline.tsv` and
+//! fails when one got worse by more than [`baseline::MARGIN_PCT`] percent;
+//! `--update-baseline` rewrites that file (see [`baseline`]). Both imply `--quick`: the
+//! baseline holds the quick workload set's figures.
 
+mod baseline;
 mod cpu;
 mod env;
 mod footprint;
@@ -24,6 +31,20 @@ use std::process::ExitCode;
 
 use env::{Buffers, Env};
 use work::{Driver, Row, Run, Work};
+
+const USAGE: &str = "\
+usage: w5500-bench [--quick] [--no-cpu] [--no-footprint] [--no-write] [--check-baseline | --update-baseline]
+  (no option)        full run: every workload at full size, CPU (callgrind) and footprint; writes
+                     docs/BENCHMARKS.md and docs/bench-throughput.svg (15 to 18 minutes on a 2-core VM)
+  --quick            reduced sizes, no CPU or footprint; writes docs/BENCHMARKS-quick.md (a minute)
+  --no-cpu           skip the callgrind measurement
+  --no-footprint     skip the thumbv7em footprint probes
+  --no-write         print only, write no report
+  --check-baseline   (implies --quick) fail when one of our figures (SPI bytes, transactions,
+                     simulated time) is worse than rust/w5500-bench/baseline.tsv by more than 1%
+  --update-baseline  (implies --quick) rewrite rust/w5500-bench/baseline.tsv from this run;
+                     commit it with a message that says why the figures moved
+  --callgrind-one <driver> <workload-spec>   one CPU measurement (used by the full run)";
 
 fn measure(driver: Driver, work: Work, buffers: Buffers) -> Row {
     measure_with(driver, work, buffers, false)
@@ -93,7 +114,31 @@ fn main() -> ExitCode {
             }
         };
     }
-    let quick = args.iter().any(|a| a == "--quick");
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let check_baseline = args.iter().any(|a| a == "--check-baseline");
+    let update_baseline = args.iter().any(|a| a == "--update-baseline");
+    if check_baseline && update_baseline {
+        eprintln!("w5500-bench: --check-baseline and --update-baseline exclude each other");
+        return ExitCode::FAILURE;
+    }
+    if let Some(a) = args.iter().find(|a| {
+        !matches!(
+            a.as_str(),
+            "--quick"
+                | "--no-write"
+                | "--no-cpu"
+                | "--no-footprint"
+                | "--check-baseline"
+                | "--update-baseline"
+        )
+    }) {
+        eprintln!("w5500-bench: unknown argument {a:?}\n{USAGE}");
+        return ExitCode::FAILURE;
+    }
+    let quick = args.iter().any(|a| a == "--quick") || check_baseline || update_baseline;
     let write = !args.iter().any(|a| a == "--no-write");
     let no_cpu = args.iter().any(|a| a == "--no-cpu");
     let no_footprint = args.iter().any(|a| a == "--no-footprint");
@@ -235,6 +280,34 @@ fn main() -> ExitCode {
     if failed > 0 || cpu_failed > 0 {
         eprintln!("w5500-bench: {failed} runs and {cpu_failed} CPU runs failed");
         return ExitCode::FAILURE;
+    }
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    if update_baseline {
+        let path = here.join(baseline::FILE);
+        let text = baseline::format(&baseline::entries(&rows));
+        if let Err(e) = std::fs::write(&path, text) {
+            eprintln!("w5500-bench: cannot write {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+        println!(
+            "wrote {} (commit it with a message that says why the figures moved)",
+            path.display()
+        );
+    }
+    if check_baseline {
+        let base = match baseline::load(here) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("w5500-bench: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let outcome = baseline::check(&base, &baseline::entries(&rows), baseline::MARGIN_PCT);
+        baseline::print(&outcome, baseline::MARGIN_PCT);
+        if !outcome.passed() {
+            eprintln!("w5500-bench: figures worse than the committed baseline");
+            return ExitCode::FAILURE;
+        }
     }
     ExitCode::SUCCESS
 }

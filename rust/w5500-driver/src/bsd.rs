@@ -175,8 +175,17 @@ impl<O: Os> Bsd<O> {
         r
     }
 
-    /// Wait for the chip, bounded, then service it so the next try sees fresh state.
-    fn wait_for_news(
+    /// Wait for the chip (bounded by the poll interval, `deadline` and the stack's own timed
+    /// work), then service it, so the next try sees what ended the wait. Take `seen` from
+    /// [`Os::epoch`] *before* the try that said [`Error::WouldBlock`].
+    ///
+    /// Every loop that waits on the chip and tries again must service the chip between the
+    /// two, as this does: with INTn wired the stack answers a try from what the service
+    /// routine has seen ([`Stack::set_interrupt_driven`]), so a try right after the wake-up
+    /// finds nothing new, and the event that woke the loop (whose service also releases
+    /// INTn) would wait for the next poll. The blocking calls of this layer use it; so does
+    /// the network interface for its own waits.
+    pub fn wait_for_news(
         &self,
         socket: Option<SocketId>,
         seen: u32,

@@ -422,6 +422,9 @@ pub struct Stack<SPI> {
     takeovers: u32,
     /// Since when the chip has not answered (VERSIONR) after its reset signature showed.
     absent_since_ms: Stamp,
+    /// When [`Stack::service`] should look again at background closes that end without an
+    /// interrupt (LAST_ACK and CLOSING end with the ACK of our FIN, which raises nothing).
+    closing_look_ms: Stamp,
 }
 
 /// How long [`Stack::service`] tolerates a chip that shows the reset signature but does not
@@ -490,14 +493,22 @@ impl<SPI: SpiDevice> Stack<SPI> {
             chip_resets: 0,
             takeovers: 0,
             absent_since_ms: Stamp::NONE,
+            closing_look_ms: Stamp::NONE,
         })
     }
 
     /// Tell the stack that INTn is wired and [`Stack::service`] runs whenever it is asserted
     /// (the blocking layer does this from [`crate::bsd::Os::has_interrupt_pin`]). The stack
     /// then trusts the events the service routine saw: a receive on a socket with nothing new
-    /// since its last read, or a send waiting for SEND_OK, returns [`Error::WouldBlock`]
-    /// without touching the chip. Without it every call reads the chip's state.
+    /// since its last read, a send waiting for SEND_OK, or a connect waiting for CON, returns
+    /// [`Error::WouldBlock`] without touching the chip. Without it every call reads the
+    /// chip's state.
+    ///
+    /// The contract that comes with it: whoever waits for INTn runs [`Stack::service`] after
+    /// the wait and before it tries the socket again ([`crate::bsd::Bsd::wait_for_news`]
+    /// does both). A try between the wake-up and the service finds nothing; if the service
+    /// then comes before the next wait, it takes the event (and releases INTn) and the wait
+    /// lasts until the safety poll.
     pub fn set_interrupt_driven(&mut self, wired: bool) {
         self.intn = wired;
     }
@@ -745,6 +756,9 @@ impl<SPI: SpiDevice> Stack<SPI> {
         self.chip.open_socket(sn, mode, slot.port)?;
         self.hw[sn.index()].reset_data_path();
         self.hw[sn.index()].status = SocketStatus::Udp;
+        // OPEN empties the RX buffer: the first datagram will raise RECV (as after
+        // establishment, see `apply_events`), so a receive before it needs no RSR read.
+        self.hw[sn.index()].rx_idle = self.intn;
         self.hw[sn.index()].udp_dest = slot.group.map(|g| SocketAddrV4::new(g, slot.port));
         Ok(())
     }
@@ -1819,6 +1833,10 @@ impl<SPI: SpiDevice> Stack<SPI> {
                 let h = &mut self.hw[sn.index()];
                 h.owner = HwOwner::Closing;
                 h.close_deadline_ms = now_ms.saturating_add(CLOSE_LINGER_MS);
+                if status == SocketStatus::CloseWait {
+                    // The peer's FIN is in: ours leads to LAST_ACK, which ends silently.
+                    self.closing_look_ms = Stamp::at(now_ms.saturating_add(1));
+                }
                 return Ok(());
             }
         }
@@ -2104,6 +2122,8 @@ impl<SPI: SpiDevice> Stack<SPI> {
             }
             sir
         };
+        // The latest close deadline among background closes that end without an interrupt.
+        let mut silent_close = 0u64;
         for s in Sn::ALL {
             let h = self.hw[s.index()];
             if only == Some(s) {
@@ -2129,11 +2149,26 @@ impl<SPI: SpiDevice> Stack<SPI> {
                 self.refresh(s)?;
             }
             let h = &self.hw[s.index()];
-            if h.owner == HwOwner::Closing && now_ms >= h.close_deadline_ms {
-                self.chip.close_socket(s)?;
-                self.hw[s.index()] = Hw::FREE;
+            if h.owner == HwOwner::Closing {
+                if now_ms >= h.close_deadline_ms {
+                    self.chip.close_socket(s)?;
+                    self.hw[s.index()] = Hw::FREE;
+                } else if matches!(h.status, SocketStatus::LastAck | SocketStatus::Closing) {
+                    silent_close = silent_close.max(h.close_deadline_ms);
+                }
             }
         }
+        // Background closes in LAST_ACK or CLOSING end when the ACK of our FIN comes, and
+        // the chip raises no interrupt for that: look at them again after twice the time the
+        // latest of them has been closing (1, 2, 4 … ms: a handful of reads within
+        // CLOSE_LINGER_MS), so the hardware socket is free soon after, not at the next
+        // safety poll. (Every close deadline is at least CLOSE_LINGER_MS, so 0 means none.)
+        self.closing_look_ms = if silent_close == 0 {
+            Stamp::NONE
+        } else {
+            let since = silent_close.saturating_sub(CLOSE_LINGER_MS);
+            Stamp::at(now_ms.saturating_add(now_ms.saturating_sub(since).max(1)))
+        };
         // A hardware socket freed by a finished close may be what a listener has been
         // waiting for to listen again (all 8 were busy): re-arm every listener.
         if self.free_hw_sockets() > 0 {
@@ -2327,7 +2362,8 @@ impl<SPI: SpiDevice> Stack<SPI> {
     }
 
     /// The earliest time [`Stack::service`] has timed work to do (a background close
-    /// deadline or the next link poll), so the OS layer can bound its waits.
+    /// deadline or its next look, the next link poll, the stall guard), so the OS layer can
+    /// bound its waits.
     pub fn next_deadline_ms(&self) -> Option<u64> {
         if let Some(since) = self.absent_since_ms.get() {
             // The chip stopped answering: until it is back or declared absent, that decision
@@ -2340,6 +2376,7 @@ impl<SPI: SpiDevice> Stack<SPI> {
             .filter(|h| h.owner == HwOwner::Closing)
             .map(|h| h.close_deadline_ms)
             .min();
+        let closing_look = self.closing_look_ms.get().filter(|_| closing.is_some());
         let link = self.last_link_poll_ms.get().map(|t| t + LINK_POLL_MS);
         let limit = self.stall_limit_ms();
         let stall = self
@@ -2347,7 +2384,12 @@ impl<SPI: SpiDevice> Stack<SPI> {
             .iter()
             .filter_map(|h| h.stall_since_ms.get().map(|t| t.saturating_add(limit)))
             .min();
-        [closing, link, stall].into_iter().flatten().min()
+        // Pairwise, not through an array iterator (that one costs a memcpy on the target).
+        let earliest = |a: Option<u64>, b: Option<u64>| match (a, b) {
+            (Some(x), Some(y)) => Some(x.min(y)),
+            (x, y) => x.or(y),
+        };
+        earliest(earliest(closing, closing_look), earliest(link, stall))
     }
 }
 
@@ -2442,7 +2484,9 @@ impl<SPI: SpiDevice> Stack<SPI> {
     }
 
     /// True while some hardware socket is still in a TCP closing state (FIN_WAIT, CLOSING,
-    /// LAST_ACK, TIME_WAIT) or established: [`Stack::disconnect_all`] has not finished yet.
+    /// LAST_ACK) or established: [`Stack::disconnect_all`] has not finished yet. TIME_WAIT
+    /// counts as finished, as for a background close: both FINs were exchanged and
+    /// acknowledged, and the chip leaves TIME_WAIT by its own timer without an interrupt.
     pub fn any_connection_open(&mut self) -> Result<bool> {
         for s in Sn::ALL {
             if matches!(self.hw[s.index()].owner, HwOwner::Free | HwOwner::Service) {
@@ -2456,7 +2500,6 @@ impl<SPI: SpiDevice> Stack<SPI> {
                     | SocketStatus::FinWait
                     | SocketStatus::Closing
                     | SocketStatus::LastAck
-                    | SocketStatus::TimeWait
                     | SocketStatus::SynSent
                     | SocketStatus::SynRecv
             ) {

@@ -679,7 +679,12 @@ impl<O: Os, const C: usize> Iface<O, C> {
         let n = self.with_stack(|s| s.disconnect_all()).unwrap_or(0);
         if n > 0 {
             let end = self.now().saturating_add(DOWN_LINGER_MS);
+            // LAST_ACK ends without an interrupt (the ACK of our FIN raises nothing), so
+            // besides INTn the loop looks again after 1, 2, 4 … ms (a handful of reads
+            // within the linger), not only at the safety poll.
+            let mut step = 1u64;
             for _ in 0..10_000 {
+                let seen = self.os().epoch();
                 let now = self.now();
                 let open = self
                     .with_stack(|s| s.any_connection_open())
@@ -687,11 +692,9 @@ impl<O: Os, const C: usize> Iface<O, C> {
                 if !open || now >= end {
                     break;
                 }
-                let seen = self.os().epoch();
-                let step = now.saturating_add(self.os().poll_interval_ms().max(1));
-                self.os().wait(None, seen, step.min(end));
-                let now = self.now();
-                let _ = self.with_stack(|s| s.service(now, true));
+                let until = end.min(now.saturating_add(step));
+                step = step.saturating_mul(2);
+                let _ = self.bsd.wait_for_news(None, seen, Some(until));
             }
         }
         let r = self.with_stack(|s| s.abort_all(Error::NetworkDown));
@@ -730,17 +733,16 @@ impl<O: Os, const C: usize> Iface<O, C> {
                 .os()
                 .with_stack(|s| s.send(sock, data, Some(t.dst)));
             if sent.is_ok() {
+                // SEND_OK (or TIMEOUT) reaches the stack through the service routine, which
+                // `wait_for_news` runs after each wait.
                 let end = now.saturating_add(RELEASE_WAIT_MS);
                 for _ in 0..1_000 {
+                    let seen = self.os().epoch();
                     match self.with_stack(|s| s.send_done(sock)) {
                         Ok(false) if self.now() < end => {}
                         _ => break,
                     }
-                    let seen = self.os().epoch();
-                    let step = self
-                        .now()
-                        .saturating_add(self.os().poll_interval_ms().max(1));
-                    self.os().wait(None, seen, step.min(end));
+                    let _ = self.bsd.wait_for_news(Some(sock), seen, Some(end));
                 }
             }
         }

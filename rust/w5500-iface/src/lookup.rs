@@ -3,6 +3,8 @@
 use core::net::{Ipv4Addr, SocketAddrV4};
 
 use w5500_driver::bsd::Os;
+#[cfg(doc)]
+use w5500_driver::stack::Stack;
 use w5500_driver::stack::{RecvFlags, SockType, SocketId};
 use w5500_driver::Error;
 use w5500_netsvc::dns::{self, AddrInfoList, Answer, DnsError, GaiError, GaiLookup, Hints};
@@ -70,8 +72,17 @@ impl<O: Os, const C: usize> Iface<O, C> {
         }
     }
 
+    /// The lookup loop. Each pass moves what it can (a transmission, a reply); when nothing
+    /// moved it waits for the chip (INTn) or the next deadline, then runs the interface step
+    /// ([`Iface::poll`]), which services the chip, before it looks at the socket again. That
+    /// order matters with INTn wired: the stack then answers a receive on a socket with
+    /// nothing new since its last read from its own table, without SPI, trusting the service
+    /// routine to have seen every event up to now ([`Stack::set_interrupt_driven`]). A look
+    /// between the wake-up and the service finds nothing, and a service after that look takes
+    /// the event (and INTn with it) before the wait, which then lasts a whole poll period.
     fn run_lookup(&mut self) -> Result<Answer, DnsError> {
         let mut t = Transport::None;
+        let mut seen = self.os().epoch();
         for _ in 0..MAX_LOOKUP_PASSES {
             let now = self.now();
             if !self.resolver.is_busy() {
@@ -97,20 +108,24 @@ impl<O: Os, const C: usize> Iface<O, C> {
             if self.pump(&mut t, now) || !self.resolver.is_busy() {
                 continue;
             }
-            // Keep the interface alive, then wait for the chip or the try's deadline.
-            let iface_wake = self.poll(now);
-            let seen = self.os().epoch();
+            // Nothing moved: wait for the chip, the try's deadline or the interface's next
+            // timer, then keep the interface alive (this services the chip, so the next
+            // pass's look at the socket sees what woke us).
             let mut until = self
                 .resolver
                 .poll_at()
                 .unwrap_or(now)
                 .min(now.saturating_add(self.os().poll_interval_ms().max(1)));
-            if let Some(w) = iface_wake {
+            if let Some(w) = self.next_wake(now) {
                 until = until.min(w.max(now.saturating_add(1)));
             }
             if until > now {
                 self.os().wait(None, seen, until);
             }
+            let now = self.now();
+            self.poll(now);
+            // After the step's own wake-up of other waiters.
+            seen = self.os().epoch();
         }
         self.close_transport(&mut t);
         self.resolver.cancel();
