@@ -9,16 +9,40 @@
 //!
 //! Every export must be serialised by the caller (the C emulator holds its mutex around each
 //! call); none may be called from an ISR.
+//!
+//! # Memory
+//! The simulator lives in the emulator's heap (`CONFIG_W5500_OFFLOAD_EMUL_HEAP_SIZE`, through
+//! the global allocator of feature `global-alloc`). The LAN runs with
+//! [`LanLimits::EMBEDDED`] (few closed connections and TIME-WAITs kept, frames in flight
+//! bounded, streamed bodies), logs of its DHCP and DNS servers are bounded, and with
+//! `global-alloc` a [`w5500_sim::lan::MemoryGuard`] reads the heap's use from the kernel
+//! (`sys_heap_runtime_stats_get`): when less than an eighth of the heap (at least 16 KiB)
+//! would stay free, the LAN refuses new connections, resets the exchange that wanted more,
+//! and drops frames, each with an error on the console; the image keeps running.
+//!
+//! # LAN clients
+//! [`w5500_rs_emul_add_clients`] schedules clients on the LAN (grammar:
+//! [`w5500_sim::lan::clients::spec`]); `zephyr/src/w5500_emul.c` passes
+//! `CONFIG_W5500_OFFLOAD_EMUL_LAN_CLIENTS_SPEC` at boot. Each exchange's report is logged at
+//! INF (as expected) or WRN (otherwise) in the `w5500_offload` log module.
 
 use alloc::vec::Vec;
 use core::cell::UnsafeCell;
+use core::ffi::{c_char, CStr};
 use core::net::{Ipv4Addr, SocketAddrV4};
 
-use w5500_sim::lan::{standard, ConnHandle, Lan};
+use w5500_sim::lan::{dhcp, dns, standard, ConnHandle, Lan, LanLimits};
 use w5500_sim::time::Instant;
 use w5500_sim::Sim;
 
 use crate::abi::W5500RsSockaddr;
+
+/// Hand-driven peer connections a test may open (`w5500_rs_emul_peer_connect`).
+const MAX_PEERS: usize = 32;
+/// Entries the LAN's DHCP server keeps in its log (counts by type are kept in full).
+const DHCP_LOG: usize = 32;
+/// Queries each LAN DNS server keeps in its log.
+const DNS_LOG: usize = 16;
 
 struct Emul {
     sim: Sim<Lan>,
@@ -58,7 +82,9 @@ pub unsafe extern "C" fn w5500_rs_emul_init(now_us: u64) -> i32 {
     // SAFETY: forwarded contract.
     unsafe {
         with(|e| {
-            let mut sim = Sim::new(Lan::standard());
+            // The old simulator goes first: two at once might not fit in the heap.
+            *e = None;
+            let mut sim = Sim::new(embedded_lan());
             sim.advance_to(Instant::from_micros(now_us));
             *e = Some(Emul {
                 sim,
@@ -66,6 +92,92 @@ pub unsafe extern "C" fn w5500_rs_emul_init(now_us: u64) -> i32 {
             });
         })
     };
+    0
+}
+
+/// The standard LAN with the bounds and the heap guard of an image.
+fn embedded_lan() -> Lan {
+    let mut lan = Lan::standard();
+    lan.set_limits(LanLimits::EMBEDDED);
+    if let Some(gw) = lan.host_by_ip(standard::GATEWAY) {
+        if let Some(d) = lan.udp_app_mut::<dhcp::DhcpServer>(gw, dhcp::SERVER_PORT) {
+            d.log_limit = DHCP_LOG;
+        }
+    }
+    for ns in [standard::GATEWAY, standard::NS2] {
+        if let Some(id) = lan.host_by_ip(ns) {
+            if let Some(d) = lan.udp_app_mut::<dns::DnsServer>(id, dns::PORT) {
+                d.log_limit = DNS_LOG;
+            }
+        }
+    }
+    #[cfg(all(feature = "global-alloc", not(test)))]
+    lan.set_memory_guard(Some(crate::heap::guard()));
+    lan
+}
+
+/// Schedule the LAN clients of `spec` (NUL-terminated text, grammar in
+/// `w5500_sim::lan::clients::spec`), each report to be logged as it finishes. Returns how
+/// many clients were added, or -1 (logged: the emulator does not exist, or the text is not
+/// valid; then none is added).
+///
+/// # Safety
+/// `spec` is NULL or NUL-terminated. Calls into this module are serialised by the caller.
+#[no_mangle]
+pub unsafe extern "C" fn w5500_rs_emul_add_clients(spec: *const c_char) -> i32 {
+    if spec.is_null() {
+        return -1;
+    }
+    // SAFETY: the caller passes a NUL-terminated string.
+    let text = unsafe { CStr::from_ptr(spec) };
+    let Ok(text) = text.to_str() else {
+        log::error!("LAN clients: the spec is not UTF-8");
+        return -1;
+    };
+    // SAFETY: forwarded contract.
+    let r = unsafe { with_emul(|e| e.sim.network_mut().add_clients(text)) };
+    match r {
+        Some(Ok(ids)) => {
+            log::info!("LAN clients: {} scheduled", ids.len());
+            i32::try_from(ids.len()).unwrap_or(i32::MAX)
+        }
+        Some(Err(err)) => {
+            log::error!("{err}");
+            -1
+        }
+        None => -1,
+    }
+}
+
+/// LAN-client exchanges finished as expected (`ok`), otherwise (`failed`), and not yet
+/// finished (`pending`); any pointer may be NULL. Returns 0, or -1 before the emulator
+/// exists.
+///
+/// # Safety
+/// Non-NULL pointers are writable. Calls into this module are serialised by the caller.
+#[no_mangle]
+pub unsafe extern "C" fn w5500_rs_emul_client_totals(
+    ok: *mut u64,
+    failed: *mut u64,
+    pending: *mut u64,
+) -> i32 {
+    // SAFETY: forwarded contract.
+    let r = unsafe {
+        with_emul(|e| {
+            let lan = e.sim.network();
+            let (o, f) = lan.client_totals();
+            (o, f, lan.clients_pending())
+        })
+    };
+    let Some((o, f, p)) = r else {
+        return -1;
+    };
+    for (ptr, v) in [(ok, o), (failed, f), (pending, p)] {
+        // SAFETY: the caller passes NULL or a writable pointer.
+        if let Some(out) = unsafe { ptr.as_mut() } {
+            *out = v;
+        }
+    }
     0
 }
 
@@ -176,6 +288,10 @@ pub unsafe extern "C" fn w5500_rs_emul_peer_connect(to: *const W5500RsSockaddr) 
     // SAFETY: forwarded contract.
     let r = unsafe {
         with_emul(|e| {
+            if e.peers.len() >= MAX_PEERS {
+                log::error!("emulator: at most {MAX_PEERS} peer connections");
+                return None;
+            }
             let lan = e.sim.network_mut();
             let host = lan.host_by_ip(standard::PEER)?;
             let h = lan.tcp_connect_recorder(host, remote)?;
@@ -301,17 +417,15 @@ pub unsafe extern "C" fn w5500_rs_emul_dhcp_received(msg_type: u8) -> i32 {
     let r = unsafe {
         with_emul(|e| {
             dhcp_server(e).map(|d| {
-                d.log
-                    .iter()
-                    .filter(|l| {
-                        l.dir == w5500_sim::lan::dhcp::LogDir::Received && l.msg_type == msg_type
-                    })
-                    .count()
+                d.received_by_type
+                    .get(usize::from(msg_type))
+                    .copied()
+                    .unwrap_or(0)
             })
         })
     };
     r.flatten()
-        .map_or(-1, |n| i32::try_from(n).unwrap_or(i32::MAX))
+        .map_or(-1, |n: u64| i32::try_from(n).unwrap_or(i32::MAX))
 }
 
 /// Test control: the host name (DHCP option 12) of the last message the LAN's server

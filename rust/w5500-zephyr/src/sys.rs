@@ -51,6 +51,9 @@ mod imports {
         pub fn w5500_shim_malloc(size: usize, align: usize) -> *mut c_void;
         /// `k_free(p)`.
         pub fn w5500_shim_free(p: *mut c_void);
+        /// The emulator heap's bytes in use and free (`sys_heap_runtime_stats_get`). Returns 0,
+        /// or a negative errno when there are no statistics. Only with the emulator.
+        pub fn w5500_shim_emul_heap_stats(used: *mut usize, free: *mut usize) -> i32;
     }
 }
 
@@ -202,4 +205,8 @@ pub mod fake {
     }
 
     pub unsafe fn w5500_shim_free(_p: *mut c_void) {}
+
+    pub unsafe fn w5500_shim_emul_heap_stats(_used: *mut usize, _free: *mut usize) -> i32 {
+        -38
+    }
 }

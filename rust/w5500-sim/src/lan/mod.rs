@@ -22,7 +22,7 @@
 //! |---|---|---|
 //! | 10.77.0.1 | `gw` | gateway; DHCP server (UDP 67, pool .100–.199, lease 3600 s, T1 1800 s, T2 3150 s, router .1, DNS .1 and .2, domain `sim.lan`); DNS server (UDP/TCP 53) |
 //! | 10.77.0.2 | `ns2` | second DNS server (same zone) |
-//! | 10.77.0.10 | `http` | HTTP/1.1 on TCP 80: `/` (hello text), `/big` (100 000 pattern bytes), 404 otherwise |
+//! | 10.77.0.10 | `http` | HTTP/1.1 on TCP 80: `/` (hello text), `/big` (100 000 pattern bytes), `/bytes/N` (N pattern bytes, any size, generated as sent), 404 otherwise |
 //! | 10.77.0.11 | `echo` | TCP echo on 7 and 7000, UDP echo on 7 and 7000 |
 //! | 10.77.0.12 | `bulk` | byte source on TCP 19 (1 MiB of the pattern, then FIN), byte sink on TCP 9 |
 //! | 10.77.0.20 | `peer` | nothing: a host tests drive by hand |
@@ -77,9 +77,12 @@
 
 pub mod app;
 pub mod apps;
+pub mod clients;
 pub mod dhcp;
 pub mod dns;
 pub mod host;
+pub mod limits;
+pub mod stream;
 pub mod tcp;
 pub mod util;
 
@@ -94,7 +97,9 @@ pub use app::{
     InDatagram, OutDatagram, TcpApp, TcpAppFactory, TcpIo, TcpOptions, TcpRecorder, TcpState,
     UdpApp, UdpCtx, UdpRecorder,
 };
+pub use clients::{ClientId, ClientReport, ClientSpec, Outcome};
 pub use host::Host;
+pub use limits::{HeapUse, LanLimits, MemoryGuard};
 pub use tcp::TcpConn;
 
 use crate::net::{Body, Frame, Igmp, IpPayload, MacAddr, Network};
@@ -102,6 +107,8 @@ use crate::time::Instant;
 
 /// At most this many host events run in one [`Network::poll`] (the rest run on the next).
 const MAX_EVENTS_PER_POLL: usize = 200_000;
+/// IGMP messages from the chip kept (oldest dropped first).
+const KEEP_IGMP: usize = 256;
 
 /// Index of a host on a [`Lan`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -136,6 +143,21 @@ pub struct TraceEntry {
     pub frame: Frame,
 }
 
+/// What a [`Lan`] holds at one instant ([`Lan::footprint`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Footprint {
+    /// TCP connections of every host, in any state (closed ones kept for inspection too).
+    pub connections: usize,
+    /// Of those, in TIME-WAIT.
+    pub time_wait: usize,
+    /// Bytes of heap the connections' send and receive buffers hold (capacity).
+    pub buffered: usize,
+    /// Frames in flight in the switch.
+    pub frames_in_flight: usize,
+    /// Their bytes on the wire.
+    pub frame_bytes: usize,
+}
+
 /// The in-memory LAN: a switch, its hosts, and the chip's port.
 pub struct Lan {
     hosts: Vec<Option<Host>>,
@@ -151,7 +173,15 @@ pub struct Lan {
     pub frames_from_chip: u64,
     /// Frames delivered to the chip.
     pub frames_to_chip: u64,
+    /// Frames the switch dropped: more than [`LanLimits::max_frames_in_flight`] in flight, or
+    /// the heap short ([`MemoryGuard`]).
+    pub frames_dropped: u64,
     seed: u64,
+    pub(crate) limits: LanLimits,
+    pub(crate) guard: Option<MemoryGuard>,
+    pub(crate) chip_ip: Option<Ipv4Addr>,
+    pub(crate) chip_sipr: Option<Ipv4Addr>,
+    pub(crate) clients: clients::Clients,
 }
 
 impl core::fmt::Debug for Lan {
@@ -186,8 +216,78 @@ impl Lan {
             trace: None,
             frames_from_chip: 0,
             frames_to_chip: 0,
+            frames_dropped: 0,
             seed,
+            limits: LanLimits::HOST,
+            guard: None,
+            chip_ip: None,
+            chip_sipr: None,
+            clients: clients::Clients::default(),
         }
+    }
+
+    /// Set what the LAN may hold ([`LanLimits`]); applies to every host, present and future.
+    pub fn set_limits(&mut self, limits: LanLimits) {
+        self.limits = limits;
+        for h in self.hosts.iter_mut().flatten() {
+            h.limits = limits;
+        }
+    }
+
+    /// The bounds in force.
+    pub fn limits(&self) -> LanLimits {
+        self.limits
+    }
+
+    /// Refuse new work when the heap is short (see [`limits`]); `None` turns the guard off.
+    pub fn set_memory_guard(&mut self, guard: Option<MemoryGuard>) {
+        self.guard = guard;
+        for h in self.hosts.iter_mut().flatten() {
+            h.guard = guard;
+            for c in h.conns_mut() {
+                c.guard = guard;
+            }
+        }
+    }
+
+    /// SYNs refused and connections reset because the heap was short, on every host, plus
+    /// frames dropped for that reason are in [`Lan::frames_dropped`].
+    pub fn refusals(&self) -> u64 {
+        self.hosts
+            .iter()
+            .flatten()
+            .map(|h| h.heap_refusals)
+            .fold(0, u64::saturating_add)
+    }
+
+    /// What the LAN holds now, for bounds checks: connections (all states) and the bytes
+    /// of their buffers, frames in flight and their payload bytes.
+    pub fn footprint(&self) -> Footprint {
+        let mut f = Footprint {
+            frames_in_flight: self.to_chip.len().saturating_add(self.to_hosts.len()),
+            ..Footprint::default()
+        };
+        for h in self.hosts.iter().flatten() {
+            f.connections = f.connections.saturating_add(h.conns().len());
+            f.time_wait = f.time_wait.saturating_add(
+                h.conns()
+                    .iter()
+                    .filter(|c| c.state == TcpState::TimeWait)
+                    .count(),
+            );
+            f.buffered = f.buffered.saturating_add(h.buffered_capacity());
+        }
+        let payloads = self
+            .to_chip
+            .iter()
+            .map(|(_, fr)| util::frame_len(fr))
+            .chain(
+                self.to_hosts
+                    .iter()
+                    .map(|(_, _, _, fr)| util::frame_len(fr)),
+            );
+        f.frame_bytes = payloads.fold(0, usize::saturating_add);
+        f
     }
 
     /// Set the one-way latency added to every frame (default 20 µs).
@@ -227,6 +327,8 @@ impl Lan {
     /// Add a host; returns its id.
     pub fn add_host(&mut self, mut host: Host) -> HostId {
         let id = self.hosts.len();
+        host.limits = self.limits;
+        host.guard = self.guard;
         host.reseed(
             self.seed
                 .wrapping_mul(0x9e37_79b9_7f4a_7c15)
@@ -490,7 +592,36 @@ impl Lan {
         (Instant::from_micros(at_us), at_ns)
     }
 
+    /// False (and the frame counted as dropped) when the switch may not take another frame.
+    fn admit(&mut self, frame: &Frame) -> bool {
+        let in_flight = self.to_chip.len().saturating_add(self.to_hosts.len());
+        let full = in_flight >= self.limits.max_frames_in_flight;
+        let short = limits::short(self.guard, util::frame_len(frame));
+        if full || short.is_some() {
+            if self.frames_dropped.is_multiple_of(100) {
+                match short {
+                    Some(u) => log::warn!(
+                        "LAN switch: frame dropped, simulator heap short ({} of {} bytes used); {} dropped so far",
+                        u.used,
+                        u.capacity,
+                        self.frames_dropped + 1
+                    ),
+                    None => log::warn!(
+                        "LAN switch: frame dropped, {in_flight} in flight; {} dropped so far",
+                        self.frames_dropped + 1
+                    ),
+                }
+            }
+            self.frames_dropped = self.frames_dropped.saturating_add(1);
+            return false;
+        }
+        true
+    }
+
     fn enqueue_host(&mut self, sent: Instant, idx: usize, segment: u32, frame: Frame) {
+        if !self.admit(&frame) {
+            return;
+        }
         let Some(Some(h)) = self.hosts.get(idx) else {
             return;
         };
@@ -507,6 +638,9 @@ impl Lan {
     }
 
     fn enqueue_chip(&mut self, sent: Instant, frame: Frame) {
+        if !self.admit(&frame) {
+            return;
+        }
         let (at, ns) = self.arrival(sent, self.chip_port_free_ns, &frame);
         self.chip_port_free_ns = ns;
         let pos = self
@@ -573,36 +707,37 @@ impl Lan {
         for _ in 0..MAX_EVENTS_PER_POLL {
             let frame_at = self.to_hosts.front().map(|(t, _, _, _)| *t);
             let timer = self.next_host_timer();
-            let take_frame = match (frame_at, timer) {
-                (Some(f), Some((t, _))) => f <= t,
-                (Some(_), None) => true,
-                (None, Some(_)) => false,
-                (None, None) => return,
+            let client_at = self.clients.next_event();
+            // Frames first, then host timers, then clients, at equal instants.
+            let mut next: Option<(Instant, u8)> = None;
+            for (t, kind) in [(frame_at, 0u8), (timer.map(|(t, _)| t), 1), (client_at, 2)] {
+                if let Some(t) = t {
+                    if next.is_none_or(|(n, _)| t < n) {
+                        next = Some((t, kind));
+                    }
+                }
+            }
+            let Some((at, kind)) = next else {
+                return;
             };
-            if take_frame {
-                let Some((at, idx, _, _)) = self.to_hosts.front() else {
-                    return;
-                };
-                let (at, idx) = (*at, *idx);
-                if at > now {
-                    // A timer might still be due before `now`.
-                    match timer {
-                        Some((t, i)) if t <= now => self.fire_timer(t, i),
-                        _ => return,
+            if at > now {
+                return;
+            }
+            match kind {
+                0 => {
+                    if let Some((at, idx, segment, frame)) = self.to_hosts.pop_front() {
+                        if let Some(Some(h)) = self.hosts.get_mut(idx) {
+                            h.handle_frame(at, segment, frame);
+                        }
+                        self.flush_host(idx, at);
                     }
-                    continue;
                 }
-                if let Some((_, _, segment, frame)) = self.to_hosts.pop_front() {
-                    if let Some(Some(h)) = self.hosts.get_mut(idx) {
-                        h.handle_frame(at, segment, frame);
+                1 => {
+                    if let Some((t, i)) = timer {
+                        self.fire_timer(t, i);
                     }
-                    self.flush_host(idx, at);
                 }
-            } else if let Some((t, i)) = timer {
-                if t > now {
-                    return;
-                }
-                self.fire_timer(t, i);
+                _ => self.run_clients(at),
             }
         }
     }
@@ -632,6 +767,16 @@ impl Lan {
             .a("multi.sim.lan", s::HTTP, 30)
             .a("multi.sim.lan", s::ECHO, 30)
             .a("multi.sim.lan", s::BULK, 30)
+    }
+
+    /// What the HTTP host of [`Lan::standard`] serves: `/` (a line of text), `/big`
+    /// ([`standard::BIG_BODY`] pattern bytes) and `/bytes/N` (N pattern bytes, any N), all
+    /// streamed ([`stream`]).
+    pub fn standard_http_content() -> apps::HttpContent {
+        apps::HttpContent::new()
+            .route("/", b"Hello from the simulated LAN\n".to_vec())
+            .route_pattern("/big", standard::BIG_BODY as u64)
+            .sized_pattern("/bytes/")
     }
 
     /// The DHCP configuration of the gateway in [`Lan::standard`].
@@ -664,14 +809,11 @@ impl Lan {
         let ns2 = lan.add_simple_host("ns2", s::NS2);
         dns::install(&mut lan, ns2, Self::standard_zone(), dns::DnsFault::None);
         let http = lan.add_simple_host("http", s::HTTP);
-        let content = apps::HttpContent::new()
-            .route("/", b"Hello from the simulated LAN\n".to_vec())
-            .route("/big", util::pattern(0, s::BIG_BODY));
         lan.listen_tcp(
             http,
             80,
             TcpOptions::default(),
-            apps::HttpServer::factory(content),
+            apps::HttpServer::factory(Self::standard_http_content()),
         );
         let echo = lan.add_simple_host("echo", s::ECHO);
         for port in [7, 7000] {
@@ -726,10 +868,18 @@ impl Network for Lan {
             self.now = now;
         }
         self.frames_from_chip = self.frames_from_chip.saturating_add(1);
-        if let Body::Ipv4(p) = &frame.body {
-            if let IpPayload::Igmp(igmp) = &p.payload {
-                self.igmp_from_chip.push((now, p.src, *igmp));
+        match &frame.body {
+            Body::Ipv4(p) => {
+                if !p.src.is_unspecified() {
+                    self.chip_ip = Some(p.src);
+                }
+                if let IpPayload::Igmp(igmp) = &p.payload {
+                    host::keep_last(&mut self.igmp_from_chip, KEEP_IGMP);
+                    self.igmp_from_chip.push((now, p.src, *igmp));
+                }
             }
+            Body::Arp(a) if !a.sender_ip.is_unspecified() => self.chip_ip = Some(a.sender_ip),
+            _ => {}
         }
         if let Some(t) = self.trace.as_mut() {
             t.push(TraceEntry {
@@ -769,13 +919,24 @@ impl Network for Lan {
             self.flush_host(i, self.now);
         }
         self.run_until(now);
+        // Verdicts the clients' applications reached during these events.
+        self.run_clients(self.now);
     }
 
     fn next_event(&self) -> Option<Instant> {
         let chip = self.to_chip.front().map(|(t, _)| *t);
         let hosts = self.to_hosts.front().map(|(t, _, _, _)| *t);
         let timers = self.next_host_timer().map(|(t, _)| t);
-        [chip, hosts, timers].into_iter().flatten().min()
+        let clients = self.clients.next_event();
+        [chip, hosts, timers, clients].into_iter().flatten().min()
+    }
+
+    fn lan_mut(&mut self) -> Option<&mut Lan> {
+        Some(self)
+    }
+
+    fn chip_address(&mut self, sipr: Ipv4Addr) {
+        self.chip_sipr = (!sipr.is_unspecified()).then_some(sipr);
     }
 }
 
