@@ -18,6 +18,7 @@ cargo fmt -p w5500-zephyr -- --check
 cargo clippy -p w5500-zephyr --all-targets -- -D warnings
 cargo clippy -p w5500-zephyr --all-targets --features emul -- -D warnings
 cargo test -p w5500-zephyr
+cargo test -p w5500-zephyr --features emul-core
 
 step "C ABI: header"
 "$root/scripts/check-header.sh"

@@ -12,9 +12,9 @@
 //!
 //! # Memory
 //! The simulator lives in the emulator's heap (`CONFIG_W5500_OFFLOAD_EMUL_HEAP_SIZE`, through
-//! the global allocator of feature `global-alloc`). The LAN runs with
-//! [`LanLimits::EMBEDDED`] (few closed connections and TIME-WAITs kept, frames in flight
-//! bounded, streamed bodies), logs of its DHCP and DNS servers are bounded, and with
+//! the global allocator of feature `global-alloc`). The LAN runs with the bounds of
+//! [`crate::emul_lan::bound_for_image`] (few closed connections and TIME-WAITs kept, frames
+//! in flight bounded, streamed bodies, bounded DHCP and DNS logs), and with
 //! `global-alloc` a [`w5500_sim::lan::MemoryGuard`] reads the heap's use from the kernel
 //! (`sys_heap_runtime_stats_get`): when less than an eighth of the heap (at least 16 KiB)
 //! would stay free, the LAN refuses new connections, resets the exchange that wanted more,
@@ -31,7 +31,7 @@ use core::cell::UnsafeCell;
 use core::ffi::{c_char, CStr};
 use core::net::{Ipv4Addr, SocketAddrV4};
 
-use w5500_sim::lan::{dhcp, dns, standard, ConnHandle, Lan, LanLimits};
+use w5500_sim::lan::{standard, ConnHandle, Lan};
 use w5500_sim::time::Instant;
 use w5500_sim::Sim;
 
@@ -39,10 +39,6 @@ use crate::abi::W5500RsSockaddr;
 
 /// Hand-driven peer connections a test may open (`w5500_rs_emul_peer_connect`).
 const MAX_PEERS: usize = 32;
-/// Entries the LAN's DHCP server keeps in its log (counts by type are kept in full).
-const DHCP_LOG: usize = 32;
-/// Queries each LAN DNS server keeps in its log.
-const DNS_LOG: usize = 16;
 
 struct Emul {
     sim: Sim<Lan>,
@@ -98,19 +94,7 @@ pub unsafe extern "C" fn w5500_rs_emul_init(now_us: u64) -> i32 {
 /// The standard LAN with the bounds and the heap guard of an image.
 fn embedded_lan() -> Lan {
     let mut lan = Lan::standard();
-    lan.set_limits(LanLimits::EMBEDDED);
-    if let Some(gw) = lan.host_by_ip(standard::GATEWAY) {
-        if let Some(d) = lan.udp_app_mut::<dhcp::DhcpServer>(gw, dhcp::SERVER_PORT) {
-            d.log_limit = DHCP_LOG;
-        }
-    }
-    for ns in [standard::GATEWAY, standard::NS2] {
-        if let Some(id) = lan.host_by_ip(ns) {
-            if let Some(d) = lan.udp_app_mut::<dns::DnsServer>(id, dns::PORT) {
-                d.log_limit = DNS_LOG;
-            }
-        }
-    }
+    crate::emul_lan::bound_for_image(&mut lan);
     #[cfg(all(feature = "global-alloc", not(test)))]
     lan.set_memory_guard(Some(crate::heap::guard()));
     lan
@@ -456,4 +440,64 @@ pub unsafe extern "C" fn w5500_rs_emul_dhcp_hostname(buf: *mut u8, len: usize) -
         }
     }
     isize::try_from(name.len()).unwrap_or(isize::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tick(ms: u64, now: &mut u64) {
+        for _ in 0..ms {
+            *now += 1000;
+            // SAFETY: this test is the only user of the emulator.
+            unsafe { w5500_rs_emul_tick(*now) };
+        }
+    }
+
+    fn totals() -> (u64, u64, u64) {
+        let (mut ok, mut failed, mut pending) = (0, 0, 0);
+        // SAFETY: writable outs; the only user.
+        let r = unsafe { w5500_rs_emul_client_totals(&mut ok, &mut failed, &mut pending) };
+        assert_eq!(r, 0);
+        (ok, failed, pending)
+    }
+
+    /// The Kconfig schedule's path: text in, exchanges run on the emulator's clock, totals
+    /// out. A SYN to a port nothing listens on gets RST (RFC 9293 §3.10.7.1); the default
+    /// schedule parses; a wrong text adds nothing.
+    #[test]
+    fn clients_from_text_run_on_the_emulator_clock() {
+        // SAFETY: the only user of the emulator in this test binary.
+        unsafe {
+            assert_eq!(
+                w5500_rs_emul_client_totals(
+                    core::ptr::null_mut(),
+                    core::ptr::null_mut(),
+                    core::ptr::null_mut()
+                ),
+                -1
+            );
+            assert_eq!(w5500_rs_emul_init(0), 0);
+            assert_eq!(
+                w5500_rs_emul_add_clients(
+                    c"tcp port=9 to=10.77.0.11 expect=refused count=2; tcp port=10 to=10.77.0.12"
+                        .as_ptr()
+                ),
+                2
+            );
+            assert_eq!(w5500_rs_emul_add_clients(c"tcp port=99999".as_ptr()), -1);
+            assert_eq!(w5500_rs_emul_add_clients(core::ptr::null()), -1);
+        }
+        let mut now = 0;
+        tick(200, &mut now);
+        // Two refusals as expected, one refusal not expected (no retries).
+        assert_eq!(totals(), (2, 1, 0));
+        let kconfig_default = include_str!("../../../zephyr/Kconfig")
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("default \"tcp name=echo port=4242"))
+            .map(|rest| format!("tcp name=echo port=4242{}", rest.trim_end_matches('"')))
+            .unwrap();
+        let specs = w5500_sim::lan::clients::parse_clients(&kconfig_default).unwrap();
+        assert_eq!(specs.len(), 7);
+    }
 }

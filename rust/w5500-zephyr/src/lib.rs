@@ -40,6 +40,8 @@ pub mod abi;
 pub mod ctl;
 #[cfg(feature = "emul-core")]
 pub mod emul;
+#[cfg(any(feature = "emul-core", test))]
+mod emul_lan;
 pub mod exports;
 pub mod gai;
 #[cfg(all(feature = "global-alloc", not(test)))]
@@ -53,3 +55,5 @@ pub mod sys;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_heap;

@@ -53,7 +53,7 @@ mod imports {
         pub fn w5500_shim_free(p: *mut c_void);
         /// The emulator heap's bytes in use and free (`sys_heap_runtime_stats_get`). Returns 0,
         /// or a negative errno when there are no statistics. Only with the emulator.
-        pub fn w5500_shim_emul_heap_stats(used: *mut usize, free: *mut usize) -> i32;
+        pub fn w5500_shim_emul_heap_stats(used: *mut usize, free_bytes: *mut usize) -> i32;
     }
 }
 

@@ -13,8 +13,8 @@
 //! - **A guard** ([`MemoryGuard`]): a probe that reports the heap's use. When less than the
 //!   reserve would stay free, new work is refused: a SYN to a listening port gets RST, a
 //!   fixture that wants to queue more bytes resets its connection, a LAN client's exchange
-//!   fails with [`super::clients::Outcome::HeapShort`], a frame is dropped in the switch (TCP
-//!   retransmits it). Each refusal is logged (`log::error!`/`warn!`, on the console inside an
+//!   fails with [`super::clients::Outcome::HeapShort`]; only when three quarters of the
+//!   reserve are gone too does the switch drop frames (TCP retransmits them). Each refusal is logged (`log::error!`/`warn!`, on the console inside an
 //!   image) and counted in [`super::Lan::refusals`]; the LAN and the chip keep running.
 
 /// Bytes a streaming fixture keeps queued beyond what the peer has acknowledged. The chip's
@@ -91,6 +91,17 @@ impl MemoryGuard {
     pub fn short(&self, extra: usize) -> Option<HeapUse> {
         let u = (self.probe)();
         let after = u.used.saturating_add(extra).saturating_add(self.reserve);
+        (after > u.capacity).then_some(u)
+    }
+
+    /// As [`MemoryGuard::short`] against a quarter of the reserve: the switch keeps carrying
+    /// frames (ARP, ACKs, the RSTs of refusals) until the heap is nearly gone.
+    pub fn critical(&self, extra: usize) -> Option<HeapUse> {
+        let u = (self.probe)();
+        let after = u
+            .used
+            .saturating_add(extra)
+            .saturating_add(self.reserve / 4);
         (after > u.capacity).then_some(u)
     }
 }

@@ -596,7 +596,8 @@ impl Lan {
     fn admit(&mut self, frame: &Frame) -> bool {
         let in_flight = self.to_chip.len().saturating_add(self.to_hosts.len());
         let full = in_flight >= self.limits.max_frames_in_flight;
-        let short = limits::short(self.guard, util::frame_len(frame));
+        let len = util::frame_len(frame);
+        let short = self.guard.and_then(|g| g.critical(len));
         if full || short.is_some() {
             if self.frames_dropped.is_multiple_of(100) {
                 match short {
