@@ -190,10 +190,28 @@ pub mod fake {
         EPOCH.fetch_add(1, Ordering::AcqRel);
     }
 
+    thread_local! {
+        /// Lines this thread logged through the shim (the last 1000), for tests.
+        static LOGGED: std::cell::RefCell<Vec<(u8, String)>> =
+            const { std::cell::RefCell::new(Vec::new()) };
+    }
+
+    /// Take the lines this thread logged so far.
+    pub fn take_logged() -> Vec<(u8, String)> {
+        LOGGED.with(|l| std::mem::take(&mut *l.borrow_mut()))
+    }
+
     pub unsafe fn w5500_shim_log(level: u8, msg: *const c_char) {
         // SAFETY: the logger passes a NUL-terminated buffer.
-        let s = unsafe { std::ffi::CStr::from_ptr(msg) };
-        eprintln!("[w5500 {level}] {}", s.to_string_lossy());
+        let s = unsafe { std::ffi::CStr::from_ptr(msg) }.to_string_lossy();
+        eprintln!("[w5500 {level}] {s}");
+        let _ = LOGGED.try_with(|l| {
+            let mut l = l.borrow_mut();
+            if l.len() >= 1000 {
+                l.remove(0);
+            }
+            l.push((level, s.into_owned()));
+        });
     }
 
     pub unsafe fn w5500_shim_panic() -> ! {
