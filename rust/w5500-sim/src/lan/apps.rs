@@ -102,7 +102,7 @@ impl HttpContent {
         self.route_body(path, Arc::new(PatternBody { len }))
     }
 
-    /// Serve any [`BodySource`] at `path`.
+    /// Serve any [`super::stream::BodySource`] at `path`.
     pub fn route_body(mut self, path: &str, body: Body) -> Self {
         self.routes.retain(|(p, _)| p != path);
         self.routes.push((String::from(path), body));

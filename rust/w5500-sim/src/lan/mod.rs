@@ -24,7 +24,7 @@
 //! | 10.77.0.2 | `ns2` | second DNS server (same zone) |
 //! | 10.77.0.10 | `http` | HTTP/1.1 on TCP 80: `/` (hello text), `/big` (100 000 pattern bytes), `/bytes/N` (N pattern bytes, any size, generated as sent), 404 otherwise |
 //! | 10.77.0.11 | `echo` | TCP echo on 7 and 7000, UDP echo on 7 and 7000 |
-//! | 10.77.0.12 | `bulk` | byte source on TCP 19 (1 MiB of the pattern, then FIN), byte sink on TCP 9 |
+//! | 10.77.0.12 | `bulk` | byte source on TCP 19 (1 MiB of the pattern, generated as sent, then FIN), byte sink on TCP 9 |
 //! | 10.77.0.20 | `peer` | nothing: a host tests drive by hand |
 //! | 10.77.99.10 | `remote` | on another subnet behind `gw` (which is 10.77.99.1 there and forwards): HTTP on 80 (`/`), TCP and UDP echo on 7. The chip reaches it only through its gateway (GAR = 10.77.0.1); ARP for it from 10.77.0.0/24 gets no answer |
 //! | 10.77.0.50 | – | suggested static address for the chip (no host owns it) |
@@ -44,6 +44,15 @@
 //! [`Lan::tcp_abort`], [`Lan::tcp_received`], [`Lan::udp_send`], [`Lan::bind_udp_recorder`],
 //! [`Lan::udp_recorded`], [`Lan::ping`]. Actions happen at the LAN's current time (the latest
 //! instant given to `poll` or `transmit`).
+//!
+//! # Clients that connect to the chip
+//! [`clients`]: hosts open TCP connections and send UDP datagrams *to* the chip on a
+//! schedule ([`Lan::add_client`], [`Lan::add_clients`] from text), check the echo or the HTTP
+//! response, and report each exchange ([`Lan::client_reports`], and `log`).
+//!
+//! # Bounds
+//! Bodies are streamed ([`stream`]); what the LAN holds is bounded by [`LanLimits`] and,
+//! inside an image, guarded by a [`MemoryGuard`] ([`limits`]); [`Lan::footprint`] counts it.
 //!
 //! Faults: [`Lan::set_silent`], [`Lan::drop_next_rx`], [`Lan::drop_next_tx`],
 //! [`Lan::tcp_abort`] (remote reset), [`Lan::remove_host`] / [`Lan::add_host`], and the fault
