@@ -48,6 +48,7 @@ pub mod spec;
 
 use alloc::collections::VecDeque;
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
 use core::net::{Ipv4Addr, SocketAddrV4};
@@ -197,7 +198,7 @@ pub struct ClientSummary {
 #[derive(Debug)]
 struct ClientState {
     id: ClientId,
-    spec: ClientSpec,
+    spec: Arc<ClientSpec>,
     rounds_started: u32,
     next_round: Option<Instant>,
     summary: ClientSummary,
@@ -283,7 +284,7 @@ impl Lan {
         c.list.push(ClientState {
             id,
             next_round: Some(after(self.now, spec.start)),
-            spec,
+            spec: Arc::new(spec),
             rounds_started: 0,
             summary: ClientSummary {
                 total,
@@ -421,7 +422,7 @@ impl Lan {
                 keep.push(x);
                 continue;
             };
-            let Some(spec) = self.spec(x.client).cloned() else {
+            let Some(spec) = self.spec(x.client) else {
                 continue;
             };
             let retry = v.outcome == Outcome::Refused && x.attempts <= spec.retry;
@@ -449,12 +450,13 @@ impl Lan {
         self.clients.running = keep;
     }
 
-    fn spec(&self, id: ClientId) -> Option<&ClientSpec> {
+    /// The spec of client `id` (shared: no copy per step).
+    fn spec(&self, id: ClientId) -> Option<Arc<ClientSpec>> {
         self.clients
             .list
             .iter()
             .find(|c| c.id == id)
-            .map(|c| &c.spec)
+            .map(|c| c.spec.clone())
     }
 
     /// The verdict an exchange's application recorded, with its byte counts.
@@ -488,7 +490,7 @@ impl Lan {
 
     /// One exchange at `now`: start an attempt, resend, or time out. `None` when it ended.
     fn step_exchange(&mut self, now: Instant, mut x: Exchange) -> Option<Exchange> {
-        let spec = self.spec(x.client)?.clone();
+        let spec = self.spec(x.client)?;
         if now >= x.deadline {
             let (sent, received) = self.abandon(now, &x);
             let (outcome, detail) = match x.state {
