@@ -110,7 +110,7 @@ fn rfc862_echo_on_the_chip_serves_three_lan_clients_at_once() {
 /// answers the other two with RST (no socket listens on the port until the driver re-arms
 /// one); the queued connection is there for accept().
 #[test]
-fn clients_connecting_while_the_backlog_is_full_get_rst() {
+fn ds4_2_clients_connecting_while_the_backlog_is_full_get_rst() {
     let rig = rig();
     let bsd = &rig.bsd;
     let l = listener(bsd, SockType::Stream, 4242, 1);
@@ -139,7 +139,7 @@ fn clients_connecting_while_the_backlog_is_full_get_rst() {
 /// LISTEN (driver policy: a listener keeps listening while connections wait for accept());
 /// when no socket is left, the next SYN gets RST.
 #[test]
-fn client_connecting_when_every_socket_is_taken_is_refused_with_rst() {
+fn ds4_2_client_connecting_when_every_socket_is_taken_is_refused_with_rst() {
     let rig = rig();
     let bsd = &rig.bsd;
     let l = listener(bsd, SockType::Stream, 4242, 1);
@@ -168,7 +168,7 @@ fn client_connecting_when_every_socket_is_taken_is_refused_with_rst() {
 /// chip's socket sees the reset, the server's recv() reports ECONNRESET after the bytes that
 /// came before it, and the listener keeps serving the next client.
 #[test]
-fn client_reset_mid_stream_gives_the_server_econnreset_and_the_listener_lives_on() {
+fn rfc9293_3_10_7_4_client_reset_mid_stream_gives_the_server_econnreset() {
     let rig = rig();
     let bsd = &rig.bsd;
     let l = listener(bsd, SockType::Stream, 4242, 1);
@@ -297,7 +297,7 @@ fn rfc862_udp_echo_on_the_chip_and_an_unanswered_datagram() {
 /// is satisfied; an echo client retries its refused connection, and once the server starts
 /// listening between attempts, the exchange succeeds on a later attempt.
 #[test]
-fn refused_connections_are_retried_until_the_server_listens() {
+fn rfc9293_3_10_7_1_refused_connections_are_retried_until_the_server_listens() {
     let rig = rig();
     let bsd = &rig.bsd;
     add(

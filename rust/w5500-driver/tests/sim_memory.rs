@@ -133,7 +133,7 @@ fn probe() -> HeapUse {
 /// nothing listens on: ECONNREFUSED), a LAN client's exchange ends `HeapShort`, each counted;
 /// once memory is back the same connection works.
 #[test]
-fn heap_short_refuses_the_one_exchange_and_the_lan_keeps_running() {
+fn rfc9293_3_10_7_1_heap_short_refuses_the_one_exchange_and_the_lan_lives_on() {
     let mut lan = Lan::standard();
     lan.set_limits(LanLimits::EMBEDDED);
     lan.set_memory_guard(Some(MemoryGuard {

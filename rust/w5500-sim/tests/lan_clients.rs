@@ -15,7 +15,7 @@ use w5500_sim::lan::{standard as s, LanLimits, TcpState};
 /// of its frames (here an ARP request, RFC 826); a client added before that waits for it and
 /// then connects to the chip's listening port, its bytes arriving there in order.
 #[test]
-fn client_waits_for_the_chips_address_then_connects() {
+fn rfc826_client_waits_for_the_chips_address_then_connects() {
     let mut chip = FakeChip::standard();
     chip.listening.push(4242);
     let mut spec = ClientSpec::new(Proto::Tcp, 4242);
@@ -80,7 +80,7 @@ fn clients_must_come_from_a_lan_host_and_make_sense() {
 /// RFC 9293 §3.10.7.1 refusal as admission control: with `max_open` 2 the echo host answers a
 /// third simultaneous SYN with RST and counts it, while the two admitted connections work.
 #[test]
-fn host_refuses_syns_beyond_max_open_with_rst() {
+fn rfc9293_3_10_7_1_host_refuses_syns_beyond_max_open_with_rst() {
     let mut lan = w5500_sim::Lan::standard();
     lan.set_limits(LanLimits {
         max_open: 2,

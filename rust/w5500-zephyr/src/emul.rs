@@ -466,7 +466,7 @@ mod tests {
     /// out. A SYN to a port nothing listens on gets RST (RFC 9293 §3.10.7.1); the default
     /// schedule parses; a wrong text adds nothing.
     #[test]
-    fn clients_from_text_run_on_the_emulator_clock() {
+    fn rfc9293_3_10_7_1_clients_from_text_run_on_the_emulator_clock() {
         // SAFETY: the only user of the emulator in this test binary.
         unsafe {
             assert_eq!(

@@ -95,7 +95,7 @@ fn cycle(len: usize, seed: u8) {
 /// bounds (LAN keeping 64 closed connections per host with their buffers) it held ~1.4 KB
 /// more per cycle.
 #[test]
-fn soak_200_echo_cycles_holds_a_bounded_heap() {
+fn rfc9293_3_6_soak_200_echo_cycles_holds_a_bounded_heap() {
     let _g = up();
     crate::sys::fake::with_sim(|s| crate::emul_lan::bound_for_image(s.network_mut()));
     for i in 0..50 {

@@ -274,7 +274,10 @@ impl TcpApp for TcpExchange {
                 if let Some(at) = self.check_echo(data) {
                     self.received = self.received.saturating_add(data.len() as u64);
                     let what = if at >= self.out.len() {
-                        alloc::format!("{} bytes more than were sent", self.received - at)
+                        alloc::format!(
+                            "{} bytes more than were sent",
+                            self.received.saturating_sub(at)
+                        )
                     } else {
                         alloc::format!("echo differs at byte {at}")
                     };
