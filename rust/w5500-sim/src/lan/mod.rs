@@ -108,7 +108,7 @@ pub use app::{
 };
 pub use clients::{ClientId, ClientReport, ClientSpec, Outcome};
 pub use host::Host;
-pub use limits::{HeapUse, LanLimits, MemoryGuard};
+pub use limits::{Footprint, HeapUse, LanLimits, MemoryGuard};
 pub use tcp::TcpConn;
 
 use crate::net::{Body, Frame, Igmp, IpPayload, MacAddr, Network};
@@ -150,21 +150,6 @@ pub struct TraceEntry {
     pub dir: Direction,
     /// The frame.
     pub frame: Frame,
-}
-
-/// What a [`Lan`] holds at one instant ([`Lan::footprint`]).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Footprint {
-    /// TCP connections of every host, in any state (closed ones kept for inspection too).
-    pub connections: usize,
-    /// Of those, in TIME-WAIT.
-    pub time_wait: usize,
-    /// Bytes of heap the connections' send and receive buffers hold (capacity).
-    pub buffered: usize,
-    /// Frames in flight in the switch.
-    pub frames_in_flight: usize,
-    /// Their bytes on the wire.
-    pub frame_bytes: usize,
 }
 
 /// The in-memory LAN: a switch, its hosts, and the chip's port.
@@ -233,70 +218,6 @@ impl Lan {
             chip_sipr: None,
             clients: clients::Clients::default(),
         }
-    }
-
-    /// Set what the LAN may hold ([`LanLimits`]); applies to every host, present and future.
-    pub fn set_limits(&mut self, limits: LanLimits) {
-        self.limits = limits;
-        for h in self.hosts.iter_mut().flatten() {
-            h.limits = limits;
-        }
-    }
-
-    /// The bounds in force.
-    pub fn limits(&self) -> LanLimits {
-        self.limits
-    }
-
-    /// Refuse new work when the heap is short (see [`limits`]); `None` turns the guard off.
-    pub fn set_memory_guard(&mut self, guard: Option<MemoryGuard>) {
-        self.guard = guard;
-        for h in self.hosts.iter_mut().flatten() {
-            h.guard = guard;
-            for c in h.conns_mut() {
-                c.guard = guard;
-            }
-        }
-    }
-
-    /// SYNs refused and connections reset because the heap was short, on every host, plus
-    /// frames dropped for that reason are in [`Lan::frames_dropped`].
-    pub fn refusals(&self) -> u64 {
-        self.hosts
-            .iter()
-            .flatten()
-            .map(|h| h.heap_refusals)
-            .fold(0, u64::saturating_add)
-    }
-
-    /// What the LAN holds now, for bounds checks: connections (all states) and the bytes
-    /// of their buffers, frames in flight and their payload bytes.
-    pub fn footprint(&self) -> Footprint {
-        let mut f = Footprint {
-            frames_in_flight: self.to_chip.len().saturating_add(self.to_hosts.len()),
-            ..Footprint::default()
-        };
-        for h in self.hosts.iter().flatten() {
-            f.connections = f.connections.saturating_add(h.conns().len());
-            f.time_wait = f.time_wait.saturating_add(
-                h.conns()
-                    .iter()
-                    .filter(|c| c.state == TcpState::TimeWait)
-                    .count(),
-            );
-            f.buffered = f.buffered.saturating_add(h.buffered_capacity());
-        }
-        let payloads = self
-            .to_chip
-            .iter()
-            .map(|(_, fr)| util::frame_len(fr))
-            .chain(
-                self.to_hosts
-                    .iter()
-                    .map(|(_, _, _, fr)| util::frame_len(fr)),
-            );
-        f.frame_bytes = payloads.fold(0, usize::saturating_add);
-        f
     }
 
     /// Set the one-way latency added to every frame (default 20 µs).
