@@ -27,6 +27,7 @@ rustfmt --check --edition 2021 "$root/samples/rust_client/src/lib.rs"
 cargo clippy -p w5500-zephyr --all-targets -- -D warnings
 cargo clippy -p w5500-zephyr --all-targets --features emul -- -D warnings
 cargo test -p w5500-zephyr
+cargo test -p w5500-zephyr --features emul-core
 
 step "C ABI: header"
 "$root/scripts/check-header.sh"

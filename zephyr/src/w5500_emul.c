@@ -119,6 +119,10 @@ static int w5500_emul_init(const struct emul *target, const struct device *paren
 		(void)w5500_rs_emul_dhcp_lease(CONFIG_W5500_OFFLOAD_EMUL_DHCP_LEASE_S,
 					       CONFIG_W5500_OFFLOAD_EMUL_DHCP_T1_S, 0);
 	}
+#if defined(CONFIG_W5500_OFFLOAD_EMUL_LAN_CLIENTS)
+	/* Errors in the schedule are logged by the simulator; the image runs without it. */
+	(void)w5500_rs_emul_add_clients(CONFIG_W5500_OFFLOAD_EMUL_LAN_CLIENTS_SPEC);
+#endif
 	k_mutex_unlock(&emul_lock);
 	k_work_init_delayable(&emul_tick, emul_tick_fn);
 	k_work_schedule(&emul_tick, K_MSEC(CONFIG_W5500_OFFLOAD_EMUL_TICK_MS));
@@ -171,6 +175,26 @@ int w5500_emul_arp_requests(const char *ip, uint64_t *at_us, size_t n)
 	r = w5500_rs_emul_arp_requests(addr, at_us, n);
 	k_mutex_unlock(&emul_lock);
 	return r < 0 ? -ENODEV : r;
+}
+
+int w5500_emul_add_clients(const char *spec)
+{
+	int r;
+
+	k_mutex_lock(&emul_lock, K_FOREVER);
+	r = w5500_rs_emul_add_clients(spec);
+	k_mutex_unlock(&emul_lock);
+	return r < 0 ? -EINVAL : r;
+}
+
+int w5500_emul_client_totals(uint64_t *ok, uint64_t *failed, uint64_t *pending)
+{
+	int r;
+
+	k_mutex_lock(&emul_lock, K_FOREVER);
+	r = w5500_rs_emul_client_totals(ok, failed, pending);
+	k_mutex_unlock(&emul_lock);
+	return r < 0 ? -ENODEV : 0;
 }
 
 int w5500_emul_peer_connect(const char *ip, uint16_t port)

@@ -11,6 +11,7 @@
 
 #include <zephyr/kernel.h>
 #include <zephyr/logging/log.h>
+#include <zephyr/sys/sys_heap.h>
 
 #include <w5500_offload/w5500_shim.h>
 
@@ -212,5 +213,18 @@ void *w5500_shim_malloc(size_t size, size_t align)
 void w5500_shim_free(void *p)
 {
 	k_heap_free(&w5500_emul_heap, p);
+}
+
+int w5500_shim_emul_heap_stats(size_t *used, size_t *free_bytes)
+{
+	struct sys_memory_stats st;
+	int r = sys_heap_runtime_stats_get(&w5500_emul_heap.heap, &st);
+
+	if (r < 0) {
+		return r;
+	}
+	*used = st.allocated_bytes;
+	*free_bytes = st.free_bytes;
+	return 0;
 }
 #endif

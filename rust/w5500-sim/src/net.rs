@@ -343,6 +343,17 @@ pub trait Network {
     /// The earliest future instant at which the network will have something to do or to
     /// deliver without the chip acting, so a simulated clock can jump straight there.
     fn next_event(&self) -> Option<Instant>;
+
+    /// The in-memory LAN, when this network is one (the bridge's LAN-client requests reach it
+    /// this way); `None` for other networks.
+    fn lan_mut(&mut self) -> Option<&mut crate::lan::Lan> {
+        None
+    }
+
+    /// The simulator tells the network the chip's configured address (`SIPR`, DS §3.1) at
+    /// every step, as a test bench knows its device's address: the LAN's clients aim at it
+    /// ([`crate::lan::clients`]). 0.0.0.0 while the chip has none. Ignored by default.
+    fn chip_address(&mut self, _sipr: core::net::Ipv4Addr) {}
 }
 
 impl<N: Network + ?Sized> Network for alloc::boxed::Box<N> {
@@ -357,6 +368,12 @@ impl<N: Network + ?Sized> Network for alloc::boxed::Box<N> {
     }
     fn next_event(&self) -> Option<Instant> {
         (**self).next_event()
+    }
+    fn lan_mut(&mut self) -> Option<&mut crate::lan::Lan> {
+        (**self).lan_mut()
+    }
+    fn chip_address(&mut self, sipr: core::net::Ipv4Addr) {
+        (**self).chip_address(sipr)
     }
 }
 

@@ -218,6 +218,7 @@ impl<N: Network> Sim<N> {
     }
 
     fn process(&mut self, at: Instant) {
+        self.net.chip_address(self.chip.sipr());
         self.net.poll(at);
         for _ in 0..100_000 {
             let Some(f) = self.net.receive(at) else {

@@ -39,6 +39,10 @@ fn cli_defaults_and_every_option() {
         "--selftest-target",
         "--max-clients",
         "3",
+        "--client",
+        "tcp port=7 send=pattern:100 expect=echo count=2",
+        "--client",
+        "udp port=7 send=text:hi expect=echo",
     ])
     .unwrap();
     assert_eq!(o.listen, ListenAddr::Tcp("127.0.0.1:7000".parse().unwrap()));
@@ -55,6 +59,8 @@ fn cli_defaults_and_every_option() {
         vec![("/index.html".to_string(), PathBuf::from("www/index.html"))]
     );
     assert_eq!(o.max_clients, Some(3));
+    assert_eq!(o.clients.len(), 2);
+    assert_eq!(o.clients[1], "udp port=7 send=text:hi expect=echo");
     assert_eq!(
         run(&["--listen", "unix:/tmp/x.sock"]).unwrap().listen,
         ListenAddr::Unix("/tmp/x.sock".into())
@@ -78,6 +84,9 @@ fn cli_refuses_bad_input() {
         &["--dns-record", "=10.0.0.1"],
         &["--http", "index.html=x"],
         &["--max-clients", "many"],
+        &["--client", "tcp"],
+        &["--client", "tcp port=7 expect=echo"],
+        &["--client"],
         &["--bogus"],
     ] {
         assert!(run(bad).is_err(), "{bad:?} accepted");

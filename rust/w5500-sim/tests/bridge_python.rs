@@ -84,3 +84,53 @@ fn python_client_against_binary() {
     assert!(status.success());
     assert!(!path.exists(), "socket file removed on exit");
 }
+
+/// The bridge's inbound-connection request from Python: the script puts the chip's socket 0
+/// in LISTEN (DS §4.2) through its registers, asks LAN_CLIENT for a LAN host that sends a line
+/// and expects it echoed (RFC 862), echoes it through RX/TX buffers and SEND/RECV, and reads
+/// the LAN's report back with LAN_REPORTS; the server is the `w5500-sim` binary.
+#[test]
+fn python_client_drives_an_inbound_lan_connection() {
+    if !have_python() {
+        return;
+    }
+    let ListenAddr::Unix(path) = unix_addr() else {
+        unreachable!()
+    };
+    let listen = format!("unix:{}", path.display());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_w5500-sim"))
+        .args(["--max-clients", "1", "--listen", &listen])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..200 {
+        if path.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let out = Command::new("python3")
+        .arg(script())
+        .args([listen.as_str(), "inbound", "5000"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(
+        lines[0].starts_with("lan client py#1.1 ok: tcp 10.77.0.20:"),
+        "{text}"
+    );
+    assert!(
+        lines[0]
+            .ends_with("-> 10.77.0.50:5000 sent 18 recv 18 in 1.079 ms: echo of 18 bytes intact"),
+        "{text}"
+    );
+    assert_eq!(lines[1], "echoed 18 bytes through the chip");
+    assert!(child.wait().unwrap().success());
+}

@@ -198,6 +198,27 @@ fn errors_leave_connection_usable() {
         status::BAD_REQUEST
     );
     assert_eq!(st(c.raw_request(op::ADVANCE, &[0; 4])), status::BAD_REQUEST);
+    // The register file has no LAN: the LAN-client requests are unsupported there, and
+    // LAN_REPORTS takes no payload; text that is not UTF-8 is refused first.
+    assert_eq!(
+        st(c.raw_request(op::LAN_CLIENT, b"tcp port=7")),
+        status::UNSUPPORTED
+    );
+    assert_eq!(st(c.raw_request(op::LAN_REPORTS, &[])), status::UNSUPPORTED);
+    assert_eq!(
+        st(c.raw_request(op::LAN_REPORTS, &[1])),
+        status::BAD_REQUEST
+    );
+    assert_eq!(
+        st(c.raw_request(op::LAN_CLIENT, &[0xff, 0xfe])),
+        status::BAD_REQUEST
+    );
+    assert_eq!(
+        c.lan_clients("tcp port=7")
+            .map_err(remote_status)
+            .unwrap_err(),
+        status::UNSUPPORTED
+    );
     let (s, msg) = c.raw_request(op::HELLO, b"W5SB\x00\x01").unwrap();
     assert_eq!(s, status::BAD_STATE);
     assert!(!msg.is_empty(), "errors carry a message");

@@ -9,9 +9,26 @@
 //!
 //! Every export must be serialised by the caller (the C emulator holds its mutex around each
 //! call); none may be called from an ISR.
+//!
+//! # Memory
+//! The simulator lives in the emulator's heap (`CONFIG_W5500_OFFLOAD_EMUL_HEAP_SIZE`, through
+//! the global allocator of feature `global-alloc`). The LAN runs with the bounds of
+//! [`crate::emul_lan::bound_for_image`] (few closed connections and TIME-WAITs kept, frames
+//! in flight bounded, streamed bodies, bounded DHCP and DNS logs), and with
+//! `global-alloc` a [`w5500_sim::lan::MemoryGuard`] reads the heap's use from the kernel
+//! (`sys_heap_runtime_stats_get`): when less than an eighth of the heap (at least 16 KiB)
+//! would stay free, the LAN refuses new connections, resets the exchange that wanted more,
+//! and drops frames, each with an error on the console; the image keeps running.
+//!
+//! # LAN clients
+//! [`w5500_rs_emul_add_clients`] schedules clients on the LAN (grammar:
+//! [`w5500_sim::lan::clients::spec`]); `zephyr/src/w5500_emul.c` passes
+//! `CONFIG_W5500_OFFLOAD_EMUL_LAN_CLIENTS_SPEC` at boot. Each exchange's report is logged at
+//! INF (as expected) or WRN (otherwise) in the `w5500_offload` log module.
 
 use alloc::vec::Vec;
 use core::cell::UnsafeCell;
+use core::ffi::{c_char, CStr};
 use core::net::{Ipv4Addr, SocketAddrV4};
 
 use w5500_sim::lan::{standard, ConnHandle, Lan};
@@ -19,6 +36,9 @@ use w5500_sim::time::Instant;
 use w5500_sim::Sim;
 
 use crate::abi::W5500RsSockaddr;
+
+/// Hand-driven peer connections a test may open (`w5500_rs_emul_peer_connect`).
+const MAX_PEERS: usize = 32;
 
 struct Emul {
     sim: Sim<Lan>,
@@ -58,7 +78,9 @@ pub unsafe extern "C" fn w5500_rs_emul_init(now_us: u64) -> i32 {
     // SAFETY: forwarded contract.
     unsafe {
         with(|e| {
-            let mut sim = Sim::new(Lan::standard());
+            // The old simulator goes first: two at once might not fit in the heap.
+            *e = None;
+            let mut sim = Sim::new(embedded_lan());
             sim.advance_to(Instant::from_micros(now_us));
             *e = Some(Emul {
                 sim,
@@ -66,6 +88,80 @@ pub unsafe extern "C" fn w5500_rs_emul_init(now_us: u64) -> i32 {
             });
         })
     };
+    0
+}
+
+/// The standard LAN with the bounds and the heap guard of an image.
+fn embedded_lan() -> Lan {
+    let mut lan = Lan::standard();
+    crate::emul_lan::bound_for_image(&mut lan);
+    #[cfg(all(feature = "global-alloc", not(test)))]
+    lan.set_memory_guard(Some(crate::heap::guard()));
+    lan
+}
+
+/// Schedule the LAN clients of `spec` (NUL-terminated text, grammar in
+/// `w5500_sim::lan::clients::spec`), each report to be logged as it finishes. Returns how
+/// many clients were added, or -1 (logged: the emulator does not exist, or the text is not
+/// valid; then none is added).
+///
+/// # Safety
+/// `spec` is NULL or NUL-terminated. Calls into this module are serialised by the caller.
+#[no_mangle]
+pub unsafe extern "C" fn w5500_rs_emul_add_clients(spec: *const c_char) -> i32 {
+    if spec.is_null() {
+        return -1;
+    }
+    // SAFETY: the caller passes a NUL-terminated string.
+    let text = unsafe { CStr::from_ptr(spec) };
+    let Ok(text) = text.to_str() else {
+        log::error!("LAN clients: the spec is not UTF-8");
+        return -1;
+    };
+    // SAFETY: forwarded contract.
+    let r = unsafe { with_emul(|e| e.sim.network_mut().add_clients(text)) };
+    match r {
+        Some(Ok(ids)) => {
+            log::info!("LAN clients: {} scheduled", ids.len());
+            i32::try_from(ids.len()).unwrap_or(i32::MAX)
+        }
+        Some(Err(err)) => {
+            log::error!("{err}");
+            -1
+        }
+        None => -1,
+    }
+}
+
+/// LAN-client exchanges finished as expected (`ok`), otherwise (`failed`), and not yet
+/// finished (`pending`); any pointer may be NULL. Returns 0, or -1 before the emulator
+/// exists.
+///
+/// # Safety
+/// Non-NULL pointers are writable. Calls into this module are serialised by the caller.
+#[no_mangle]
+pub unsafe extern "C" fn w5500_rs_emul_client_totals(
+    ok: *mut u64,
+    failed: *mut u64,
+    pending: *mut u64,
+) -> i32 {
+    // SAFETY: forwarded contract.
+    let r = unsafe {
+        with_emul(|e| {
+            let lan = e.sim.network();
+            let (o, f) = lan.client_totals();
+            (o, f, lan.clients_pending())
+        })
+    };
+    let Some((o, f, p)) = r else {
+        return -1;
+    };
+    for (ptr, v) in [(ok, o), (failed, f), (pending, p)] {
+        // SAFETY: the caller passes NULL or a writable pointer.
+        if let Some(out) = unsafe { ptr.as_mut() } {
+            *out = v;
+        }
+    }
     0
 }
 
@@ -176,6 +272,10 @@ pub unsafe extern "C" fn w5500_rs_emul_peer_connect(to: *const W5500RsSockaddr) 
     // SAFETY: forwarded contract.
     let r = unsafe {
         with_emul(|e| {
+            if e.peers.len() >= MAX_PEERS {
+                log::error!("emulator: at most {MAX_PEERS} peer connections");
+                return None;
+            }
             let lan = e.sim.network_mut();
             let host = lan.host_by_ip(standard::PEER)?;
             let h = lan.tcp_connect_recorder(host, remote)?;
@@ -301,17 +401,15 @@ pub unsafe extern "C" fn w5500_rs_emul_dhcp_received(msg_type: u8) -> i32 {
     let r = unsafe {
         with_emul(|e| {
             dhcp_server(e).map(|d| {
-                d.log
-                    .iter()
-                    .filter(|l| {
-                        l.dir == w5500_sim::lan::dhcp::LogDir::Received && l.msg_type == msg_type
-                    })
-                    .count()
+                d.received_by_type
+                    .get(usize::from(msg_type))
+                    .copied()
+                    .unwrap_or(0)
             })
         })
     };
     r.flatten()
-        .map_or(-1, |n| i32::try_from(n).unwrap_or(i32::MAX))
+        .map_or(-1, |n: u64| i32::try_from(n).unwrap_or(i32::MAX))
 }
 
 /// Test control: the host name (DHCP option 12) of the last message the LAN's server
@@ -412,4 +510,64 @@ pub unsafe extern "C" fn w5500_rs_emul_arp_requests(
         count = i + 1;
     }
     i32::try_from(count).unwrap_or(i32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tick(ms: u64, now: &mut u64) {
+        for _ in 0..ms {
+            *now += 1000;
+            // SAFETY: this test is the only user of the emulator.
+            unsafe { w5500_rs_emul_tick(*now) };
+        }
+    }
+
+    fn totals() -> (u64, u64, u64) {
+        let (mut ok, mut failed, mut pending) = (0, 0, 0);
+        // SAFETY: writable outs; the only user.
+        let r = unsafe { w5500_rs_emul_client_totals(&mut ok, &mut failed, &mut pending) };
+        assert_eq!(r, 0);
+        (ok, failed, pending)
+    }
+
+    /// The Kconfig schedule's path: text in, exchanges run on the emulator's clock, totals
+    /// out. A SYN to a port nothing listens on gets RST (RFC 9293 §3.10.7.1); the default
+    /// schedule parses; a wrong text adds nothing.
+    #[test]
+    fn rfc9293_3_10_7_1_clients_from_text_run_on_the_emulator_clock() {
+        // SAFETY: the only user of the emulator in this test binary.
+        unsafe {
+            assert_eq!(
+                w5500_rs_emul_client_totals(
+                    core::ptr::null_mut(),
+                    core::ptr::null_mut(),
+                    core::ptr::null_mut()
+                ),
+                -1
+            );
+            assert_eq!(w5500_rs_emul_init(0), 0);
+            assert_eq!(
+                w5500_rs_emul_add_clients(
+                    c"tcp port=9 to=10.77.0.11 expect=refused count=2; tcp port=10 to=10.77.0.12"
+                        .as_ptr()
+                ),
+                2
+            );
+            assert_eq!(w5500_rs_emul_add_clients(c"tcp port=99999".as_ptr()), -1);
+            assert_eq!(w5500_rs_emul_add_clients(core::ptr::null()), -1);
+        }
+        let mut now = 0;
+        tick(200, &mut now);
+        // Two refusals as expected, one refusal not expected (no retries).
+        assert_eq!(totals(), (2, 1, 0));
+        let kconfig_default = include_str!("../../../zephyr/Kconfig")
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("default \"tcp name=echo port=4242"))
+            .map(|rest| format!("tcp name=echo port=4242{}", rest.trim_end_matches('"')))
+            .unwrap();
+        let specs = w5500_sim::lan::clients::parse_clients(&kconfig_default).unwrap();
+        assert_eq!(specs.len(), 7);
+    }
 }

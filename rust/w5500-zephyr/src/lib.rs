@@ -47,6 +47,8 @@ pub mod build_cfg;
 pub mod ctl;
 #[cfg(w5500_emul)]
 pub mod emul;
+#[cfg(any(feature = "emul-core", test))]
+mod emul_lan;
 pub mod exports;
 pub mod gai;
 #[cfg(all(w5500_global_alloc, not(test)))]
@@ -60,3 +62,5 @@ pub mod sys;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_heap;

@@ -51,6 +51,9 @@ mod imports {
         pub fn w5500_shim_malloc(size: usize, align: usize) -> *mut c_void;
         /// `k_free(p)`.
         pub fn w5500_shim_free(p: *mut c_void);
+        /// The emulator heap's bytes in use and free (`sys_heap_runtime_stats_get`). Returns 0,
+        /// or a negative errno when there are no statistics. Only with the emulator.
+        pub fn w5500_shim_emul_heap_stats(used: *mut usize, free_bytes: *mut usize) -> i32;
     }
 }
 
@@ -187,10 +190,28 @@ pub mod fake {
         EPOCH.fetch_add(1, Ordering::AcqRel);
     }
 
+    thread_local! {
+        /// Lines this thread logged through the shim (the last 1000), for tests.
+        static LOGGED: std::cell::RefCell<Vec<(u8, String)>> =
+            const { std::cell::RefCell::new(Vec::new()) };
+    }
+
+    /// Take the lines this thread logged so far.
+    pub fn take_logged() -> Vec<(u8, String)> {
+        LOGGED.with(|l| std::mem::take(&mut *l.borrow_mut()))
+    }
+
     pub unsafe fn w5500_shim_log(level: u8, msg: *const c_char) {
         // SAFETY: the logger passes a NUL-terminated buffer.
-        let s = unsafe { std::ffi::CStr::from_ptr(msg) };
-        eprintln!("[w5500 {level}] {}", s.to_string_lossy());
+        let s = unsafe { std::ffi::CStr::from_ptr(msg) }.to_string_lossy();
+        eprintln!("[w5500 {level}] {s}");
+        let _ = LOGGED.try_with(|l| {
+            let mut l = l.borrow_mut();
+            if l.len() >= 1000 {
+                l.remove(0);
+            }
+            l.push((level, s.into_owned()));
+        });
     }
 
     pub unsafe fn w5500_shim_panic() -> ! {
@@ -202,4 +223,8 @@ pub mod fake {
     }
 
     pub unsafe fn w5500_shim_free(_p: *mut c_void) {}
+
+    pub unsafe fn w5500_shim_emul_heap_stats(_used: *mut usize, _free: *mut usize) -> i32 {
+        -38
+    }
 }

@@ -13,7 +13,7 @@ static SERIAL: Mutex<()> = Mutex::new(());
 
 /// The one driver instance of the test process, brought up on the simulator with the
 /// standard static address 10.77.0.50/24 and no INTn pin (poll mode).
-fn up() -> MutexGuard<'static, ()> {
+pub(crate) fn up() -> MutexGuard<'static, ()> {
     static INIT: OnceLock<i32> = OnceLock::new();
     let g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let r = *INIT.get_or_init(|| {
@@ -65,18 +65,18 @@ fn up() -> MutexGuard<'static, ()> {
 }
 
 /// One worker step.
-fn poll() {
+pub(crate) fn poll() {
     let mut next = 0u64;
     // SAFETY: writable out.
     assert!(unsafe { w5500_rs_poll(&mut next) } >= 0);
 }
 
-const ECHO: W5500RsSockaddr = W5500RsSockaddr {
+pub(crate) const ECHO: W5500RsSockaddr = W5500RsSockaddr {
     addr: [10, 77, 0, 11],
     port: 7,
 };
 
-fn send(s: i32, data: &[u8], to: Option<&W5500RsSockaddr>) -> isize {
+pub(crate) fn send(s: i32, data: &[u8], to: Option<&W5500RsSockaddr>) -> isize {
     let to = to.map_or(std::ptr::null(), |t| t as *const _);
     // SAFETY: valid buffer and address.
     unsafe { w5500_rs_send(s, data.as_ptr(), data.len(), to, 0) }
@@ -87,7 +87,7 @@ fn setopt(s: i32, opt: W5500RsOpt, value: u32) -> i32 {
     unsafe { w5500_rs_setsockopt(s, opt, value, std::ptr::null()) }
 }
 
-fn recv(s: i32, buf: &mut [u8], flags: u32) -> isize {
+pub(crate) fn recv(s: i32, buf: &mut [u8], flags: u32) -> isize {
     // SAFETY: valid buffer.
     unsafe { w5500_rs_recv(s, buf.as_mut_ptr(), buf.len(), std::ptr::null_mut(), flags) }
 }

@@ -3,8 +3,8 @@
  *
  * @file
  * @brief Test controls of the simulated W5500 (CONFIG_W5500_OFFLOAD_EMUL): cable faults, the
- *        LAN's DHCP server, and a hand-driven TCP peer on the in-memory LAN (host "peer",
- *        10.77.0.20).
+ *        LAN's DHCP server, clients on the LAN that connect to the chip, and a hand-driven
+ *        TCP peer on the in-memory LAN (host "peer", 10.77.0.20).
  */
 
 #ifndef W5500_OFFLOAD_W5500_EMUL_H_
@@ -34,6 +34,16 @@ void w5500_emul_trace_start(void);
  *  the send instants (us) of the first n to at_us. Stops the recording. -EINVAL for a bad
  *  address, -ENODEV without the emulator. */
 int w5500_emul_arp_requests(const char *ip, uint64_t *at_us, size_t n);
+
+/** Schedule LAN clients that connect to the chip (the text of
+ *  CONFIG_W5500_OFFLOAD_EMUL_LAN_CLIENTS_SPEC: grammar in the w5500-sim crate,
+ *  lan::clients::spec). Each exchange is reported on the console. Returns how many clients
+ *  were added, or -EINVAL (the error is logged; none is added). */
+int w5500_emul_add_clients(const char *spec);
+
+/** LAN-client exchanges that went as expected, otherwise, and still to finish (any pointer may
+ *  be NULL). 0 or -ENODEV. */
+int w5500_emul_client_totals(uint64_t *ok, uint64_t *failed, uint64_t *pending);
 
 /** The LAN host 10.77.0.20 connects to ip:port. Returns a handle >= 0 or -errno. */
 int w5500_emul_peer_connect(const char *ip, uint16_t port);

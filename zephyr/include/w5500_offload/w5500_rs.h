@@ -491,6 +491,27 @@ int32_t w5500_rs_emul_init(uint64_t now_us);
 #endif
 
 #if defined(CONFIG_W5500_OFFLOAD_EMUL)
+// Schedule the LAN clients of `spec` (NUL-terminated text, grammar in
+// `w5500_sim::lan::clients::spec`), each report to be logged as it finishes. Returns how
+// many clients were added, or -1 (logged: the emulator does not exist, or the text is not
+// valid; then none is added).
+//
+// # Safety
+// `spec` is NULL or NUL-terminated. Calls into this module are serialised by the caller.
+int32_t w5500_rs_emul_add_clients(const char *spec);
+#endif
+
+#if defined(CONFIG_W5500_OFFLOAD_EMUL)
+// LAN-client exchanges finished as expected (`ok`), otherwise (`failed`), and not yet
+// finished (`pending`); any pointer may be NULL. Returns 0, or -1 before the emulator
+// exists.
+//
+// # Safety
+// Non-NULL pointers are writable. Calls into this module are serialised by the caller.
+int32_t w5500_rs_emul_client_totals(uint64_t *ok, uint64_t *failed, uint64_t *pending);
+#endif
+
+#if defined(CONFIG_W5500_OFFLOAD_EMUL)
 // Let simulated time reach `now_us`, processing chip timers and LAN traffic.
 //
 // # Safety
@@ -863,6 +884,12 @@ extern void *w5500_shim_malloc(size_t size, size_t align);
 #if !defined(W5500_RS_HOST_TEST)
 // `k_free(p)`.
 extern void w5500_shim_free(void *p);
+#endif
+
+#if !defined(W5500_RS_HOST_TEST)
+// The emulator heap's bytes in use and free (`sys_heap_runtime_stats_get`). Returns 0,
+// or a negative errno when there are no statistics. Only with the emulator.
+extern int32_t w5500_shim_emul_heap_stats(size_t *used, size_t *free_bytes);
 #endif
 
 #ifdef __cplusplus

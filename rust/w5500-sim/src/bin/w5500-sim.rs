@@ -7,11 +7,38 @@ use std::process::ExitCode;
 use w5500_sim::bridge::{
     parse_args, ClockMode, Command, Listener, Options, RegisterFile, Server, ServerConfig, USAGE,
 };
+use w5500_sim::lan::stream::FileBody;
 use w5500_sim::lan::{apps, dhcp, dns, standard, Lan, TcpOptions};
 use w5500_sim::sim::{Sim, SimConfig};
 use w5500_sim::time::SpiTiming;
 
+/// Prints log records at INFO and above (the LAN clients' reports) on stdout, warnings and
+/// errors on stderr.
+struct Printer;
+
+impl log::Log for Printer {
+    fn enabled(&self, m: &log::Metadata<'_>) -> bool {
+        m.level() <= log::Level::Info
+    }
+    fn log(&self, r: &log::Record<'_>) {
+        if !self.enabled(r.metadata()) {
+            return;
+        }
+        if r.level() <= log::Level::Warn {
+            eprintln!("w5500-sim: {}", r.args());
+        } else {
+            println!("w5500-sim: {}", r.args());
+        }
+    }
+    fn flush(&self) {}
+}
+
+static PRINTER: Printer = Printer;
+
 fn main() -> ExitCode {
+    if log::set_logger(&PRINTER).is_ok() {
+        log::set_max_level(log::LevelFilter::Info);
+    }
     let opts = match parse_args(std::env::args().skip(1)) {
         Ok(Command::Help) => {
             println!("{USAGE}");
@@ -52,13 +79,11 @@ fn build_lan(opts: &Options) -> Result<Lan, String> {
         }
     }
     if !opts.http.is_empty() {
-        let mut content = apps::HttpContent::new()
-            .route("/", b"Hello from the simulated LAN\n".to_vec())
-            .route("/big", w5500_sim::lan::util::pattern(0, standard::BIG_BODY));
+        let mut content = Lan::standard_http_content();
         for (path, file) in &opts.http {
             let body =
-                std::fs::read(file).map_err(|e| format!("--http {}: {e}", file.display()))?;
-            content = content.route(path, body);
+                FileBody::open(file).map_err(|e| format!("--http {}: {e}", file.display()))?;
+            content = content.route_body(path, std::sync::Arc::new(body));
         }
         let http = lan.host_by_ip(standard::HTTP).ok_or("no HTTP host")?;
         lan.listen_tcp(
@@ -67,6 +92,9 @@ fn build_lan(opts: &Options) -> Result<Lan, String> {
             TcpOptions::default(),
             apps::HttpServer::factory(content),
         );
+    }
+    for text in &opts.clients {
+        lan.add_clients(text).map_err(|e| e.to_string())?;
     }
     Ok(lan)
 }

@@ -68,6 +68,9 @@ pub struct Options {
     pub selftest_target: bool,
     /// `--max-clients N`: exit after serving N clients (default: serve forever).
     pub max_clients: Option<usize>,
+    /// `--client SPEC`, repeatable: LAN clients that connect to the chip
+    /// ([`crate::lan::clients::spec`]), checked when parsed.
+    pub clients: Vec<String>,
 }
 
 impl Default for Options {
@@ -81,6 +84,7 @@ impl Default for Options {
             http: Vec::new(),
             selftest_target: false,
             max_clients: None,
+            clients: Vec::new(),
         }
     }
 }
@@ -104,10 +108,13 @@ usage: w5500-sim [options]
   --dns-record NAME=A.B.C.D                 extra DNS A record on the LAN, repeatable
   --http PATH=FILE                          extra resource on the LAN's HTTP server, repeatable
   --selftest-target                         serve a plain register file instead of the chip
-  --max-clients N                           exit after N clients
+  --max-clients N                           exit after N bridge clients
+  --client SPEC                             LAN hosts that connect to the chip, repeatable, e.g.
+                                            'tcp port=7 send=pattern:1000 expect=echo count=3'
+                                            (grammar: w5500_sim::lan::clients::spec); reports on stdout
   --help                                    this text
 The chip sits on the simulator's standard in-memory LAN (10.77.0.0/24: DHCP and DNS at .1,
-HTTP at .10, echo at .11, byte source/sink at .12; see w5500_sim::lan).
+HTTP at .10 with /, /big and /bytes/N, echo at .11, byte source/sink at .12; see w5500_sim::lan).
 The wire protocol is documented in the w5500_sim::bridge module.";
 
 /// Parse the arguments after the program name.
@@ -166,6 +173,11 @@ where
                 o.http.push((path.to_owned(), PathBuf::from(file)));
             }
             "--selftest-target" => o.selftest_target = true,
+            "--client" => {
+                let v = value(arg)?;
+                crate::lan::clients::parse_clients(&v).map_err(|e| e.to_string())?;
+                o.clients.push(v);
+            }
             "--max-clients" => {
                 let v = value(arg)?;
                 o.max_clients = Some(

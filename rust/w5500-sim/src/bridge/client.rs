@@ -11,6 +11,7 @@ use embedded_hal::spi::Operation;
 
 use super::server::Stream;
 use super::{op, status, ClockMode, ListenAddr, MAGIC, MAX_PAYLOAD, VERSION};
+use crate::lan::ClientReport;
 use crate::time::Instant;
 
 /// What went wrong talking to a bridge server.
@@ -244,6 +245,34 @@ impl Client {
     pub fn advance(&self, d: Duration) -> Result<Instant, ClientError> {
         let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
         u64_of(&lock(&self.conn).call(op::ADVANCE, &us.to_be_bytes())?).map(Instant::from_micros)
+    }
+
+    /// Schedule clients on the simulated LAN that connect to the chip (`LAN_CLIENT`; text in
+    /// [`crate::lan::clients::spec`]); returns their ids.
+    pub fn lan_clients(&self, spec: &str) -> Result<Vec<u32>, ClientError> {
+        let b = lock(&self.conn).call(op::LAN_CLIENT, spec.as_bytes())?;
+        let n = b
+            .get(..2)
+            .map(|c| usize::from(u16::from_be_bytes([c[0], c[1]])))
+            .ok_or(ClientError::Protocol("LAN_CLIENT reply"))?;
+        let ids: Vec<u32> = b
+            .get(2..)
+            .unwrap_or(&[])
+            .chunks_exact(4)
+            .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        if ids.len() != n || b.len() != 2 + 4 * n {
+            return Err(ClientError::Protocol("LAN_CLIENT reply"));
+        }
+        Ok(ids)
+    }
+
+    /// Take the reports of finished LAN-client exchanges (`LAN_REPORTS`): the count still
+    /// pending, and each report with its text line.
+    #[allow(clippy::type_complexity)]
+    pub fn lan_reports(&self) -> Result<(u64, Vec<(ClientReport, String)>), ClientError> {
+        let b = lock(&self.conn).call(op::LAN_REPORTS, &[])?;
+        super::decode_reports(&b).ok_or(ClientError::Protocol("LAN_REPORTS reply"))
     }
 
     /// Say BYE (the server closes the connection).

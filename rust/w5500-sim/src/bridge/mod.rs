@@ -46,9 +46,29 @@
 //! | 0x31 | WAIT_INT      | timeout_us:u32                          | asserted:u8. Returns as soon as INTn is low, or after the timeout (clamped to 60 s). With the simulated clock, waiting advances simulated time (1 ms steps) |
 //! | 0x40 | GET_TIME      | empty                                   | now_us:u64, microseconds since the chip was powered |
 //! | 0x41 | ADVANCE       | d_us:u64                                | now_us:u64 after advancing. `UNSUPPORTED` when the server runs on the wall clock |
+//! | 0x50 | LAN_CLIENT    | UTF-8 text: one or more LAN clients (grammar below) | count:u16, then client_id:u32 per client. Hosts on the simulated LAN will connect to the chip as scheduled. `BAD_REQUEST` (with the reason) when the text is wrong: then none is added. `UNSUPPORTED` when the chip is not on the in-memory LAN |
+//! | 0x51 | LAN_REPORTS   | empty                                   | pending:u32, count:u16, then count reports (below), oldest first. Reports are handed out once. `UNSUPPORTED` as for LAN_CLIENT |
 //!
 //! A transaction is `SELECT`, any number of `TRANSFER`s (the chip sees one continuous frame,
 //! e.g. a 3-byte header in one transfer and the data in the next), then `DESELECT`.
+//!
+//! **LAN clients** (connections *to* the chip). The text of `LAN_CLIENT` is the grammar of
+//! [`crate::lan::clients::spec`], e.g. `tcp port=5000 send=text:hello%0A expect=echo count=2`;
+//! `start` counts from the request. The clients run on the chip's clock: with the simulated
+//! clock they progress as the client's requests move time (TRANSFER, WAIT_INT, ADVANCE).
+//! `pending` counts exchanges not finished yet. Each report (all integers big-endian):
+//!
+//! ```text
+//! client_id:u32 round:u32 index:u32 outcome:u8 proto:u8 attempts:u32 sent:u64 received:u64
+//! started_us:u64 finished_us:u64 local_ip:[4] local_port:u16 remote_ip:[4] remote_port:u16
+//! text_len:u16 text[text_len]
+//! ```
+//!
+//! `outcome` is [`crate::lan::clients::Outcome`] (0 ok, 1 refused, 2 reset, 3 closed-early,
+//! 4 mismatch, 5 bad-response, 6 timeout, 7 no-address, 8 heap-short, 9 accepted), `proto`
+//! 0 TCP / 1 UDP, addresses 0.0.0.0:0 when unknown, `text` the report as one UTF-8 line
+//! (`lan client NAME#ROUND.INDEX OUTCOME: ...`). At most [`MAX_REPORTS_PER_REPLY`] reports
+//! per reply; the rest stay for the next.
 //!
 //! **Replies with errors.** `status` ≠ 0 means the request failed and changed nothing; the
 //! payload is a short UTF-8 message for humans (may be empty):
@@ -71,21 +91,27 @@
 //!
 //! **Versioning.** The version is a single u16; a server speaks exactly the versions it lists
 //! ([`VERSION`] = 1 here). Additions that old clients can ignore get new op codes within the
-//! same version; anything else bumps the version.
+//! same version; anything else bumps the version. History of version 1: the first servers
+//! had ops 0x01–0x41; `LAN_CLIENT` and `LAN_REPORTS` (0x50, 0x51) came later. A client finds
+//! out whether a server has them from the reply: an older server answers `BAD_REQUEST`
+//! ("unknown op") and the connection stays usable.
 
 mod cli;
 mod client;
 mod regfile;
 mod server;
+mod wire;
 
 pub use cli::{parse_args, Command, ListenAddr, Options, USAGE};
 pub use client::{Client, ClientError, IntPin, ResetPin, ServerInfo};
 pub use regfile::RegisterFile;
 pub use server::{Listener, Server, ServerConfig};
+pub use wire::{decode_reports, encode_reports};
 
 use core::time::Duration;
 use std::sync::{Arc, Mutex};
 
+use crate::lan::ClientReport;
 use crate::time::Instant;
 
 /// Protocol version this crate speaks.
@@ -96,6 +122,17 @@ pub const MAGIC: [u8; 4] = *b"W5SB";
 pub const MAX_PAYLOAD: u32 = 1 << 20;
 /// Longest WAIT_INT the server honours; longer timeouts are clamped.
 pub const MAX_WAIT: Duration = Duration::from_secs(60);
+/// Most reports one LAN_REPORTS reply carries.
+pub const MAX_REPORTS_PER_REPLY: usize = 1000;
+
+/// Why a LAN-client request failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LanError {
+    /// The target has no in-memory LAN (the register file, the host-socket backend).
+    Unsupported,
+    /// The client text was wrong (the reason).
+    Bad(String),
+}
 
 /// Request op codes (see the module docs).
 pub mod op {
@@ -121,6 +158,10 @@ pub mod op {
     pub const GET_TIME: u8 = 0x40;
     /// Advance the simulated clock.
     pub const ADVANCE: u8 = 0x41;
+    /// Schedule clients on the LAN that connect to the chip.
+    pub const LAN_CLIENT: u8 = 0x50;
+    /// Take the reports of finished LAN-client exchanges.
+    pub const LAN_REPORTS: u8 = 0x51;
 }
 
 /// Reply status codes (see the module docs).
@@ -186,6 +227,16 @@ pub trait BridgeTarget {
     fn now(&self) -> Instant;
     /// Advance the chip's clock by `d` (simulated clock only; a no-op on the wall clock).
     fn advance(&mut self, d: Duration);
+    /// Schedule LAN clients from their text ([`crate::lan::clients::spec`]); returns their
+    /// ids. By default the target has no LAN.
+    fn lan_clients(&mut self, _spec: &str) -> Result<Vec<u32>, LanError> {
+        Err(LanError::Unsupported)
+    }
+    /// Take up to `max` finished LAN-client reports, with the count of exchanges still
+    /// pending. By default the target has no LAN.
+    fn lan_reports(&mut self, _max: usize) -> Result<(u64, Vec<ClientReport>), LanError> {
+        Err(LanError::Unsupported)
+    }
 }
 
 /// A target shared behind a mutex (the simulator is shared between threads that way). A
@@ -214,6 +265,12 @@ impl<T: BridgeTarget> BridgeTarget for Arc<Mutex<T>> {
     }
     fn advance(&mut self, d: Duration) {
         lock(self).advance(d)
+    }
+    fn lan_clients(&mut self, spec: &str) -> Result<Vec<u32>, LanError> {
+        lock(self).lan_clients(spec)
+    }
+    fn lan_reports(&mut self, max: usize) -> Result<(u64, Vec<ClientReport>), LanError> {
+        lock(self).lan_reports(max)
     }
 }
 
@@ -248,5 +305,18 @@ impl<N: crate::net::Network> BridgeTarget for crate::sim::Sim<N> {
     }
     fn advance(&mut self, d: Duration) {
         crate::sim::Sim::advance(self, d)
+    }
+    fn lan_clients(&mut self, spec: &str) -> Result<Vec<u32>, LanError> {
+        let lan = self.network_mut().lan_mut().ok_or(LanError::Unsupported)?;
+        lan.add_clients(spec)
+            .map(|ids| ids.into_iter().map(|i| i.0).collect())
+            .map_err(|e| LanError::Bad(e.to_string()))
+    }
+    fn lan_reports(&mut self, max: usize) -> Result<(u64, Vec<ClientReport>), LanError> {
+        let lan = self.network_mut().lan_mut().ok_or(LanError::Unsupported)?;
+        let mut all = lan.take_client_reports();
+        let rest = all.split_off(all.len().min(max));
+        lan.requeue_client_reports(rest);
+        Ok((lan.clients_pending(), all))
     }
 }

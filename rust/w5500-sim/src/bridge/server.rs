@@ -7,7 +7,8 @@ use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
 
 use super::{
-    op, status, BridgeTarget, ClockMode, ListenAddr, MAGIC, MAX_PAYLOAD, MAX_WAIT, VERSION,
+    encode_reports, op, status, BridgeTarget, ClockMode, LanError, ListenAddr, MAGIC, MAX_PAYLOAD,
+    MAX_REPORTS_PER_REPLY, MAX_WAIT, VERSION,
 };
 
 /// How a [`Server`] presents itself.
@@ -296,9 +297,33 @@ impl<T: BridgeTarget> Server<T> {
                 }
                 Err(_) => err(status::BAD_REQUEST, "ADVANCE takes a u64"),
             },
-            op::BYE | op::SELECT | op::DESELECT | op::RESET_PULSE | op::GET_INT | op::GET_TIME => {
-                err(status::BAD_REQUEST, "this request takes no payload")
+            op::LAN_CLIENT => {
+                let Ok(text) = std::str::from_utf8(&p) else {
+                    return err(status::BAD_REQUEST, "LAN_CLIENT text must be UTF-8");
+                };
+                match self.target.lan_clients(text) {
+                    Ok(ids) => {
+                        let n = u16::try_from(ids.len()).unwrap_or(u16::MAX);
+                        let mut r = n.to_be_bytes().to_vec();
+                        for id in ids.iter().take(usize::from(n)) {
+                            r.extend_from_slice(&id.to_be_bytes());
+                        }
+                        ok(r)
+                    }
+                    Err(e) => lan_err(e),
+                }
             }
+            op::LAN_REPORTS if empty => match self.target.lan_reports(MAX_REPORTS_PER_REPLY) {
+                Ok((pending, reports)) => ok(encode_reports(pending, &reports)),
+                Err(e) => lan_err(e),
+            },
+            op::BYE
+            | op::SELECT
+            | op::DESELECT
+            | op::RESET_PULSE
+            | op::GET_INT
+            | op::GET_TIME
+            | op::LAN_REPORTS => err(status::BAD_REQUEST, "this request takes no payload"),
             _ => err(status::BAD_REQUEST, "unknown op"),
         }
     }
@@ -328,6 +353,17 @@ impl<T: BridgeTarget> Server<T> {
                 }
             }
         }
+    }
+}
+
+fn lan_err(e: LanError) -> (u8, Vec<u8>, After) {
+    match e {
+        LanError::Unsupported => (
+            status::UNSUPPORTED,
+            b"the chip is not on the in-memory LAN".to_vec(),
+            After::Continue,
+        ),
+        LanError::Bad(m) => (status::BAD_REQUEST, m.into_bytes(), After::Continue),
     }
 }
 

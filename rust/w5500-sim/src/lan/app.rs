@@ -85,6 +85,35 @@ impl TcpIo {
         self.out.extend_from_slice(data);
     }
 
+    /// Queue up to `n` bytes that `fill` writes into a buffer of `n` bytes (it returns how
+    /// many it wrote): a body generated as it is sent, without an intermediate copy. Returns
+    /// the count queued, or the error of `fill` (or of the allocation: nothing is queued).
+    pub fn send_from(
+        &mut self,
+        n: usize,
+        fill: impl FnOnce(&mut [u8]) -> Result<usize, &'static str>,
+    ) -> Result<usize, &'static str> {
+        let start = self.out.len();
+        if self.out.try_reserve(n).is_err() {
+            return Err("simulator heap short");
+        }
+        self.out.resize(start.saturating_add(n), 0);
+        let r = match self.out.get_mut(start..) {
+            Some(buf) => fill(buf),
+            None => Ok(0),
+        };
+        match r {
+            Ok(k) => {
+                self.out.truncate(start.saturating_add(k.min(n)));
+                Ok(k.min(n))
+            }
+            Err(e) => {
+                self.out.truncate(start);
+                Err(e)
+            }
+        }
+    }
+
     /// Send FIN once everything queued is sent (half-close: receiving continues).
     pub fn close(&mut self) {
         self.close = true;

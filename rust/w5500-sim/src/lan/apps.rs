@@ -8,14 +8,19 @@ use alloc::vec::Vec;
 use core::net::SocketAddrV4;
 
 use super::app::{InDatagram, TcpApp, TcpAppFactory, TcpIo, UdpApp, UdpCtx};
-use super::util::{pattern, Fnv1a};
+use super::limits::STREAM_QUEUE;
+use super::stream::{Body, BytesBody, Fill, Outgoing, PatternBody};
+use super::util::Fnv1a;
 use crate::time::Instant;
 
-/// TCP echo (RFC 862): sends back every byte, closes after the peer closes.
+/// TCP echo (RFC 862): sends back every byte, closes after the peer closes. It stops reading
+/// while more than [`STREAM_QUEUE`] bytes wait to be echoed (so a peer that sends without
+/// reading sees the window close instead of the echo host buffering without bound).
 #[derive(Debug, Default)]
 pub struct TcpEcho {
     /// Bytes echoed.
     pub echoed: u64,
+    paused: bool,
 }
 
 impl TcpEcho {
@@ -29,6 +34,16 @@ impl TcpApp for TcpEcho {
     fn on_data(&mut self, _now: Instant, data: &[u8], io: &mut TcpIo) {
         self.echoed = self.echoed.saturating_add(data.len() as u64);
         io.send(data);
+        if io.queued() > STREAM_QUEUE && !self.paused {
+            self.paused = true;
+            io.set_read_rate(Some(0));
+        }
+    }
+    fn poll(&mut self, _now: Instant, io: &mut TcpIo) {
+        if self.paused && io.queued() <= STREAM_QUEUE / 2 {
+            self.paused = false;
+            io.set_read_rate(None);
+        }
     }
     fn on_peer_fin(&mut self, _now: Instant, io: &mut TcpIo) {
         io.close();
@@ -62,10 +77,12 @@ pub struct HttpRequestLog {
     pub status: u16,
 }
 
-/// The content an [`HttpServer`] serves: bodies by path.
+/// The content an [`HttpServer`] serves: bodies by path, each read as it is sent
+/// ([`super::stream`]), so a body of any size costs no memory per connection.
 #[derive(Clone, Debug, Default)]
 pub struct HttpContent {
-    routes: Vec<(String, Vec<u8>)>,
+    routes: Vec<(String, Body)>,
+    sized_prefix: Option<String>,
 }
 
 impl HttpContent {
@@ -74,17 +91,41 @@ impl HttpContent {
         Self::default()
     }
 
-    /// Serve `body` at `path`.
-    pub fn route(mut self, path: &str, body: Vec<u8>) -> Self {
+    /// Serve `body` at `path` (stored once, shared by every connection).
+    pub fn route(self, path: &str, body: Vec<u8>) -> Self {
+        self.route_body(path, Arc::new(BytesBody(body)))
+    }
+
+    /// Serve `len` bytes of the pattern ([`super::util::pattern`]) at `path`, generated as
+    /// they are sent.
+    pub fn route_pattern(self, path: &str, len: u64) -> Self {
+        self.route_body(path, Arc::new(PatternBody { len }))
+    }
+
+    /// Serve any [`super::stream::BodySource`] at `path`.
+    pub fn route_body(mut self, path: &str, body: Body) -> Self {
+        self.routes.retain(|(p, _)| p != path);
         self.routes.push((String::from(path), body));
         self
     }
 
-    fn get(&self, path: &str) -> Option<&[u8]> {
-        self.routes
-            .iter()
-            .find(|(p, _)| p == path)
-            .map(|(_, b)| b.as_slice())
+    /// Serve `N` pattern bytes at `<prefix><N>` for any decimal `N` up to `u64::MAX` (e.g.
+    /// `/bytes/1000000`), generated as they are sent.
+    pub fn sized_pattern(mut self, prefix: &str) -> Self {
+        self.sized_prefix = Some(String::from(prefix));
+        self
+    }
+
+    fn get(&self, path: &str) -> Option<Body> {
+        if let Some((_, b)) = self.routes.iter().find(|(p, _)| p == path) {
+            return Some(b.clone());
+        }
+        let n = path.strip_prefix(self.sized_prefix.as_deref()?)?;
+        if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let len: u64 = n.parse().ok()?;
+        Some(Arc::new(PatternBody { len }))
     }
 }
 
@@ -93,12 +134,14 @@ const HTTP_MAX_HEAD: usize = 8192;
 
 /// An HTTP/1.0 and 1.1 server (RFC 9112), one instance per connection: reads one request,
 /// answers with `Content-Length` and `Connection: close`, then closes. 404 for unknown paths,
-/// 405 for methods other than GET and HEAD, 400 for a malformed request line.
+/// 405 for methods other than GET and HEAD, 400 for a malformed request line. The body is
+/// streamed ([`Outgoing`]): generated or copied as the peer's window opens.
 #[derive(Debug)]
 pub struct HttpServer {
     content: Arc<HttpContent>,
     head: Vec<u8>,
     done: bool,
+    body: Option<Outgoing>,
     /// The request this connection carried, once answered.
     pub request: Option<HttpRequestLog>,
 }
@@ -112,43 +155,40 @@ impl HttpServer {
                 content: content.clone(),
                 head: Vec::new(),
                 done: false,
+                body: None,
                 request: None,
             })
         })
     }
 
     fn respond(&mut self, now: Instant, io: &mut TcpIo) {
-        let head_end = self
-            .head
+        let head = core::mem::take(&mut self.head);
+        let head_end = head
             .windows(4)
             .position(|w| w == b"\r\n\r\n")
-            .unwrap_or(self.head.len());
-        let text = core::str::from_utf8(self.head.get(..head_end).unwrap_or(&[])).unwrap_or("");
+            .unwrap_or(head.len());
+        let text = core::str::from_utf8(head.get(..head_end).unwrap_or(&[])).unwrap_or("");
         let line = text.lines().next().unwrap_or("");
         let mut parts = line.split(' ');
         let method = parts.next().unwrap_or("");
         let path = parts.next().unwrap_or("");
         let version = parts.next().unwrap_or("");
-        let (status, reason, body): (u16, &str, Vec<u8>) =
+        let fixed = |t: &'static [u8]| -> Body { Arc::new(BytesBody(t.to_vec())) };
+        let (status, reason, body): (u16, &str, Body) =
             if method.is_empty() || path.is_empty() || !version.starts_with("HTTP/1.") {
-                (400, "Bad Request", b"bad request\n".to_vec())
+                (400, "Bad Request", fixed(b"bad request\n"))
             } else if method != "GET" && method != "HEAD" {
-                (405, "Method Not Allowed", b"method not allowed\n".to_vec())
+                (405, "Method Not Allowed", fixed(b"method not allowed\n"))
             } else if let Some(b) = self.content.get(path) {
-                (200, "OK", b.to_vec())
+                (200, "OK", b)
             } else {
-                (404, "Not Found", b"not found\n".to_vec())
+                (404, "Not Found", fixed(b"not found\n"))
             };
-        let mut resp = alloc::format!(
+        let resp = alloc::format!(
             "HTTP/1.1 {status} {reason}\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
             body.len()
-        )
-        .into_bytes();
-        if method != "HEAD" {
-            resp.extend_from_slice(&body);
-        }
-        io.send(&resp);
-        io.close();
+        );
+        io.send(resp.as_bytes());
         self.done = true;
         self.request = Some(HttpRequestLog {
             at: now,
@@ -156,6 +196,25 @@ impl HttpServer {
             path: String::from(path),
             status,
         });
+        if method == "HEAD" {
+            io.close();
+        } else {
+            self.body = Some(Outgoing::new(body));
+            self.stream(io);
+        }
+    }
+
+    fn stream(&mut self, io: &mut TcpIo) {
+        if let Some(b) = self.body.as_mut() {
+            match b.fill(io, u64::MAX) {
+                Fill::More => {}
+                Fill::Done => {
+                    self.body = None;
+                    io.close();
+                }
+                Fill::Failed => self.body = None,
+            }
+        }
     }
 }
 
@@ -170,6 +229,7 @@ impl TcpApp for HttpServer {
         } else if self.head.len() > HTTP_MAX_HEAD {
             io.send(b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
             io.close();
+            self.head = Vec::new();
             self.done = true;
         }
     }
@@ -179,6 +239,9 @@ impl TcpApp for HttpServer {
             self.head.extend_from_slice(b"\r\n\r\n");
             self.respond(now, io);
         }
+    }
+    fn poll(&mut self, _now: Instant, io: &mut TcpIo) {
+        self.stream(io);
     }
 }
 
@@ -191,11 +254,9 @@ pub enum AfterSend {
     StayOpen,
 }
 
-/// Bytes a source keeps queued (unacknowledged) at most.
-const SOURCE_QUEUE: usize = 64 * 1024;
-
 /// On connect, sends `total` bytes of the deterministic [`super::util::pattern`] (as fast as
-/// the peer's window allows), then closes or stays open. Incoming bytes are counted.
+/// the peer's window allows, generated as sent: [`Outgoing`]), then closes or stays open.
+/// Incoming bytes are counted.
 #[derive(Debug)]
 pub struct ByteSource {
     /// Bytes to send.
@@ -208,6 +269,7 @@ pub struct ByteSource {
     pub received: u64,
     /// When the last byte was queued.
     pub finished_at: Option<Instant>,
+    out: Outgoing,
     connected: bool,
 }
 
@@ -220,6 +282,7 @@ impl ByteSource {
             after,
             received: 0,
             finished_at: None,
+            out: Outgoing::new(Arc::new(PatternBody { len: total })),
             connected: false,
         }
     }
@@ -233,18 +296,17 @@ impl ByteSource {
         if !self.connected || self.finished_at.is_some() {
             return;
         }
-        let room = SOURCE_QUEUE.saturating_sub(io.queued());
-        let left = self.total.saturating_sub(self.sent);
-        let n = (room as u64).min(left) as usize;
-        if n > 0 {
-            io.send(&pattern(self.sent, n));
-            self.sent = self.sent.saturating_add(n as u64);
-        }
-        if self.sent >= self.total {
-            self.finished_at = Some(now);
-            if self.after == AfterSend::Close {
-                io.close();
+        let r = self.out.fill(io, u64::MAX);
+        self.sent = self.out.sent();
+        match r {
+            Fill::More => {}
+            Fill::Done => {
+                self.finished_at = Some(now);
+                if self.after == AfterSend::Close {
+                    io.close();
+                }
             }
+            Fill::Failed => self.finished_at = Some(now),
         }
     }
 }

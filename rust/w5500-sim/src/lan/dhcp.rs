@@ -465,8 +465,13 @@ pub struct DhcpServer {
     pub omit_options: Vec<u8>,
     /// Put options into the `file` and `sname` fields (option 52 = 3, RFC 2132 §9.3).
     pub overload: bool,
-    /// Every message seen and sent.
+    /// Every message seen and sent (the last [`DhcpServer::log_limit`]).
     pub log: Vec<DhcpLogEntry>,
+    /// Most entries kept in [`DhcpServer::log`] (oldest dropped first).
+    pub log_limit: usize,
+    /// Messages received in all, by DHCP message type (option 53: index 1 DISCOVER .. 8
+    /// INFORM; 0 counts messages without a known type).
+    pub received_by_type: [u64; 9],
     /// Host name (option 12, RFC 2132 §3.14) of the last received message that carried
     /// one: what the client calls itself.
     pub last_hostname: Option<Vec<u8>>,
@@ -490,6 +495,8 @@ impl DhcpServer {
             omit_options: Vec::new(),
             overload: false,
             log: Vec::new(),
+            log_limit: usize::MAX,
+            received_by_type: [0; 9],
             last_hostname: None,
             leases: Vec::new(),
             declined: Vec::new(),
@@ -653,6 +660,7 @@ impl DhcpServer {
         } else {
             (SocketAddrV4::new(yiaddr, CLIENT_PORT), Some(req.mac()))
         };
+        super::host::keep_last(&mut self.log, self.log_limit);
         self.log.push(DhcpLogEntry {
             at: now,
             dir: LogDir::Sent,
@@ -693,6 +701,16 @@ impl DhcpServer {
         if let Some(h) = req.option(opt::HOST_NAME) {
             self.last_hostname = Some(h.to_vec());
         }
+        let slot = usize::from(t);
+        let slot = if slot < self.received_by_type.len() {
+            slot
+        } else {
+            0
+        };
+        if let Some(n) = self.received_by_type.get_mut(slot) {
+            *n = n.saturating_add(1);
+        }
+        super::host::keep_last(&mut self.log, self.log_limit);
         self.log.push(DhcpLogEntry {
             at: now,
             dir: LogDir::Received,

@@ -451,8 +451,12 @@ pub struct DnsServer {
     pub zone: Zone,
     /// The fault mode.
     pub fault: DnsFault,
-    /// Queries seen over UDP.
+    /// Queries seen over UDP (the last [`DnsServer::log_limit`]).
     pub log: Vec<QueryLog>,
+    /// Most entries kept in [`DnsServer::log`] (oldest dropped first).
+    pub log_limit: usize,
+    /// Queries seen over UDP in all.
+    pub queries: u64,
     rng: XorShift,
 }
 
@@ -463,6 +467,8 @@ impl DnsServer {
             zone,
             fault: DnsFault::None,
             log: Vec::new(),
+            log_limit: usize::MAX,
+            queries: 0,
             rng: XorShift::new(0xd45),
         }
     }
@@ -472,6 +478,8 @@ impl UdpApp for DnsServer {
     fn on_datagram(&mut self, now: Instant, d: &InDatagram, ctx: &mut UdpCtx) {
         let reply = match parse_question(&d.payload) {
             Some(q) => {
+                self.queries = self.queries.saturating_add(1);
+                super::host::keep_last(&mut self.log, self.log_limit);
                 self.log.push(QueryLog {
                     at: now,
                     src: d.src,
@@ -568,6 +576,8 @@ pub fn install(lan: &mut super::Lan, id: super::HostId, zone: Zone, fault: DnsFa
     udp.fault = fault;
     if let Some(old) = lan.udp_app::<DnsServer>(id, PORT) {
         udp.log = old.log.clone();
+        udp.log_limit = old.log_limit;
+        udp.queries = old.queries;
     }
     lan.bind_udp(id, PORT, Box::new(udp));
     lan.listen_tcp(

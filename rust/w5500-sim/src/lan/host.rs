@@ -7,6 +7,7 @@ use alloc::vec::Vec;
 use core::net::{Ipv4Addr, SocketAddrV4};
 
 use super::app::{InDatagram, TcpApp, TcpAppFactory, TcpOptions, TcpState, UdpApp, UdpCtx};
+use super::limits::{self, LanLimits, MemoryGuard};
 use super::tcp::TcpConn;
 use super::util::XorShift;
 use crate::net::{
@@ -19,8 +20,8 @@ use crate::time::Instant;
 const ARP_TRIES: u32 = 3;
 /// Packets a host queues per unresolved address.
 const ARP_QUEUE: usize = 64;
-/// Closed connections a host keeps for inspection.
-const KEEP_CLOSED: usize = 64;
+/// ICMP and IGMP messages a host keeps (oldest dropped first).
+const KEEP_MESSAGES: usize = 64;
 
 struct ArpWait {
     ip: Ipv4Addr,
@@ -103,9 +104,18 @@ pub struct Host {
     rng: XorShift,
     pub(crate) outbox: Vec<(u32, Frame)>,
     pub(crate) port_free_ns: u64,
-    /// ICMP messages received (echo replies to this host's pings, unreachables), with sender.
+    pub(crate) limits: LanLimits,
+    pub(crate) guard: Option<MemoryGuard>,
+    /// SYNs refused and connections reset because the heap was short (see [`super::limits`]).
+    pub heap_refusals: u64,
+    /// SYNs refused because [`LanLimits::max_open`] connections were open.
+    pub syns_refused: u64,
+    /// Connections dropped from TIME-WAIT early ([`LanLimits::max_time_wait`]).
+    pub time_wait_dropped: u64,
+    /// ICMP messages received (echo replies to this host's pings, unreachables), with sender;
+    /// the last 64.
     pub icmp_received: Vec<(Instant, Ipv4Addr, Icmp)>,
-    /// IGMP messages received (the chip's reports reach every host), with sender.
+    /// IGMP messages received (the chip's reports reach every host), with sender; the last 64.
     pub igmp_received: Vec<(Instant, Ipv4Addr, Igmp)>,
 }
 
@@ -150,6 +160,11 @@ impl Host {
             rng: XorShift::new(seed),
             outbox: Vec::new(),
             port_free_ns: 0,
+            limits: LanLimits::HOST,
+            guard: None,
+            heap_refusals: 0,
+            syns_refused: 0,
+            time_wait_dropped: 0,
             icmp_received: Vec::new(),
             igmp_received: Vec::new(),
         }
@@ -233,6 +248,22 @@ impl Host {
         self.udp.insert(port, app);
     }
 
+    /// A UDP port from the dynamic range (RFC 6335 §6) that nothing is bound to.
+    pub fn free_udp_port(&mut self) -> u16 {
+        for _ in 0..16_384 {
+            let p = self.next_port;
+            self.next_port = if self.next_port == u16::MAX {
+                49_152
+            } else {
+                self.next_port + 1
+            };
+            if !self.udp.contains_key(&p) {
+                return p;
+            }
+        }
+        self.next_port
+    }
+
     /// Unbind UDP `port`, returning its app.
     pub fn unbind_udp(&mut self, port: u16) -> Option<Box<dyn UdpApp>> {
         self.udp.remove(&port)
@@ -266,6 +297,11 @@ impl Host {
     /// All connections, open and recently closed.
     pub fn conns(&self) -> &[TcpConn] {
         &self.conns
+    }
+
+    /// All connections, mutably.
+    pub(crate) fn conns_mut(&mut self) -> &mut [TcpConn] {
+        &mut self.conns
     }
 
     /// The connection with identifier `id`.
@@ -485,7 +521,7 @@ impl Host {
         let iss = self.rng.next_u32();
         let mut out = Vec::new();
         let local_ip = self.iface_for(*remote.ip()).unwrap_or(self.primary()).ip;
-        let conn = TcpConn::connect(
+        let mut conn = TcpConn::connect(
             now,
             id,
             SocketAddrV4::new(local_ip, port),
@@ -495,10 +531,25 @@ impl Host {
             app,
             &mut out,
         );
+        conn.guard = self.guard;
         self.conns.push(conn);
         self.send_tcp(now, local_ip, *remote.ip(), out);
-        self.gc_conns();
+        self.gc_conns(now);
         id
+    }
+
+    /// Keep connection `id` from garbage collection (`true`) or release it.
+    pub(crate) fn pin_conn(&mut self, id: u32, pinned: bool) {
+        if let Some(c) = self.conns.iter_mut().find(|c| c.id == id) {
+            c.pinned = pinned;
+        }
+    }
+
+    /// Forget connection `id` now (it must be closed or in TIME-WAIT to be forgotten quietly;
+    /// an open one is reset first).
+    pub(crate) fn forget_conn(&mut self, now: Instant, id: u32) {
+        self.with_conn(now, id, |c, out| c.abort(now, out));
+        self.conns.retain(|c| c.id != id);
     }
 
     /// Run `f` on connection `id` and send what it produced.
@@ -512,22 +563,49 @@ impl Host {
         let Some(c) = self.conns.iter_mut().find(|c| c.id == id) else {
             return false;
         };
+        let before = c.state;
         f(c, &mut out);
+        let after = c.state;
+        if core::mem::take(&mut c.heap_reset) {
+            self.heap_refusals = self.heap_refusals.saturating_add(1);
+        }
         let (local, remote) = (*c.local.ip(), *c.remote.ip());
         self.send_tcp(now, local, remote, out);
+        if before != after && matches!(after, TcpState::Closed | TcpState::TimeWait) {
+            self.gc_conns(now);
+        }
         true
     }
 
-    fn gc_conns(&mut self) {
+    /// Apply [`LanLimits`]: drop the oldest closed connections beyond `keep_closed` and end
+    /// the oldest TIME-WAITs beyond `max_time_wait` (pinned ones stay), and give back the
+    /// table's spare capacity.
+    fn gc_conns(&mut self, now: Instant) {
+        let time_wait = self
+            .conns
+            .iter()
+            .filter(|c| c.state == TcpState::TimeWait && !c.pinned)
+            .count();
+        let mut extra_tw = time_wait.saturating_sub(self.limits.max_time_wait);
+        for c in self.conns.iter_mut() {
+            if extra_tw == 0 {
+                break;
+            }
+            if c.state == TcpState::TimeWait && !c.pinned {
+                c.expire_time_wait(now);
+                extra_tw -= 1;
+                self.time_wait_dropped = self.time_wait_dropped.saturating_add(1);
+            }
+        }
         let closed = self
             .conns
             .iter()
-            .filter(|c| c.state == TcpState::Closed)
+            .filter(|c| c.state == TcpState::Closed && !c.pinned)
             .count();
-        if closed > KEEP_CLOSED {
-            let mut extra = closed - KEEP_CLOSED;
+        let mut extra = closed.saturating_sub(self.limits.keep_closed);
+        if extra > 0 {
             self.conns.retain(|c| {
-                if extra > 0 && c.state == TcpState::Closed {
+                if extra > 0 && c.state == TcpState::Closed && !c.pinned {
                     extra -= 1;
                     false
                 } else {
@@ -535,6 +613,26 @@ impl Host {
                 }
             });
         }
+        let len = self.conns.len();
+        if self.conns.capacity() > len.saturating_mul(2).saturating_add(8) {
+            self.conns.shrink_to(len.saturating_add(4));
+        }
+    }
+
+    /// Connections neither closed nor in TIME-WAIT.
+    pub fn open_conns(&self) -> usize {
+        self.conns
+            .iter()
+            .filter(|c| !matches!(c.state, TcpState::Closed | TcpState::TimeWait))
+            .count()
+    }
+
+    /// Bytes of heap the host's connections hold in buffers (capacity), for bounds checks.
+    pub fn buffered_capacity(&self) -> usize {
+        self.conns
+            .iter()
+            .map(TcpConn::buffered_capacity)
+            .fold(0, usize::saturating_add)
     }
 
     // ---------------------------------------------------------------- timers
@@ -694,8 +792,14 @@ impl Host {
                     );
                 }
             }
-            IpPayload::Icmp(icmp) => self.icmp_received.push((now, pkt.src, icmp)),
-            IpPayload::Igmp(igmp) => self.igmp_received.push((now, pkt.src, igmp)),
+            IpPayload::Icmp(icmp) => {
+                keep_last(&mut self.icmp_received, KEEP_MESSAGES);
+                self.icmp_received.push((now, pkt.src, icmp));
+            }
+            IpPayload::Igmp(igmp) => {
+                keep_last(&mut self.igmp_received, KEEP_MESSAGES);
+                self.igmp_received.push((now, pkt.src, igmp));
+            }
             IpPayload::Udp(udp) => {
                 let dgram = InDatagram {
                     src: SocketAddrV4::new(pkt.src, udp.src_port),
@@ -755,6 +859,41 @@ impl Host {
                     c.state = TcpState::Closed;
                 }
             }
+            let open = self.open_conns();
+            let short = limits::short(self.guard, 0);
+            if self.listeners.contains_key(&seg.dst_port)
+                && (open >= self.limits.max_open || short.is_some())
+            {
+                if let Some(u) = short {
+                    log::warn!(
+                        "LAN {}: SYN from {remote} to port {} refused: simulator heap short ({} of {} bytes used)",
+                        self.name,
+                        seg.dst_port,
+                        u.used,
+                        u.capacity
+                    );
+                    self.heap_refusals = self.heap_refusals.saturating_add(1);
+                } else {
+                    log::warn!(
+                        "LAN {}: SYN from {remote} to port {} refused: {open} connections open",
+                        self.name,
+                        seg.dst_port
+                    );
+                    self.syns_refused = self.syns_refused.saturating_add(1);
+                }
+                let rst = TcpSegment {
+                    src_port: seg.dst_port,
+                    dst_port: seg.src_port,
+                    seq: 0,
+                    ack: seg.seq.wrapping_add(seg.seq_len()),
+                    flags: TcpFlags::RST | TcpFlags::ACK,
+                    window: 0,
+                    mss: None,
+                    payload: Vec::new(),
+                };
+                self.send_tcp(now, local_ip, src, alloc::vec![rst]);
+                return;
+            }
             if let Some(l) = self.listeners.get_mut(&seg.dst_port) {
                 let app = (l.factory)(remote);
                 let opts = l.opts;
@@ -762,7 +901,7 @@ impl Host {
                 self.next_conn_id = self.next_conn_id.wrapping_add(1);
                 let iss = self.rng.next_u32();
                 let mut out = Vec::new();
-                let conn = TcpConn::accept(
+                let mut conn = TcpConn::accept(
                     now,
                     id,
                     SocketAddrV4::new(local_ip, seg.dst_port),
@@ -773,9 +912,10 @@ impl Host {
                     &seg,
                     &mut out,
                 );
+                conn.guard = self.guard;
                 self.conns.push(conn);
                 self.send_tcp(now, local_ip, src, out);
-                self.gc_conns();
+                self.gc_conns(now);
                 return;
             }
         }
@@ -807,6 +947,14 @@ impl Host {
             }
         };
         self.send_tcp(now, local_ip, src, alloc::vec![rst]);
+    }
+}
+
+/// Make room for one more entry in a log kept to its last `keep` entries.
+pub(crate) fn keep_last<T>(log: &mut Vec<T>, keep: usize) {
+    if log.len() >= keep {
+        let extra = log.len() + 1 - keep.max(1);
+        log.drain(..extra.min(log.len()));
     }
 }
 

@@ -22,9 +22,9 @@
 //! |---|---|---|
 //! | 10.77.0.1 | `gw` | gateway; DHCP server (UDP 67, pool .100–.199, lease 3600 s, T1 1800 s, T2 3150 s, router .1, DNS .1 and .2, domain `sim.lan`); DNS server (UDP/TCP 53) |
 //! | 10.77.0.2 | `ns2` | second DNS server (same zone) |
-//! | 10.77.0.10 | `http` | HTTP/1.1 on TCP 80: `/` (hello text), `/big` (100 000 pattern bytes), 404 otherwise |
+//! | 10.77.0.10 | `http` | HTTP/1.1 on TCP 80: `/` (hello text), `/big` (100 000 pattern bytes), `/bytes/N` (N pattern bytes, any size, generated as sent), 404 otherwise |
 //! | 10.77.0.11 | `echo` | TCP echo on 7 and 7000, UDP echo on 7 and 7000 |
-//! | 10.77.0.12 | `bulk` | byte source on TCP 19 (1 MiB of the pattern, then FIN), byte sink on TCP 9 |
+//! | 10.77.0.12 | `bulk` | byte source on TCP 19 (1 MiB of the pattern, generated as sent, then FIN), byte sink on TCP 9 |
 //! | 10.77.0.20 | `peer` | nothing: a host tests drive by hand |
 //! | 10.77.99.10 | `remote` | on another subnet behind `gw` (which is 10.77.99.1 there and forwards): HTTP on 80 (`/`), TCP and UDP echo on 7. The chip reaches it only through its gateway (GAR = 10.77.0.1); ARP for it from 10.77.0.0/24 gets no answer |
 //! | 10.77.0.50 | – | suggested static address for the chip (no host owns it) |
@@ -44,6 +44,15 @@
 //! [`Lan::tcp_abort`], [`Lan::tcp_received`], [`Lan::udp_send`], [`Lan::bind_udp_recorder`],
 //! [`Lan::udp_recorded`], [`Lan::ping`]. Actions happen at the LAN's current time (the latest
 //! instant given to `poll` or `transmit`).
+//!
+//! # Clients that connect to the chip
+//! [`clients`]: hosts open TCP connections and send UDP datagrams *to* the chip on a
+//! schedule ([`Lan::add_client`], [`Lan::add_clients`] from text), check the echo or the HTTP
+//! response, and report each exchange ([`Lan::client_reports`], and `log`).
+//!
+//! # Bounds
+//! Bodies are streamed ([`stream`]); what the LAN holds is bounded by [`LanLimits`] and,
+//! inside an image, guarded by a [`MemoryGuard`] ([`limits`]); [`Lan::footprint`] counts it.
 //!
 //! Faults: [`Lan::set_silent`], [`Lan::drop_next_rx`], [`Lan::drop_next_tx`],
 //! [`Lan::tcp_abort`] (remote reset), [`Lan::remove_host`] / [`Lan::add_host`], and the fault
@@ -77,9 +86,12 @@
 
 pub mod app;
 pub mod apps;
+pub mod clients;
 pub mod dhcp;
 pub mod dns;
 pub mod host;
+pub mod limits;
+pub mod stream;
 pub mod tcp;
 pub mod util;
 
@@ -94,7 +106,9 @@ pub use app::{
     InDatagram, OutDatagram, TcpApp, TcpAppFactory, TcpIo, TcpOptions, TcpRecorder, TcpState,
     UdpApp, UdpCtx, UdpRecorder,
 };
+pub use clients::{ClientId, ClientReport, ClientSpec, Outcome};
 pub use host::Host;
+pub use limits::{Footprint, HeapUse, LanLimits, MemoryGuard};
 pub use tcp::TcpConn;
 
 use crate::net::{Body, Frame, Igmp, IpPayload, MacAddr, Network};
@@ -102,6 +116,8 @@ use crate::time::Instant;
 
 /// At most this many host events run in one [`Network::poll`] (the rest run on the next).
 const MAX_EVENTS_PER_POLL: usize = 200_000;
+/// IGMP messages from the chip kept (oldest dropped first).
+const KEEP_IGMP: usize = 256;
 
 /// Index of a host on a [`Lan`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -151,7 +167,15 @@ pub struct Lan {
     pub frames_from_chip: u64,
     /// Frames delivered to the chip.
     pub frames_to_chip: u64,
+    /// Frames the switch dropped: more than [`LanLimits::max_frames_in_flight`] in flight, or
+    /// the heap short ([`MemoryGuard`]).
+    pub frames_dropped: u64,
     seed: u64,
+    pub(crate) limits: LanLimits,
+    pub(crate) guard: Option<MemoryGuard>,
+    pub(crate) chip_ip: Option<Ipv4Addr>,
+    pub(crate) chip_sipr: Option<Ipv4Addr>,
+    pub(crate) clients: clients::Clients,
 }
 
 impl core::fmt::Debug for Lan {
@@ -186,7 +210,13 @@ impl Lan {
             trace: None,
             frames_from_chip: 0,
             frames_to_chip: 0,
+            frames_dropped: 0,
             seed,
+            limits: LanLimits::HOST,
+            guard: None,
+            chip_ip: None,
+            chip_sipr: None,
+            clients: clients::Clients::default(),
         }
     }
 
@@ -240,6 +270,8 @@ impl Lan {
     /// Add a host; returns its id.
     pub fn add_host(&mut self, mut host: Host) -> HostId {
         let id = self.hosts.len();
+        host.limits = self.limits;
+        host.guard = self.guard;
         host.reseed(
             self.seed
                 .wrapping_mul(0x9e37_79b9_7f4a_7c15)
@@ -503,7 +535,37 @@ impl Lan {
         (Instant::from_micros(at_us), at_ns)
     }
 
+    /// False (and the frame counted as dropped) when the switch may not take another frame.
+    fn admit(&mut self, frame: &Frame) -> bool {
+        let in_flight = self.to_chip.len().saturating_add(self.to_hosts.len());
+        let full = in_flight >= self.limits.max_frames_in_flight;
+        let len = util::frame_len(frame);
+        let short = self.guard.and_then(|g| g.critical(len));
+        if full || short.is_some() {
+            if self.frames_dropped.is_multiple_of(100) {
+                match short {
+                    Some(u) => log::warn!(
+                        "LAN switch: frame dropped, simulator heap short ({} of {} bytes used); {} dropped so far",
+                        u.used,
+                        u.capacity,
+                        self.frames_dropped + 1
+                    ),
+                    None => log::warn!(
+                        "LAN switch: frame dropped, {in_flight} in flight; {} dropped so far",
+                        self.frames_dropped + 1
+                    ),
+                }
+            }
+            self.frames_dropped = self.frames_dropped.saturating_add(1);
+            return false;
+        }
+        true
+    }
+
     fn enqueue_host(&mut self, sent: Instant, idx: usize, segment: u32, frame: Frame) {
+        if !self.admit(&frame) {
+            return;
+        }
         let Some(Some(h)) = self.hosts.get(idx) else {
             return;
         };
@@ -520,6 +582,9 @@ impl Lan {
     }
 
     fn enqueue_chip(&mut self, sent: Instant, frame: Frame) {
+        if !self.admit(&frame) {
+            return;
+        }
         let (at, ns) = self.arrival(sent, self.chip_port_free_ns, &frame);
         self.chip_port_free_ns = ns;
         let pos = self
@@ -586,36 +651,37 @@ impl Lan {
         for _ in 0..MAX_EVENTS_PER_POLL {
             let frame_at = self.to_hosts.front().map(|(t, _, _, _)| *t);
             let timer = self.next_host_timer();
-            let take_frame = match (frame_at, timer) {
-                (Some(f), Some((t, _))) => f <= t,
-                (Some(_), None) => true,
-                (None, Some(_)) => false,
-                (None, None) => return,
+            let client_at = self.clients.next_event();
+            // Frames first, then host timers, then clients, at equal instants.
+            let mut next: Option<(Instant, u8)> = None;
+            for (t, kind) in [(frame_at, 0u8), (timer.map(|(t, _)| t), 1), (client_at, 2)] {
+                if let Some(t) = t {
+                    if next.is_none_or(|(n, _)| t < n) {
+                        next = Some((t, kind));
+                    }
+                }
+            }
+            let Some((at, kind)) = next else {
+                return;
             };
-            if take_frame {
-                let Some((at, idx, _, _)) = self.to_hosts.front() else {
-                    return;
-                };
-                let (at, idx) = (*at, *idx);
-                if at > now {
-                    // A timer might still be due before `now`.
-                    match timer {
-                        Some((t, i)) if t <= now => self.fire_timer(t, i),
-                        _ => return,
+            if at > now {
+                return;
+            }
+            match kind {
+                0 => {
+                    if let Some((at, idx, segment, frame)) = self.to_hosts.pop_front() {
+                        if let Some(Some(h)) = self.hosts.get_mut(idx) {
+                            h.handle_frame(at, segment, frame);
+                        }
+                        self.flush_host(idx, at);
                     }
-                    continue;
                 }
-                if let Some((_, _, segment, frame)) = self.to_hosts.pop_front() {
-                    if let Some(Some(h)) = self.hosts.get_mut(idx) {
-                        h.handle_frame(at, segment, frame);
+                1 => {
+                    if let Some((t, i)) = timer {
+                        self.fire_timer(t, i);
                     }
-                    self.flush_host(idx, at);
                 }
-            } else if let Some((t, i)) = timer {
-                if t > now {
-                    return;
-                }
-                self.fire_timer(t, i);
+                _ => self.run_clients(at),
             }
         }
     }
@@ -645,6 +711,16 @@ impl Lan {
             .a("multi.sim.lan", s::HTTP, 30)
             .a("multi.sim.lan", s::ECHO, 30)
             .a("multi.sim.lan", s::BULK, 30)
+    }
+
+    /// What the HTTP host of [`Lan::standard`] serves: `/` (a line of text), `/big`
+    /// ([`standard::BIG_BODY`] pattern bytes) and `/bytes/N` (N pattern bytes, any N), all
+    /// streamed ([`stream`]).
+    pub fn standard_http_content() -> apps::HttpContent {
+        apps::HttpContent::new()
+            .route("/", b"Hello from the simulated LAN\n".to_vec())
+            .route_pattern("/big", standard::BIG_BODY as u64)
+            .sized_pattern("/bytes/")
     }
 
     /// The DHCP configuration of the gateway in [`Lan::standard`].
@@ -677,14 +753,11 @@ impl Lan {
         let ns2 = lan.add_simple_host("ns2", s::NS2);
         dns::install(&mut lan, ns2, Self::standard_zone(), dns::DnsFault::None);
         let http = lan.add_simple_host("http", s::HTTP);
-        let content = apps::HttpContent::new()
-            .route("/", b"Hello from the simulated LAN\n".to_vec())
-            .route("/big", util::pattern(0, s::BIG_BODY));
         lan.listen_tcp(
             http,
             80,
             TcpOptions::default(),
-            apps::HttpServer::factory(content),
+            apps::HttpServer::factory(Self::standard_http_content()),
         );
         let echo = lan.add_simple_host("echo", s::ECHO);
         for port in [7, 7000] {
@@ -739,10 +812,18 @@ impl Network for Lan {
             self.now = now;
         }
         self.frames_from_chip = self.frames_from_chip.saturating_add(1);
-        if let Body::Ipv4(p) = &frame.body {
-            if let IpPayload::Igmp(igmp) = &p.payload {
-                self.igmp_from_chip.push((now, p.src, *igmp));
+        match &frame.body {
+            Body::Ipv4(p) => {
+                if !p.src.is_unspecified() {
+                    self.chip_ip = Some(p.src);
+                }
+                if let IpPayload::Igmp(igmp) = &p.payload {
+                    host::keep_last(&mut self.igmp_from_chip, KEEP_IGMP);
+                    self.igmp_from_chip.push((now, p.src, *igmp));
+                }
             }
+            Body::Arp(a) if !a.sender_ip.is_unspecified() => self.chip_ip = Some(a.sender_ip),
+            _ => {}
         }
         if let Some(t) = self.trace.as_mut() {
             t.push(TraceEntry {
@@ -782,13 +863,24 @@ impl Network for Lan {
             self.flush_host(i, self.now);
         }
         self.run_until(now);
+        // Verdicts the clients' applications reached during these events.
+        self.run_clients(self.now);
     }
 
     fn next_event(&self) -> Option<Instant> {
         let chip = self.to_chip.front().map(|(t, _)| *t);
         let hosts = self.to_hosts.front().map(|(t, _, _, _)| *t);
         let timers = self.next_host_timer().map(|(t, _)| t);
-        [chip, hosts, timers].into_iter().flatten().min()
+        let clients = self.clients.next_event();
+        [chip, hosts, timers, clients].into_iter().flatten().min()
+    }
+
+    fn lan_mut(&mut self) -> Option<&mut Lan> {
+        Some(self)
+    }
+
+    fn chip_address(&mut self, sipr: Ipv4Addr) {
+        self.chip_sipr = (!sipr.is_unspecified()).then_some(sipr);
     }
 }
 

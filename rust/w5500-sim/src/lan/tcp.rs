@@ -13,6 +13,7 @@ use alloc::vec::Vec;
 use core::net::SocketAddrV4;
 
 use super::app::{TcpApp, TcpIo, TcpOptions, TcpState};
+use super::limits::{self, MemoryGuard};
 use super::util::{seq_le, seq_lt};
 use crate::net::{TcpFlags, TcpSegment};
 use crate::time::Instant;
@@ -86,6 +87,12 @@ pub struct TcpConn {
     pub retransmissions: u32,
     /// Duplicate or out-of-window segments re-ACKed and discarded.
     pub duplicates: u32,
+    /// The heap guard of the LAN (see [`super::limits`]).
+    pub(crate) guard: Option<MemoryGuard>,
+    /// Kept by the host's garbage collection until a LAN client collected its outcome.
+    pub(crate) pinned: bool,
+    /// Set when the connection was reset because the heap was short (taken by the host).
+    pub(crate) heap_reset: bool,
 }
 
 impl core::fmt::Debug for TcpConn {
@@ -152,6 +159,9 @@ impl TcpConn {
             probes_sent: 0,
             retransmissions: 0,
             duplicates: 0,
+            guard: None,
+            pinned: false,
+            heap_reset: false,
         }
     }
 
@@ -304,12 +314,32 @@ impl TcpConn {
         let _ = now;
     }
 
+    /// CLOSED: no timers, and the buffers are given back (a closed connection kept for
+    /// inspection holds only its counters and its application).
     fn enter_closed(&mut self) {
         self.state = TcpState::Closed;
         self.rtx_deadline = None;
         self.persist_deadline = None;
         self.tw_deadline = None;
         self.read_deadline = None;
+        self.snd_buf = VecDeque::new();
+        self.rcv_pending = VecDeque::new();
+    }
+
+    /// Bytes of heap this connection's buffers hold (their capacity).
+    pub fn buffered_capacity(&self) -> usize {
+        self.snd_buf
+            .capacity()
+            .saturating_add(self.rcv_pending.capacity())
+    }
+
+    /// Drop out of TIME-WAIT before 2·MSL (the host holds too many, see
+    /// [`super::LanLimits::max_time_wait`]).
+    pub(crate) fn expire_time_wait(&mut self, now: Instant) {
+        if self.state == TcpState::TimeWait {
+            self.enter_closed();
+            self.app.on_closed(now);
+        }
     }
 
     fn can_receive(&self) -> bool {
@@ -349,7 +379,20 @@ impl TcpConn {
             self.abort(now, out);
             return;
         }
-        if !self.fin_queued && !matches!(self.state, TcpState::Closed) {
+        if !self.fin_queued && !matches!(self.state, TcpState::Closed) && !io.out.is_empty() {
+            let short = limits::short(self.guard, io.out.len());
+            if short.is_some() || self.snd_buf.try_reserve(io.out.len()).is_err() {
+                let (used, cap) = short.map_or((0, 0), |u| (u.used, u.capacity));
+                log::error!(
+                    "LAN {} -> {}: simulator heap short ({used} of {cap} bytes used), connection reset",
+                    self.local,
+                    self.remote
+                );
+                self.heap_reset = true;
+                self.abort(now, out);
+                self.app.on_reset(now);
+                return;
+            }
             self.snd_buf.extend(io.out);
         }
         if io.close {
@@ -357,6 +400,9 @@ impl TcpConn {
         }
         if let Some(rate) = io.read_rate {
             self.opts.read_rate = rate;
+            if rate != Some(0) && !self.rcv_pending.is_empty() && self.read_deadline.is_none() {
+                self.read_deadline = Some(after(now, READ_TICK_US));
+            }
         }
     }
 
@@ -646,6 +692,8 @@ impl TcpConn {
         self.rtx_deadline = None;
         self.persist_deadline = None;
         self.tw_deadline = Some(after(now, TIME_WAIT_US));
+        // Everything we sent is acknowledged: the send buffer is not needed any more.
+        self.snd_buf = VecDeque::new();
     }
 
     /// The ACK field and window of a segment in a synchronized state; false to drop it.
