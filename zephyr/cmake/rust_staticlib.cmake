@@ -68,7 +68,8 @@ function(w5500_rust_staticlib lib)
     set(target_dir ${CMAKE_BINARY_DIR}/w5500-rust)
   endif()
   set(features)
-  if(CONFIG_W5500_OFFLOAD_EMUL)
+  if(CONFIG_W5500_OFFLOAD_EMUL AND NOT CONFIG_W5500_OFFLOAD_EMUL_BRIDGE)
+    # The in-image simulator; with the bridge it runs in the w5500-sim process instead.
     set(features --features emul)
   endif()
   # Always the release profile: panic = "abort", size-optimised, LTO (debug Rust code does

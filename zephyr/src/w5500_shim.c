@@ -191,7 +191,7 @@ FUNC_NORETURN void w5500_shim_panic(void)
 	CODE_UNREACHABLE;
 }
 
-#if defined(CONFIG_W5500_OFFLOAD_EMUL)
+#if defined(CONFIG_W5500_OFFLOAD_EMUL) && !defined(CONFIG_W5500_OFFLOAD_EMUL_BRIDGE)
 K_HEAP_DEFINE(w5500_emul_heap, CONFIG_W5500_OFFLOAD_EMUL_HEAP_SIZE);
 
 void *w5500_shim_malloc(size_t size, size_t align)

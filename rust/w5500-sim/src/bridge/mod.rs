@@ -78,7 +78,7 @@ mod client;
 mod regfile;
 mod server;
 
-pub use cli::{parse_args, Command, ListenAddr, Options, USAGE};
+pub use cli::{parse_args, Backend, Command, HostNetOptions, ListenAddr, Options, USAGE};
 pub use client::{Client, ClientError, IntPin, ResetPin, ServerInfo};
 pub use regfile::RegisterFile;
 pub use server::{Listener, Server, ServerConfig};
