@@ -115,6 +115,13 @@ fn run(opts: &Options) -> Result<(), String> {
                 .map_err(|e| format!("serving: {e}"))
         }
         Backend::HostNet(hn) => {
+            // No mid-burst engine steps (torn 16-bit reads): on the wall clock each step
+            // would poll every host socket, once per SPI byte, and a 2 KB read would cost
+            // thousands of system calls. Frames still see the network between them.
+            let sim_config = SimConfig {
+                torn_reads: false,
+                ..sim_config
+            };
             let sim = Sim::with_config(build_hostnet(hn)?, sim_config);
             println!(
                 "w5500-sim: serving a simulated W5500 on {shown} (host network{})",

@@ -146,7 +146,8 @@ usage: w5500-sim [options]
 With --backend lan the chip sits on the simulator's standard in-memory LAN (10.77.0.0/24:
 DHCP and DNS at .1, HTTP at .10, echo at .11, byte source/sink at .12; see w5500_sim::lan).
 With --backend hostnet its sockets are host sockets of the network namespace this process
-runs in (run it inside a namespace made for the purpose; see w5500_sim::hostnet).
+runs in (run it inside a namespace made for the purpose; see w5500_sim::hostnet), on the
+wall clock and without mid-burst engine steps (SimConfig::torn_reads).
 The wire protocol is documented in the w5500_sim::bridge module.";
 
 /// Parse the arguments after the program name.
