@@ -28,8 +28,10 @@
 //!
 //! **Addresses are rewritten (NAT-like)**: the chip's IP (its SIPR) is not the namespace's own
 //! address. Host sockets use the namespace's addresses; frames to the chip always carry the
-//! chip's IP as destination. HostNet learns the chip's MAC and IP from the frames it sends (or
-//! from [`HostNetConfig::chip_ip`]).
+//! chip's IP as destination. HostNet learns the chip's MAC and IP from the frames it sends, from
+//! a DHCPACK it delivers to the chip's port 68 ([`dhcp_ack_yiaddr`]: a DHCP-configured server on
+//! the chip may send nothing before the first forwarded connection), or from
+//! [`HostNetConfig::chip_ip`].
 //!
 //! Time: HostNet runs its timers (retransmission, connect timeout) on the `now` it is given; the
 //! simulator runs in wall-clock mode with it. Sockets are non-blocking and polled in
@@ -39,6 +41,10 @@
 //! Not modelled: ICMP (echo requests from the chip are ignored, host ICMP errors are not turned
 //! into ICMP to the chip), IGMP/multicast, IP options, MACRAW frames that are neither ARP nor
 //! UDP/TCP over IPv4.
+
+mod snoop;
+
+pub use snoop::dhcp_ack_yiaddr;
 
 use std::collections::VecDeque;
 use std::io::{self, ErrorKind, Read, Write};
@@ -271,8 +277,8 @@ impl HostNet {
 
     /// Listen on TCP `port` (all addresses of the namespace) and hand every accepted
     /// connection to the chip's IP on the same port, like QEMU's `hostfwd`. Connections that
-    /// arrive while the chip's IP is unknown (no [`HostNetConfig::chip_ip`], nothing sent yet)
-    /// or while the connection table is full are reset.
+    /// arrive while the chip's IP is unknown (no [`HostNetConfig::chip_ip`], nothing sent yet,
+    /// no DHCPACK delivered) or while the connection table is full are reset.
     pub fn forward_tcp(&mut self, port: u16) -> io::Result<()> {
         let sock = Socket::new(Domain::IPV4, Type::STREAM, None)?;
         sock.set_reuse_address(true)?;
@@ -892,6 +898,10 @@ impl HostNet {
                 self.stats.dropped = self.stats.dropped.saturating_add(1);
                 continue;
             }
+            // A DHCPACK from a server (67) to the chip's client port (68) names its address.
+            let learned = (port == 68 && from.port() == 67)
+                .then(|| dhcp_ack_yiaddr(&data))
+                .flatten();
             let dst = if chip_ip == Ipv4Addr::UNSPECIFIED {
                 self.chip_ip.unwrap_or(Ipv4Addr::BROADCAST)
             } else {
@@ -902,6 +912,9 @@ impl HostNet {
             } else {
                 dst
             };
+            if let Some(ip) = learned {
+                self.chip_ip = Some(ip);
+            }
             self.stats.udp_in = self.stats.udp_in.saturating_add(1);
             self.send_ip(
                 *from.ip(),
