@@ -23,6 +23,9 @@ static int open_socket(int type)
 
 	if (fd < 0 || zsock_bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
 		printf("socket/bind: errno %d\n", errno);
+		if (fd >= 0) {
+			zsock_close(fd);
+		}
 		return -1;
 	}
 	return fd;
@@ -68,13 +71,18 @@ int main(void)
 			return 0;
 		}
 		/* The chip was lost or reset: its sockets are gone. Polling them again would
-		 * return at once, for ever; open new ones (once a second until that works).
+		 * return at once, for ever; close every socket and open new listeners (once a
+		 * second until that works).
 		 */
 		if ((fds[0].revents | fds[1].revents) & BROKEN) {
 			printf("listening sockets lost (revents 0x%x 0x%x), opening them again\n",
 			       fds[0].revents, fds[1].revents);
-			zsock_close(fds[0].fd);
-			zsock_close(fds[1].fd);
+			for (int i = 0; i < ARRAY_SIZE(fds); i++) {
+				if (fds[i].fd >= 0) {
+					zsock_close(fds[i].fd);
+					fds[i].fd = -1;
+				}
+			}
 			do {
 				k_sleep(K_SECONDS(1));
 			} while (open_listeners() < 0);
