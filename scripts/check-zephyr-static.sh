@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Checks of the Zephyr integration that need no Zephyr tree (CI, scripts/test-all):
 #  1. the Rust glue on the host: fmt, clippy (with and without the emulator), tests;
-#  2. the C ABI: the cbindgen header matches the committed one, and it compiles as C11;
+#  2. the C ABI: the cbindgen header matches the committed one, and it compiles as C11; so does
+#     the bridge emulator's host side (zephyr/src/w5500_emul_bridge_bottom.c);
 #  3. cross builds of w5500-zephyr for thumbv7em-none-eabihf (with the emulator core) and
 #     thumbv6m-none-eabi (without: the simulator needs atomic compare-and-swap);
 #  4. the devicetree binding and the Kconfig parsed by Zephyr's Python libraries from PyPI
@@ -36,6 +37,9 @@ printf '#include "w5500_offload/w5500_rs.h"\nint main(void){return W5500_RS_MAX_
 	> "$tmp/w5500_rs_check.c"
 $cc -std=c11 -Wall -Wextra -Werror -I"$root/zephyr/include" -fsyntax-only "$tmp/w5500_rs_check.c"
 rm -f "$tmp/w5500_rs_check.c"
+# The bridge emulator's host side is plain POSIX C (the Python test in rust/w5500-sim also
+# builds and runs it).
+$cc -std=c11 -Wall -Wextra -Werror -fsyntax-only "$root/zephyr/src/w5500_emul_bridge_bottom.c"
 
 step "cross builds"
 cargo clippy -p w5500-zephyr --target thumbv7em-none-eabihf --features emul -- -D warnings

@@ -40,6 +40,7 @@ fn main() {
         kconfig_rust: kconfig("CONFIG_RUST"),
         kconfig_rust_alloc: kconfig("CONFIG_RUST_ALLOC"),
         kconfig_emul: kconfig("CONFIG_W5500_OFFLOAD_EMUL"),
+        kconfig_emul_bridge: kconfig("CONFIG_W5500_OFFLOAD_EMUL_BRIDGE"),
         target_has_atomic_ptr: atomic_ptr,
     };
     match build_cfg::decide(&inputs) {

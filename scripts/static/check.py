@@ -57,6 +57,26 @@ if kconf.syms["W5500_OFFLOAD_RESERVED_SOCKETS"].str_value != "2":
     fail.append("kconfig: reserved sockets default with DHCP/DNS")
 if kconf.syms["W5500_OFFLOAD_DHCP_HOSTNAME"].str_value != "WIZnet{}":
     fail.append("kconfig: hostname template")
+# The bridge emulator: native boards only, and it takes the in-image simulator's options away.
+setv("SPI", "y")
+setv("EMUL", "y")
+setv("DT_HAS_ZEPHYR_SPI_EMUL_CONTROLLER_ENABLED", "y")
+if kconf.syms["W5500_OFFLOAD_EMUL"].str_value != "y":
+    fail.append("kconfig: W5500_OFFLOAD_EMUL not default y with EMUL")
+setv("W5500_OFFLOAD_EMUL_BRIDGE", "y")
+if kconf.syms["W5500_OFFLOAD_EMUL_BRIDGE"].str_value != "n":
+    fail.append("kconfig: W5500_OFFLOAD_EMUL_BRIDGE without ARCH_POSIX")
+setv("ARCH_POSIX", "y")
+setv("W5500_OFFLOAD_EMUL_BRIDGE", "y")
+if kconf.syms["W5500_OFFLOAD_EMUL_BRIDGE"].str_value != "y":
+    fail.append("kconfig: W5500_OFFLOAD_EMUL_BRIDGE on a native board")
+if kconf.syms["W5500_OFFLOAD_EMUL_BRIDGE_PATH"].str_value != "w5500-sim.sock":
+    fail.append("kconfig: bridge path default")
+if kconf.syms["W5500_OFFLOAD_EMUL_HEAP_SIZE"].visibility or \
+        kconf.syms["W5500_OFFLOAD_EMUL_HEAP_SIZE"].str_value not in ("", "0"):
+    fail.append("kconfig: simulator heap offered with the bridge")
+setv("W5500_OFFLOAD_EMUL_BRIDGE", "n")
+setv("ARCH_POSIX", "n")
 setv("ETH_W5500", "y")
 if kconf.syms["W5500_OFFLOAD"].str_value != "n":
     fail.append("kconfig: W5500_OFFLOAD coexists with ETH_W5500")

@@ -81,7 +81,8 @@ function(w5500_rust_staticlib lib)
   # libw5500_zephyr.a between cargo writing it and the link reading it.
   set(features)
   set(feature_set default)
-  if(CONFIG_W5500_OFFLOAD_EMUL)
+  if(CONFIG_W5500_OFFLOAD_EMUL AND NOT CONFIG_W5500_OFFLOAD_EMUL_BRIDGE)
+    # The in-image simulator; with the bridge it runs in the w5500-sim process instead.
     set(features --features emul)
     set(feature_set emul)
   endif()

@@ -194,9 +194,11 @@ FUNC_NORETURN void w5500_shim_panic(void)
 
 /* The simulator's heap, behind Rust's global allocator (rust/w5500-zephyr/src/heap.rs). In a
  * zephyr-lang-rust application with CONFIG_RUST_ALLOC, zephyr's allocator (malloc) serves the
- * simulator instead and this heap would be dead RAM (the rule: rust/w5500-zephyr/src/build_cfg.rs).
+ * simulator instead and this heap would be dead RAM; with the bridge the simulator runs
+ * in the w5500-sim process (the rule: rust/w5500-zephyr/src/build_cfg.rs).
  */
-#if defined(CONFIG_W5500_OFFLOAD_EMUL) && !(defined(CONFIG_RUST) && defined(CONFIG_RUST_ALLOC))
+#if defined(CONFIG_W5500_OFFLOAD_EMUL) && !defined(CONFIG_W5500_OFFLOAD_EMUL_BRIDGE) && \
+	!(defined(CONFIG_RUST) && defined(CONFIG_RUST_ALLOC))
 K_HEAP_DEFINE(w5500_emul_heap, CONFIG_W5500_OFFLOAD_EMUL_HEAP_SIZE);
 
 void *w5500_shim_malloc(size_t size, size_t align)

@@ -314,6 +314,9 @@ pub struct Iface<O: Os, const C: usize = DNS_CACHE> {
     pending_probe: Option<Ipv4Addr>,
     /// [`Stack::chip_resets`] as last seen.
     chip_resets_seen: u32,
+    /// The last service pass failed (chip silent, bus error): logged once per outage, and
+    /// the worker comes back a poll period later instead of at once.
+    service_failing: bool,
     buf: [u8; BUF_LEN],
 }
 
@@ -360,6 +363,7 @@ impl<O: Os, const C: usize> Iface<O, C> {
             probe: None,
             pending_probe: None,
             chip_resets_seen: bsd.os().with_stack(|s| s.chip_resets()),
+            service_failing: false,
             buf: [0; BUF_LEN],
             bsd,
             cfg,
@@ -753,16 +757,36 @@ impl<O: Os, const C: usize> Iface<O, C> {
 
     /// The worker step: service the chip, follow the link, run DHCP and the probe. Returns
     /// when it next needs to run (ms on the [`Os`] clock); call it earlier when INTn fires.
+    ///
+    /// After a failed service pass (a chip that stopped answering, an SPI bus error) the
+    /// answer is a poll period on at the earliest: the deadlines the pass could not serve are
+    /// in the past, and "now" would make the caller spin for as long as the chip is gone.
     pub fn poll(&mut self, now: u64) -> Option<u64> {
         let poll_all = !self.os().has_interrupt_pin();
-        if let Err(e) = self.with_stack(|s| s.service(now, poll_all)) {
-            log::warn!("iface: service failed: {e}");
-        }
+        let failed = match self.with_stack(|s| s.service(now, poll_all)) {
+            Ok(()) => {
+                if core::mem::take(&mut self.service_failing) {
+                    log::info!("iface: the chip answers again");
+                }
+                false
+            }
+            Err(e) => {
+                if !core::mem::replace(&mut self.service_failing, true) {
+                    log::warn!("iface: service failed: {e}");
+                }
+                true
+            }
+        };
         self.os().notify_all();
         self.check_chip_reset(now);
         self.check_link(now);
         self.run_dhcp(now);
-        self.next_wake(now)
+        let next = self.next_wake(now);
+        if failed {
+            let later = now.saturating_add(self.os().poll_interval_ms().max(1));
+            return Some(next.map_or(later, |n| n.max(later)));
+        }
+        next
     }
 
     /// After the stack recovered from a chip reset: tell the OS layer, drop a probe whose

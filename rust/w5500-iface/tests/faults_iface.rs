@@ -222,3 +222,31 @@ fn rfc5452_9_2_dns_ids_and_source_ports_are_random_over_many_queries() {
     assert!(seq < 5, "{seq} sequential ids");
     assert_eq!(rig.bsd.os().with_stack(|s| s.free_hw_sockets()), 8);
 }
+
+/// A chip that stops answering for good (MISO stuck at 0xFF: unplugged, or a bridge process
+/// that went away) must not turn the worker into a busy loop: after the failed service pass
+/// every `poll()` asks to run again strictly later (at least a poll period on), never "now".
+/// Found with Zephyr's native boards, whose clock stands still while a thread spins (the image
+/// froze); on a microcontroller the worker would starve every lower-priority thread.
+#[test]
+fn chip_gone_for_good_never_busy_loops_the_worker() {
+    let rig = rig(0);
+    let mut i = iface(&rig, cfg());
+    bound(&mut i);
+    rig.with_sim(|s| s.faults_mut().chip_absent = Some(0xFF));
+    let os = os(&i);
+    let start = os.now_ms();
+    let mut polls = 0u32;
+    while os.now_ms() < start + 2_000 {
+        let now = os.now_ms();
+        let next = i.poll(now);
+        polls += 1;
+        assert!(polls < 10_000, "the worker loop does not advance");
+        if let Some(n) = next {
+            assert!(n > now, "poll at {now} ms asks to run again at {n} ms");
+        }
+        os.wait(None, os.epoch(), next.unwrap_or(now + 1_000));
+    }
+    // One pass per poll period (50 ms in this rig) or slower.
+    assert!(polls <= 2_000 / 50 + 2, "{polls} polls in 2 s");
+}

@@ -20,7 +20,8 @@
 //!   completes HostNet answers SYN-ACK (or RST|ACK when it fails) and from then on translates both
 //!   ways with its own sequence numbers: it reads from the host socket only as much as the chip's
 //!   advertised window allows (keeping every unacknowledged byte for retransmission, so nothing is
-//!   lost), acknowledges the chip's data once it has been written to the host socket, turns host
+//!   lost; as the W5500 keeps no out-of-order data, a duplicate ACK or a retransmission timeout
+//!   sends everything again from the first unacknowledged byte: go-back-N), acknowledges the chip's data once it has been written to the host socket, turns host
 //!   EOF into FIN and host resets into RST, the chip's FIN into `shutdown(Write)` and the chip's
 //!   RST into closing the host socket (with `SO_LINGER` 0, so the host peer sees a reset).
 //! - **TCP, chip as server**: like QEMU's `hostfwd`, [`HostNet::forward_tcp`] listens on a port in
@@ -28,8 +29,10 @@
 //!
 //! **Addresses are rewritten (NAT-like)**: the chip's IP (its SIPR) is not the namespace's own
 //! address. Host sockets use the namespace's addresses; frames to the chip always carry the
-//! chip's IP as destination. HostNet learns the chip's MAC and IP from the frames it sends (or
-//! from [`HostNetConfig::chip_ip`]).
+//! chip's IP as destination. HostNet learns the chip's MAC and IP from the frames it sends, from
+//! a DHCPACK it delivers to the chip's port 68 ([`dhcp_ack_yiaddr`]: a DHCP-configured server on
+//! the chip may send nothing before the first forwarded connection), or from
+//! [`HostNetConfig::chip_ip`].
 //!
 //! Time: HostNet runs its timers (retransmission, connect timeout) on the `now` it is given; the
 //! simulator runs in wall-clock mode with it. Sockets are non-blocking and polled in
@@ -39,6 +42,10 @@
 //! Not modelled: ICMP (echo requests from the chip are ignored, host ICMP errors are not turned
 //! into ICMP to the chip), IGMP/multicast, IP options, MACRAW frames that are neither ARP nor
 //! UDP/TCP over IPv4.
+
+mod snoop;
+
+pub use snoop::dhcp_ack_yiaddr;
 
 use std::collections::VecDeque;
 use std::io::{self, ErrorKind, Read, Write};
@@ -124,6 +131,8 @@ pub struct HostNetStats {
     pub tcp_opened: u64,
     /// TCP segments retransmitted to the chip.
     pub retransmits: u64,
+    /// Duplicate ACKs from the chip that made HostNet send again from SND.UNA (go-back-N).
+    pub go_back: u64,
     /// Resets sent to the chip.
     pub resets_to_chip: u64,
     /// Frames dropped (queue full, oversized, unsupported).
@@ -164,8 +173,12 @@ struct Conn {
     /// Our initial sequence number.
     isn: u32,
     snd_una: u32,
+    /// Next sequence number to send (moved back to `snd_una` by go-back-N).
     snd_nxt: u32,
-    /// Bytes sent to the chip and not yet acknowledged, starting at `snd_una`.
+    /// Highest sequence number sent so far: ACKs up to here are acceptable.
+    snd_max: u32,
+    /// Bytes read from the host and not yet acknowledged by the chip, starting at `snd_una`;
+    /// those from `snd_nxt` on are not (or no longer: go-back-N) in flight and are sent next.
     unacked: VecDeque<u8>,
     chip_wnd: u16,
     chip_mss: u16,
@@ -192,6 +205,16 @@ impl Conn {
         self.rcv_nxt
             .wrapping_sub(len32(self.to_host.len()))
             .wrapping_sub(fin)
+    }
+
+    /// Account for `k` more bytes (or a FIN) sent from `snd_nxt`; returns their sequence number.
+    fn take_seq(&mut self, k: usize) -> u32 {
+        let seq = self.snd_nxt;
+        self.snd_nxt = seq.wrapping_add(len32(k));
+        if seq_lt(self.snd_max, self.snd_nxt) {
+            self.snd_max = self.snd_nxt;
+        }
+        seq
     }
 
     fn done(&self) -> bool {
@@ -271,8 +294,8 @@ impl HostNet {
 
     /// Listen on TCP `port` (all addresses of the namespace) and hand every accepted
     /// connection to the chip's IP on the same port, like QEMU's `hostfwd`. Connections that
-    /// arrive while the chip's IP is unknown (no [`HostNetConfig::chip_ip`], nothing sent yet)
-    /// or while the connection table is full are reset.
+    /// arrive while the chip's IP is unknown (no [`HostNetConfig::chip_ip`], nothing sent yet,
+    /// no DHCPACK delivered) or while the connection table is full are reset.
     pub fn forward_tcp(&mut self, port: u16) -> io::Result<()> {
         let sock = Socket::new(Domain::IPV4, Type::STREAM, None)?;
         sock.set_reuse_address(true)?;
@@ -616,6 +639,7 @@ impl HostNet {
             isn,
             snd_una: isn,
             snd_nxt: isn,
+            snd_max: isn,
             unacked: VecDeque::new(),
             chip_wnd: seg.window,
             chip_mss: seg.mss.unwrap_or(536).clamp(1, 1460),
@@ -673,6 +697,8 @@ impl HostNet {
 
     fn on_conn_segment(&mut self, now: Instant, idx: usize, seg: TcpSegment) {
         let rto = self.cfg.rto;
+        // Nothing of ours is still queued for the chip: every segment we sent has reached it.
+        let delivered = self.to_chip.is_empty();
         let Some(c) = self.tcp.get_mut(idx) else {
             return;
         };
@@ -689,6 +715,7 @@ impl HostNet {
                     c.rcv_nxt = seg.seq.wrapping_add(1);
                     c.snd_una = seg.ack;
                     c.snd_nxt = seg.ack;
+                    c.snd_max = seg.ack;
                     c.chip_wnd = seg.window;
                     c.chip_mss = seg.mss.unwrap_or(536).clamp(1, 1460);
                     c.state = State::Established;
@@ -733,30 +760,52 @@ impl HostNet {
                 }
                 c.snd_una = seg.ack;
                 c.snd_nxt = seg.ack;
+                c.snd_max = seg.ack;
                 c.state = State::Established;
                 c.rto_at = None;
                 c.retries = 0;
             }
             State::Established => {}
         }
-        // ACK processing (RFC 9293 §3.10.7.4).
-        if seq_lt(c.snd_una, seg.ack) && seq_le(seg.ack, c.snd_nxt) {
+        // A duplicate ACK: nothing new acknowledged while data is outstanding.
+        let dup_ack = seg.ack == c.snd_una && c.snd_max != c.snd_una;
+        // ACK processing (RFC 9293 §3.10.7.4); anything up to SND.MAX was sent at some point.
+        if seq_lt(c.snd_una, seg.ack) && seq_le(seg.ack, c.snd_max) {
             let n = seg.ack.wrapping_sub(c.snd_una) as usize;
             let data = n.min(c.unacked.len());
             c.unacked.drain(..data);
-            if c.fin_sent && seg.ack == c.snd_nxt {
+            if c.fin_sent && seg.ack == c.snd_max {
                 c.fin_acked = true;
             }
             c.snd_una = seg.ack;
+            if seq_lt(c.snd_nxt, c.snd_una) {
+                c.snd_nxt = c.snd_una;
+            }
             c.retries = 0;
             let outstanding = !c.unacked.is_empty() || (c.fin_sent && !c.fin_acked);
             c.rto_at = if outstanding { Some(now + rto) } else { None };
         }
-        if seq_le(c.snd_una, seg.ack) && seq_le(seg.ack, c.snd_nxt) {
+        if seq_le(c.snd_una, seg.ack) && seq_le(seg.ack, c.snd_max) {
             c.chip_wnd = seg.window;
             if seg.window > 0 {
                 c.probe_at = None;
             }
+        }
+        // Go-back-N: the W5500 keeps no out-of-order data (a segment beyond its RCV.NXT is
+        // dropped and answered with a duplicate ACK), so an ACK that stops at SND.UNA, with the
+        // window open, after everything sent has been delivered, means the chip dropped all
+        // of it (a lost segment, or a zero-window probe byte it had no room for). Send again
+        // from SND.UNA at once instead of one segment per retransmission timeout.
+        if delivered
+            && dup_ack
+            && seg.payload.is_empty()
+            && !seg.flags.contains(TcpFlags::FIN)
+            && !c.unacked.is_empty()
+            && seg.window > 0
+        {
+            c.snd_nxt = c.snd_una;
+            c.rto_at = Some(now + rto);
+            self.stats.go_back = self.stats.go_back.saturating_add(1);
         }
         // Data and FIN (RFC 9293 §3.10.7.4, seventh and eighth steps).
         let has_fin = seg.flags.contains(TcpFlags::FIN);
@@ -851,6 +900,7 @@ impl HostNet {
                 isn,
                 snd_una: isn,
                 snd_nxt: isn.wrapping_add(1),
+                snd_max: isn.wrapping_add(1),
                 unacked: VecDeque::new(),
                 chip_wnd: 0,
                 chip_mss: 536,
@@ -892,6 +942,10 @@ impl HostNet {
                 self.stats.dropped = self.stats.dropped.saturating_add(1);
                 continue;
             }
+            // A DHCPACK from a server (67) to the chip's client port (68) names its address.
+            let learned = (port == 68 && from.port() == 67)
+                .then(|| dhcp_ack_yiaddr(&data))
+                .flatten();
             let dst = if chip_ip == Ipv4Addr::UNSPECIFIED {
                 self.chip_ip.unwrap_or(Ipv4Addr::BROADCAST)
             } else {
@@ -902,6 +956,9 @@ impl HostNet {
             } else {
                 dst
             };
+            if let Some(ip) = learned {
+                self.chip_ip = Some(ip);
+            }
             self.stats.udp_in = self.stats.udp_in.saturating_add(1);
             self.send_ip(
                 *from.ip(),
@@ -930,6 +987,7 @@ impl HostNet {
                 if c.sock.peer_addr().is_ok() {
                     c.state = State::SynAckSent;
                     c.snd_nxt = c.isn.wrapping_add(1);
+                    c.snd_max = c.snd_nxt;
                     c.rto_at = Some(now + cfg_rto);
                     let isn = c.isn;
                     self.send_tcp_to_chip(idx, TcpFlags::SYN, isn, Vec::new());
@@ -981,10 +1039,13 @@ impl HostNet {
             let Some(c) = self.tcp.get_mut(idx) else {
                 return false;
             };
-            if c.host_eof || c.fin_sent {
+            let inflight = c.snd_nxt.wrapping_sub(c.snd_una) as usize;
+            // Bytes already read but not in flight (after a go-back) go first, even after the
+            // host's EOF; nothing new is read after it.
+            let pending = c.unacked.len().saturating_sub(inflight);
+            if (c.host_eof || c.fin_sent) && pending == 0 {
                 break;
             }
-            let inflight = c.snd_nxt.wrapping_sub(c.snd_una) as usize;
             let mut allowed = usize::from(c.chip_wnd).saturating_sub(inflight);
             if c.chip_wnd == 0 && inflight == 0 {
                 // Zero-window probe (RFC 9293 §3.8.6.1): one byte, then the retransmission
@@ -999,6 +1060,19 @@ impl HostNet {
             if n == 0 {
                 break;
             }
+            if pending > 0 {
+                let k = n.min(pending);
+                let data: Vec<u8> = c.unacked.iter().skip(inflight).take(k).copied().collect();
+                let seq = c.take_seq(k);
+                if c.rto_at.is_none() {
+                    c.rto_at = Some(now + rto);
+                }
+                if c.chip_wnd == 0 {
+                    c.probe_at = Some(now + rto);
+                }
+                self.send_tcp_to_chip(idx, TcpFlags::PSH, seq, data);
+                continue;
+            }
             let Some(chunk) = buf.get_mut(..n) else {
                 break;
             };
@@ -1007,8 +1081,7 @@ impl HostNet {
                 Ok(k) => {
                     let data = chunk.get(..k).unwrap_or(&[]).to_vec();
                     c.unacked.extend(data.iter());
-                    let seq = c.snd_nxt;
-                    c.snd_nxt = c.snd_nxt.wrapping_add(len32(k));
+                    let seq = c.take_seq(k);
                     if c.rto_at.is_none() {
                         c.rto_at = Some(now + rto);
                     }
@@ -1031,8 +1104,7 @@ impl HostNet {
             return false;
         };
         if c.host_eof && !c.fin_sent && c.unacked.is_empty() {
-            let seq = c.snd_nxt;
-            c.snd_nxt = c.snd_nxt.wrapping_add(1);
+            let seq = c.take_seq(1);
             c.fin_sent = true;
             if c.rto_at.is_none() {
                 c.rto_at = Some(now + rto);
@@ -1079,10 +1151,13 @@ impl HostNet {
                     .min(c.unacked.len());
                 let data: Vec<u8> = c.unacked.iter().take(n).copied().collect();
                 let seq = c.snd_una;
+                // Go-back-N (the chip dropped whatever followed the lost segment): the rest
+                // is sent again by `read_from_host` as the window allows.
+                c.snd_nxt = seq.wrapping_add(len32(n));
                 self.send_tcp_to_chip(idx, TcpFlags::PSH, seq, data);
             }
             State::Established if c.fin_sent && !c.fin_acked => {
-                let seq = c.snd_nxt.wrapping_sub(1);
+                let seq = c.snd_max.wrapping_sub(1);
                 self.send_tcp_to_chip(idx, TcpFlags::FIN, seq, Vec::new());
             }
             _ => c.rto_at = None,

@@ -4,7 +4,9 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::process::Command as Proc;
 
-use w5500_sim::bridge::{parse_args, ClockMode, Command, ListenAddr, Options};
+use w5500_sim::bridge::{
+    parse_args, Backend, ClockMode, Command, HostNetOptions, ListenAddr, Options,
+};
 
 fn run(args: &[&str]) -> Result<Options, String> {
     match parse_args(args.iter().copied())? {
@@ -88,6 +90,17 @@ fn cli_refuses_bad_input() {
         &["--client", "tcp port=7 expect=echo"],
         &["--client"],
         &["--bogus"],
+        &["--backend", "qemu"],
+        &["--backend", "hostnet", "--forward-tcp", "0"],
+        &["--backend", "hostnet", "--forward-udp", "65536"],
+        &["--backend", "hostnet", "--chip-ip", "10.77.0"],
+        &[
+            "--backend",
+            "hostnet",
+            "--interface",
+            "a-name-longer-than-15",
+        ],
+        &["--backend", "hostnet", "--interface", ""],
     ] {
         assert!(run(bad).is_err(), "{bad:?} accepted");
     }
@@ -100,4 +113,71 @@ fn binary_refuses_a_non_loopback_listen_address() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// `--backend hostnet` takes the host-network options, runs on the wall clock (real peers
+/// run on real time), and refuses the in-memory LAN's options; the host-network options
+/// need `--backend hostnet`.
+#[test]
+fn cli_hostnet_backend_and_its_options() {
+    assert_eq!(run(&[]).unwrap().backend, Backend::Lan);
+    let o = run(&[
+        "--backend",
+        "hostnet",
+        "--interface",
+        "w5f-d0",
+        "--forward-tcp",
+        "4242",
+        "--forward-tcp",
+        "8080",
+        "--forward-udp",
+        "4242",
+        "--chip-ip",
+        "10.77.0.50",
+    ])
+    .unwrap();
+    assert_eq!(
+        o.clock,
+        ClockMode::Wall,
+        "hostnet defaults to the wall clock"
+    );
+    assert_eq!(
+        o.backend,
+        Backend::HostNet(HostNetOptions {
+            interface: Some("w5f-d0".into()),
+            forward_tcp: vec![4242, 8080],
+            forward_udp: vec![4242],
+            chip_ip: Some(Ipv4Addr::new(10, 77, 0, 50)),
+        })
+    );
+    let o = run(&["--clock", "wall", "--backend", "hostnet"]).unwrap();
+    assert_eq!(o.backend, Backend::HostNet(HostNetOptions::default()));
+
+    for (bad, says) in [
+        (
+            &["--backend", "hostnet", "--clock", "sim"][..],
+            "--clock wall",
+        ),
+        (&["--clock", "sim", "--backend", "hostnet"], "--clock wall"),
+        (&["--backend", "hostnet", "--no-dhcp"], "--no-dhcp"),
+        (
+            &["--backend", "hostnet", "--dns-record", "a.test=10.0.0.1"],
+            "--dns-record",
+        ),
+        (&["--backend", "hostnet", "--http", "/a=b"], "--http"),
+        (
+            &["--backend", "hostnet", "--selftest-target"],
+            "--selftest-target",
+        ),
+        (&["--forward-tcp", "80"], "needs --backend hostnet"),
+        (
+            &["--backend", "lan", "--forward-udp", "53"],
+            "needs --backend hostnet",
+        ),
+        (&["--interface", "eth0"], "needs --backend hostnet"),
+        (&["--chip-ip", "10.0.0.1"], "needs --backend hostnet"),
+    ] {
+        let e = run(bad).expect_err(&format!("{bad:?} accepted"));
+        assert!(e.contains(says), "{bad:?}: {e}");
+    }
 }

@@ -372,3 +372,91 @@ fn connection_table_is_bounded() {
     assert!(err.flags.contains(TcpFlags::RST));
     drop(listener);
 }
+
+/// Go-back-N on a duplicate ACK: the W5500 keeps no out-of-order data, so when it drops a
+/// segment it drops everything after it and answers with a duplicate ACK (RFC 9293 §3.10.7.4:
+/// an unacceptable segment gets an ACK). HostNet sends again from SND.UNA at once, not one
+/// segment per retransmission timeout (here 10 s: no timer fires in this test).
+#[test]
+fn rfc9293_duplicate_ack_sends_again_from_snd_una() {
+    let listener = TcpListener::bind((LO, 0)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let payload: Vec<u8> = (0..3000u32).map(|i| (i % 251) as u8).collect();
+    let p2 = payload.clone();
+    let server = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.write_all(&p2).unwrap();
+    });
+    let cfg = HostNetConfig {
+        rto: Duration::from_secs(10),
+        ..HostNetConfig::default()
+    };
+    let mut c = chip_with(cfg);
+    let (mut conn, _) = chip_connect(&mut c, 40011, SocketAddrV4::new(LO, port), 4096).unwrap();
+    let start = conn.rcv_nxt;
+    // The first segment is "lost"; the next one arrives out of order: duplicate ACK.
+    let (_, lost) = c.wait_tcp(40011, T).expect("first segment");
+    assert_eq!(lost.seq, start);
+    let (_, ooo) = c.wait_tcp(40011, T).expect("second segment");
+    assert_eq!(ooo.seq, start.wrapping_add(lost.payload.len() as u32));
+    // Whatever else is in flight reaches the chip (and is dropped there, out of order).
+    while c.wait_tcp(40011, Duration::from_millis(100)).is_some() {}
+    conn.ack(&mut c);
+    // Everything comes again from SND.UNA; the receiver keeps only in-order data.
+    let mut data = Vec::new();
+    while data.len() < payload.len() {
+        let (_, seg) = c.wait_tcp(40011, T).expect("data after the duplicate ACK");
+        if seg.seq != conn.rcv_nxt {
+            continue;
+        }
+        data.extend_from_slice(&seg.payload);
+        conn.rcv_nxt = conn.rcv_nxt.wrapping_add(seg.payload.len() as u32);
+        conn.ack(&mut c);
+    }
+    assert_eq!(data, payload);
+    let st = c.net.stats();
+    assert!(st.go_back >= 1, "{st:?}");
+    assert_eq!(
+        st.retransmits, 0,
+        "no retransmission timer was needed: {st:?}"
+    );
+    server.join().unwrap();
+}
+
+/// A zero-window probe byte the chip had no room for (RFC 9293 §3.8.6.1) is sent again, first,
+/// as soon as the window opens: the data that follows it is not sent ahead of it.
+#[test]
+fn rfc9293_probe_byte_not_taken_is_sent_again_first() {
+    let listener = TcpListener::bind((LO, 0)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.write_all(&[0x5a; 3000]).unwrap();
+    });
+    // The probe comes one retransmission timeout after the window closed; the timer is long
+    // enough that nothing else is retransmitted while the test acts.
+    let cfg = HostNetConfig {
+        rto: Duration::from_millis(1000),
+        ..HostNetConfig::default()
+    };
+    let mut c = chip_with(cfg);
+    let (mut conn, _) = chip_connect(&mut c, 40012, SocketAddrV4::new(LO, port), 0).unwrap();
+    let start = conn.rcv_nxt;
+    let (_, probe) = c.wait_tcp(40012, T).expect("a zero-window probe");
+    assert_eq!((probe.seq, probe.payload.len()), (start, 1));
+    // Not taken (window still 0), then the window opens with the probe byte still unacked.
+    conn.ack(&mut c);
+    conn.window = 4096;
+    conn.ack(&mut c);
+    let (_, first) = c.wait_tcp(40012, T).expect("data once the window is open");
+    assert_eq!(
+        first.seq, start,
+        "the probe byte's sequence number comes first"
+    );
+    conn.rcv_nxt = first.seq.wrapping_add(first.payload.len() as u32);
+    conn.ack(&mut c);
+    let rest = conn.recv_to_fin(&mut c, Duration::from_secs(10));
+    assert_eq!(first.payload.len() + rest.len(), 3000);
+    assert!(c.net.stats().go_back >= 1);
+    server.join().unwrap();
+}

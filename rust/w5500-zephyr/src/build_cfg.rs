@@ -13,7 +13,7 @@
 //!
 //! | cfg | on when |
 //! |---|---|
-//! | `w5500_emul` (simulator core, `emul` module) | feature `emul-core`, or `CONFIG_W5500_OFFLOAD_EMUL=y` |
+//! | `w5500_emul` (simulator core, `emul` module) | feature `emul-core`, or `CONFIG_W5500_OFFLOAD_EMUL=y` without `CONFIG_W5500_OFFLOAD_EMUL_BRIDGE` |
 //! | `w5500_global_alloc` (allocator on `k_malloc`) | feature `global-alloc`, or the simulator in a Rust application without `CONFIG_RUST_ALLOC` |
 //! | `w5500_panic_handler` | feature `panic-handler` (default), unless `CONFIG_RUST=y` (zephyr's handler is the image's) |
 //! | `w5500_app_logger` | `CONFIG_RUST=y`: the application's `log` logger is the image's; the driver installs none |
@@ -33,6 +33,9 @@ pub struct Inputs {
     pub kconfig_rust_alloc: bool,
     /// `CONFIG_W5500_OFFLOAD_EMUL=y`.
     pub kconfig_emul: bool,
+    /// `CONFIG_W5500_OFFLOAD_EMUL_BRIDGE=y`: the simulator runs in a `w5500-sim` process, not
+    /// in the image.
+    pub kconfig_emul_bridge: bool,
     /// The target has pointer-sized atomics (compare-and-swap); the simulator needs them.
     pub target_has_atomic_ptr: bool,
 }
@@ -60,7 +63,8 @@ pub const CFG_NAMES: [&str; 4] = [
 
 /// Decide the switches, or say why this combination cannot build.
 pub fn decide(i: &Inputs) -> Result<Switches, &'static str> {
-    let emul = i.feature_emul_core || i.kconfig_emul;
+    let kconfig_emul = i.kconfig_emul && !i.kconfig_emul_bridge;
+    let emul = i.feature_emul_core || kconfig_emul;
     if emul && !i.target_has_atomic_ptr {
         return Err(
             "w5500-zephyr: the simulated W5500 (CONFIG_W5500_OFFLOAD_EMUL / feature \
@@ -71,7 +75,7 @@ pub fn decide(i: &Inputs) -> Result<Switches, &'static str> {
     Ok(Switches {
         emul,
         global_alloc: i.feature_global_alloc
-            || (i.kconfig_emul && i.kconfig_rust && !i.kconfig_rust_alloc),
+            || (kconfig_emul && i.kconfig_rust && !i.kconfig_rust_alloc),
         panic_handler: i.feature_panic_handler && !i.kconfig_rust,
         app_logger: i.kconfig_rust,
     })
@@ -134,6 +138,15 @@ mod tests {
                 ..Switches::default()
             }
         );
+    }
+
+    #[test]
+    fn the_bridge_keeps_the_simulator_out_of_a_rust_application() {
+        let mut i = rust_app(true, false);
+        i.kconfig_emul_bridge = true;
+        let s = decide(&i).unwrap();
+        assert!(!s.emul);
+        assert!(!s.global_alloc);
     }
 
     #[test]

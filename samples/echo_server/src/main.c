@@ -23,23 +23,44 @@ static int open_socket(int type)
 
 	if (fd < 0 || zsock_bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
 		printf("socket/bind: errno %d\n", errno);
+		if (fd >= 0) {
+			zsock_close(fd);
+		}
 		return -1;
 	}
 	return fd;
 }
 
-int main(void)
+/* The listening TCP socket and the UDP socket, in fds[0] and fds[1]. */
+static int open_listeners(void)
 {
-	static char buf[512];
 	int tcp = open_socket(SOCK_STREAM);
 	int udp = open_socket(SOCK_DGRAM);
 
 	if (tcp < 0 || udp < 0 || zsock_listen(tcp, MAX_CLIENTS) < 0) {
 		printf("setup failed: errno %d\n", errno);
-		return 0;
+		if (tcp >= 0) {
+			zsock_close(tcp);
+		}
+		if (udp >= 0) {
+			zsock_close(udp);
+		}
+		return -1;
 	}
 	fds[0] = (struct zsock_pollfd){ .fd = tcp, .events = ZSOCK_POLLIN };
 	fds[1] = (struct zsock_pollfd){ .fd = udp, .events = ZSOCK_POLLIN };
+	return 0;
+}
+
+#define BROKEN (ZSOCK_POLLERR | ZSOCK_POLLHUP | ZSOCK_POLLNVAL)
+
+int main(void)
+{
+	static char buf[512];
+
+	if (open_listeners() < 0) {
+		return 0;
+	}
 	for (int i = 2; i < ARRAY_SIZE(fds); i++) {
 		fds[i].fd = -1;
 	}
@@ -49,10 +70,29 @@ int main(void)
 			printf("poll: errno %d\n", errno);
 			return 0;
 		}
+		/* The chip was lost or reset: its sockets are gone. Polling them again would
+		 * return at once, for ever; close every socket and open new listeners (once a
+		 * second until that works).
+		 */
+		if ((fds[0].revents | fds[1].revents) & BROKEN) {
+			printf("listening sockets lost (revents 0x%x 0x%x), opening them again\n",
+			       fds[0].revents, fds[1].revents);
+			for (int i = 0; i < ARRAY_SIZE(fds); i++) {
+				if (fds[i].fd >= 0) {
+					zsock_close(fds[i].fd);
+					fds[i].fd = -1;
+				}
+			}
+			do {
+				k_sleep(K_SECONDS(1));
+			} while (open_listeners() < 0);
+			printf("echo server on TCP and UDP port %d\n", PORT);
+			continue;
+		}
 		if (fds[0].revents & ZSOCK_POLLIN) {
 			struct sockaddr_in peer;
 			socklen_t len = sizeof(peer);
-			int c = zsock_accept(tcp, (struct sockaddr *)&peer, &len);
+			int c = zsock_accept(fds[0].fd, (struct sockaddr *)&peer, &len);
 			int slot = -1;
 
 			for (int i = 2; i < ARRAY_SIZE(fds) && c >= 0; i++) {
@@ -73,11 +113,11 @@ int main(void)
 		if (fds[1].revents & ZSOCK_POLLIN) {
 			struct sockaddr_in peer;
 			socklen_t len = sizeof(peer);
-			ssize_t n = zsock_recvfrom(udp, buf, sizeof(buf), 0, (struct sockaddr *)&peer,
-						   &len);
+			ssize_t n = zsock_recvfrom(fds[1].fd, buf, sizeof(buf), 0,
+						   (struct sockaddr *)&peer, &len);
 
 			if (n > 0) {
-				zsock_sendto(udp, buf, n, 0, (struct sockaddr *)&peer, len);
+				zsock_sendto(fds[1].fd, buf, n, 0, (struct sockaddr *)&peer, len);
 			}
 		}
 		for (int i = 2; i < ARRAY_SIZE(fds); i++) {

@@ -1,12 +1,15 @@
-//! `w5500-sim`: serves the simulated W5500, on the simulator's standard in-memory LAN, to
-//! programs in other languages over a Unix socket or loopback TCP. The wire protocol is
-//! documented in `w5500_sim::bridge`.
+//! `w5500-sim`: serves the simulated W5500 to programs in other languages (and to Zephyr
+//! images on the native boards) over a Unix socket or loopback TCP, on the simulator's standard
+//! in-memory LAN or, with `--backend hostnet`, on the host network of the namespace it runs in.
+//! The wire protocol is documented in `w5500_sim::bridge`.
 
 use std::process::ExitCode;
 
 use w5500_sim::bridge::{
-    parse_args, ClockMode, Command, Listener, Options, RegisterFile, Server, ServerConfig, USAGE,
+    parse_args, Backend, ClockMode, Command, HostNetOptions, Listener, Options, RegisterFile,
+    Server, ServerConfig, USAGE,
 };
+use w5500_sim::hostnet::{HostNet, HostNetConfig};
 use w5500_sim::lan::stream::FileBody;
 use w5500_sim::lan::{apps, dhcp, dns, standard, Lan, TcpOptions};
 use w5500_sim::sim::{Sim, SimConfig};
@@ -127,13 +130,76 @@ fn run(opts: &Options) -> Result<(), String> {
         },
         ..SimConfig::default()
     };
-    let sim = Sim::with_config(build_lan(opts)?, sim_config);
-    println!(
-        "w5500-sim: serving a simulated W5500 on {shown} (LAN 10.77.0.0/24, DHCP {})",
-        if opts.no_dhcp { "off" } else { "on" }
-    );
-    let mut server = Server::new(sim, config);
-    server
-        .serve(&listener, opts.max_clients)
-        .map_err(|e| format!("serving: {e}"))
+    match &opts.backend {
+        Backend::Lan => {
+            let sim = Sim::with_config(build_lan(opts)?, sim_config);
+            println!(
+                "w5500-sim: serving a simulated W5500 on {shown} (LAN 10.77.0.0/24, DHCP {})",
+                if opts.no_dhcp { "off" } else { "on" }
+            );
+            let mut server = Server::new(sim, config);
+            server
+                .serve(&listener, opts.max_clients)
+                .map_err(|e| format!("serving: {e}"))
+        }
+        Backend::HostNet(hn) => {
+            // No mid-burst engine steps (torn 16-bit reads): on the wall clock each step
+            // would poll every host socket, once per SPI byte, and a 2 KB read would cost
+            // thousands of system calls. Frames still see the network between them.
+            let sim_config = SimConfig {
+                torn_reads: false,
+                ..sim_config
+            };
+            let sim = Sim::with_config(build_hostnet(hn)?, sim_config);
+            println!(
+                "w5500-sim: serving a simulated W5500 on {shown} (host network{})",
+                describe_hostnet(hn)
+            );
+            let mut server = Server::new(sim, config);
+            server
+                .serve(&listener, opts.max_clients)
+                .map_err(|e| format!("serving: {e}"))
+        }
+    }
+}
+
+/// The host-socket network with the command line's forwards opened.
+fn build_hostnet(hn: &HostNetOptions) -> Result<HostNet, String> {
+    let mut net = HostNet::new(HostNetConfig {
+        interface: hn.interface.clone(),
+        chip_ip: hn.chip_ip,
+        ..HostNetConfig::default()
+    });
+    for &port in &hn.forward_tcp {
+        net.forward_tcp(port)
+            .map_err(|e| format!("--forward-tcp {port}: {e}"))?;
+    }
+    for &port in &hn.forward_udp {
+        net.forward_udp(port)
+            .map_err(|e| format!("--forward-udp {port}: {e}"))?;
+    }
+    Ok(net)
+}
+
+fn describe_hostnet(hn: &HostNetOptions) -> String {
+    let mut s = String::new();
+    if let Some(i) = &hn.interface {
+        s.push_str(&format!(", interface {i}"));
+    }
+    if let Some(ip) = hn.chip_ip {
+        s.push_str(&format!(", chip {ip}"));
+    }
+    let list = |v: &[u16]| {
+        v.iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    if !hn.forward_tcp.is_empty() {
+        s.push_str(&format!(", TCP {} forwarded", list(&hn.forward_tcp)));
+    }
+    if !hn.forward_udp.is_empty() {
+        s.push_str(&format!(", UDP {} forwarded", list(&hn.forward_udp)));
+    }
+    s
 }

@@ -49,6 +49,35 @@ impl core::fmt::Display for ListenAddr {
     }
 }
 
+/// What plays the network around the served chip.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Backend {
+    /// `--backend lan` (default): the simulator's standard in-memory LAN.
+    #[default]
+    Lan,
+    /// `--backend hostnet`: the chip's sockets become host sockets
+    /// ([`crate::hostnet::HostNet`]) in the network namespace the process runs in; needs the
+    /// wall clock.
+    HostNet(HostNetOptions),
+}
+
+/// The `--backend hostnet` settings.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HostNetOptions {
+    /// `--interface IF`: `SO_BINDTODEVICE` on every host socket (the namespace's veth end), so
+    /// that broadcasts such as DHCP leave without a default route.
+    pub interface: Option<String>,
+    /// `--forward-tcp PORT`, repeatable: connections to this port of the namespace become
+    /// connections to the chip's IP on the same port (for servers on the chip).
+    pub forward_tcp: Vec<u16>,
+    /// `--forward-udp PORT`, repeatable: datagrams to this port of the namespace reach the
+    /// chip's port before the chip has sent anything from it.
+    pub forward_udp: Vec<u16>,
+    /// `--chip-ip A.B.C.D`: the chip's address before it has sent anything (forwarded
+    /// connections need it); later learned from the chip's frames (e.g. after DHCP).
+    pub chip_ip: Option<Ipv4Addr>,
+}
+
 /// Everything the command line can say.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Options {
@@ -71,6 +100,8 @@ pub struct Options {
     /// `--client SPEC`, repeatable: LAN clients that connect to the chip
     /// ([`crate::lan::clients::spec`]), checked when parsed.
     pub clients: Vec<String>,
+    /// `--backend lan|hostnet` and the host-network settings.
+    pub backend: Backend,
 }
 
 impl Default for Options {
@@ -85,6 +116,7 @@ impl Default for Options {
             selftest_target: false,
             max_clients: None,
             clients: Vec::new(),
+            backend: Backend::Lan,
         }
     }
 }
@@ -102,7 +134,7 @@ pub enum Command {
 pub const USAGE: &str = "\
 usage: w5500-sim [options]
   --listen unix:PATH | tcp:127.0.0.1:PORT   where to serve the bridge (default unix:w5500-sim.sock)
-  --clock wall|sim                          the chip's clock (default sim)
+  --clock wall|sim                          the chip's clock (default sim; wall with hostnet)
   --spi-hz N                                modelled SPI clock in Hz (default 20000000)
   --no-dhcp                                 keep the LAN's DHCP server silent (use a static address)
   --dns-record NAME=A.B.C.D                 extra DNS A record on the LAN, repeatable
@@ -112,9 +144,18 @@ usage: w5500-sim [options]
   --client SPEC                             LAN hosts that connect to the chip, repeatable, e.g.
                                             'tcp port=7 send=pattern:1000 expect=echo count=3'
                                             (grammar: w5500_sim::lan::clients::spec); reports on stdout
+  --backend lan|hostnet                     the chip's network (default lan)
+  --interface IF                            hostnet: SO_BINDTODEVICE on every host socket
+  --forward-tcp PORT                        hostnet: connections to PORT go to the chip, repeatable
+  --forward-udp PORT                        hostnet: datagrams to PORT go to the chip, repeatable
+  --chip-ip A.B.C.D                         hostnet: the chip's address before it sends anything
   --help                                    this text
-The chip sits on the simulator's standard in-memory LAN (10.77.0.0/24: DHCP and DNS at .1,
-HTTP at .10 with /, /big and /bytes/N, echo at .11, byte source/sink at .12; see w5500_sim::lan).
+With --backend lan the chip sits on the simulator's standard in-memory LAN (10.77.0.0/24:
+DHCP and DNS at .1, HTTP at .10 with /, /big and /bytes/N, echo at .11, byte source/sink at
+.12; see w5500_sim::lan).
+With --backend hostnet its sockets are host sockets of the network namespace this process
+runs in (run it inside a namespace made for the purpose; see w5500_sim::hostnet), on the
+wall clock and without mid-burst engine steps (SimConfig::torn_reads).
 The wire protocol is documented in the w5500_sim::bridge module.";
 
 /// Parse the arguments after the program name.
@@ -124,6 +165,12 @@ where
     S: AsRef<str>,
 {
     let mut o = Options::default();
+    let mut clock_given = false;
+    let mut hostnet = false;
+    let mut hn = HostNetOptions::default();
+    // Options that only make sense with one backend, for the check after the loop.
+    let mut lan_only: Option<&'static str> = None;
+    let mut hostnet_only: Option<&'static str> = None;
     let mut it = args.into_iter();
     while let Some(arg) = it.next() {
         let arg = arg.as_ref();
@@ -136,6 +183,7 @@ where
             "--help" | "-h" => return Ok(Command::Help),
             "--listen" => o.listen = ListenAddr::parse(&value(arg)?)?,
             "--clock" => {
+                clock_given = true;
                 o.clock = match value(arg)?.as_str() {
                     "wall" => ClockMode::Wall,
                     "sim" => ClockMode::Sim,
@@ -150,7 +198,10 @@ where
                     .filter(|&hz: &u32| hz > 0)
                     .ok_or_else(|| format!("--spi-hz needs a positive integer, not {v:?}"))?;
             }
-            "--no-dhcp" => o.no_dhcp = true,
+            "--no-dhcp" => {
+                o.no_dhcp = true;
+                lan_only = Some("--no-dhcp");
+            }
             "--dns-record" => {
                 let v = value(arg)?;
                 let (name, ip) = v
@@ -163,6 +214,7 @@ where
                     return Err("--dns-record: empty name".into());
                 }
                 o.dns_records.push((name.to_owned(), ip));
+                lan_only = Some("--dns-record");
             }
             "--http" => {
                 let v = value(arg)?;
@@ -171,12 +223,14 @@ where
                     .filter(|(p, f)| p.starts_with('/') && !f.is_empty())
                     .ok_or_else(|| format!("--http /PATH=FILE, not {v:?}"))?;
                 o.http.push((path.to_owned(), PathBuf::from(file)));
+                lan_only = Some("--http");
             }
             "--selftest-target" => o.selftest_target = true,
             "--client" => {
                 let v = value(arg)?;
                 crate::lan::clients::parse_clients(&v).map_err(|e| e.to_string())?;
                 o.clients.push(v);
+                lan_only = Some("--client");
             }
             "--max-clients" => {
                 let v = value(arg)?;
@@ -185,8 +239,65 @@ where
                         .map_err(|_| format!("--max-clients needs a count, not {v:?}"))?,
                 );
             }
+            "--backend" => {
+                hostnet = match value(arg)?.as_str() {
+                    "lan" => false,
+                    "hostnet" => true,
+                    v => return Err(format!("--backend lan|hostnet, not {v:?}")),
+                }
+            }
+            "--interface" => {
+                let v = value(arg)?;
+                // IFNAMSIZ is 16 with the terminating NUL.
+                if v.is_empty() || v.len() > 15 || v.contains('/') {
+                    return Err(format!("--interface: bad interface name {v:?}"));
+                }
+                hn.interface = Some(v);
+                hostnet_only = Some("--interface");
+            }
+            "--forward-tcp" | "--forward-udp" => {
+                let v = value(arg)?;
+                let port: u16 = v
+                    .parse()
+                    .ok()
+                    .filter(|&p| p != 0)
+                    .ok_or_else(|| format!("{arg} needs a port 1-65535, not {v:?}"))?;
+                if arg == "--forward-tcp" {
+                    hn.forward_tcp.push(port);
+                    hostnet_only = Some("--forward-tcp");
+                } else {
+                    hn.forward_udp.push(port);
+                    hostnet_only = Some("--forward-udp");
+                }
+            }
+            "--chip-ip" => {
+                let v = value(arg)?;
+                hn.chip_ip = Some(
+                    v.parse()
+                        .map_err(|_| format!("--chip-ip: bad address {v:?}"))?,
+                );
+                hostnet_only = Some("--chip-ip");
+            }
             other => return Err(format!("unknown argument {other:?}")),
         }
+    }
+    if hostnet {
+        if let Some(opt) = lan_only {
+            return Err(format!(
+                "{opt} configures the in-memory LAN, not --backend hostnet"
+            ));
+        }
+        if o.selftest_target {
+            return Err("--selftest-target serves no network: drop --backend hostnet".into());
+        }
+        // Real peers run on real time: the simulated clock would stand still between requests.
+        if clock_given && o.clock == ClockMode::Sim {
+            return Err("--backend hostnet needs --clock wall".into());
+        }
+        o.clock = ClockMode::Wall;
+        o.backend = Backend::HostNet(hn);
+    } else if let Some(opt) = hostnet_only {
+        return Err(format!("{opt} needs --backend hostnet"));
     }
     Ok(Command::Run(o))
 }

@@ -6,7 +6,12 @@
 //! it implements embedded-hal 1.0 [`SpiDevice`](embedded_hal::spi::SpiDevice), and hands out
 //! an [`IntPin`] ([`InputPin`](embedded_hal::digital::InputPin)) and a [`ResetPin`]
 //! ([`OutputPin`](embedded_hal::digital::OutputPin)). `scripts/bridge_client.py` is a small
-//! Python client written from this page alone.
+//! Python client written from this page alone, and `zephyr/src/w5500_emul_bridge_bottom.c` the
+//! C client a Zephyr image on a native board uses as its SPI emulator
+//! (`CONFIG_W5500_OFFLOAD_EMUL_BRIDGE`: it sends SELECT, TRANSFER and DESELECT of a frame in one
+//! write and reads the three replies, and moves a simulated clock to its uptime with GET_TIME
+//! and ADVANCE). With `--backend hostnet` the served chip's sockets are host sockets
+//! ([`crate::hostnet`]).
 //!
 //! # Wire protocol, version 1
 //!
@@ -102,7 +107,7 @@ mod regfile;
 mod server;
 mod wire;
 
-pub use cli::{parse_args, Command, ListenAddr, Options, USAGE};
+pub use cli::{parse_args, Backend, Command, HostNetOptions, ListenAddr, Options, USAGE};
 pub use client::{Client, ClientError, IntPin, ResetPin, ServerInfo};
 pub use regfile::RegisterFile;
 pub use server::{Listener, Server, ServerConfig};
