@@ -313,11 +313,6 @@ mod tests {
         // No DOTCONFIG in a host build: the C application's policy.
         assert_eq!(OWNER, Owner::Driver);
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
 
     /// A message longer than a line continues on indented lines, in order and complete, up
     /// to four lines; a short one is one line.
