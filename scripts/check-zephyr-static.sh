@@ -29,9 +29,9 @@ rm -f "$tmp/w5500_rs_check.c"
 
 step "cross builds"
 cargo clippy -p w5500-zephyr --target thumbv7em-none-eabihf --features emul -- -D warnings
-cargo rustc -p w5500-zephyr --lib --release --target thumbv7em-none-eabihf --features emul --crate-type staticlib
+cargo rustc -p w5500-zephyr --lib --profile zephyr --target thumbv7em-none-eabihf --features emul --crate-type staticlib
 cargo clippy -p w5500-zephyr --target thumbv6m-none-eabi -- -D warnings
-cargo rustc -p w5500-zephyr --lib --release --target thumbv6m-none-eabi --crate-type staticlib
+cargo rustc -p w5500-zephyr --lib --profile zephyr --target thumbv6m-none-eabi --crate-type staticlib
 
 step "devicetree binding and Kconfig (PyPI devicetree, kconfiglib)"
 venv="$tmp/w5500-zephyr-static-venv"

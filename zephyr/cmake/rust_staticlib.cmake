@@ -71,13 +71,13 @@ function(w5500_rust_staticlib lib)
   if(CONFIG_W5500_OFFLOAD_EMUL)
     set(features --features emul)
   endif()
-  # Always the release profile: panic = "abort", size-optimised, LTO (debug Rust code does
-  # not fit small MCUs and needs unwinding support).
-  set(archive ${target_dir}/${W5500_RUST_TARGET}/release/libw5500_zephyr.a)
+  # Always the `zephyr` profile (rust/Cargo.toml: release at opt-level "z"): panic = "abort",
+  # size first, LTO (debug Rust code does not fit small MCUs and needs unwinding support).
+  set(archive ${target_dir}/${W5500_RUST_TARGET}/zephyr/libw5500_zephyr.a)
   # Runs on every build; cargo decides what is stale. Built from rust/, so that
   # rust-toolchain.toml selects the pinned toolchain.
   add_custom_target(w5500_rust_build
-    COMMAND cargo rustc -p w5500-zephyr --lib --release --locked
+    COMMAND cargo rustc -p w5500-zephyr --lib --profile zephyr --locked
             --target ${W5500_RUST_TARGET} --target-dir ${target_dir}
             ${features} --crate-type staticlib
     BYPRODUCTS ${archive}
