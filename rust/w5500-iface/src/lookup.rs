@@ -21,6 +21,8 @@ enum Transport {
         id: SocketId,
         port: u16,
     },
+    /// Only with the `dns-tcp` feature (the resolver never asks for TCP without it).
+    #[cfg(feature = "dns-tcp")]
     Tcp {
         id: SocketId,
         payload: heapless::Vec<u8, { dns::MAX_TX_LEN }>,
@@ -70,6 +72,7 @@ impl<O: Os, const C: usize> Iface<O, C> {
         }
     }
 
+    #[inline(never)]
     fn run_lookup(&mut self) -> Result<Answer, DnsError> {
         let mut t = Transport::None;
         for _ in 0..MAX_LOOKUP_PASSES {
@@ -138,6 +141,9 @@ impl<O: Os, const C: usize> Iface<O, C> {
                     s.send(id, &payload, Some(server))
                 })
                 .map(|_| Transport::Udp { id, port: src_port }),
+            #[cfg(not(feature = "dns-tcp"))]
+            dns::Transmit::Tcp { .. } => Err(Error::InvalidArgument),
+            #[cfg(feature = "dns-tcp")]
             dns::Transmit::Tcp {
                 server,
                 src_port,
@@ -167,7 +173,11 @@ impl<O: Os, const C: usize> Iface<O, C> {
     fn close_transport(&mut self, t: &mut Transport) {
         match core::mem::replace(t, Transport::None) {
             Transport::None => {}
-            Transport::Udp { id, .. } | Transport::Tcp { id, .. } => {
+            Transport::Udp { id, .. } => {
+                let _ = self.bsd.close(id);
+            }
+            #[cfg(feature = "dns-tcp")]
+            Transport::Tcp { id, .. } => {
                 let _ = self.bsd.close(id);
             }
         }
@@ -204,6 +214,7 @@ impl<O: Os, const C: usize> Iface<O, C> {
                 }
                 progressed
             }
+            #[cfg(feature = "dns-tcp")]
             Transport::Tcp {
                 id,
                 payload,

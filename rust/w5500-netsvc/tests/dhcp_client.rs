@@ -58,6 +58,7 @@ fn rfc2131_4_4_1_discover_is_broadcast_with_flag_and_options() {
 }
 
 #[test]
+#[cfg(feature = "dhcp-probe")]
 fn rfc2131_3_1_whole_acquisition_selecting_requesting_probing_bound() {
     let mut c = client();
     c.start(0);
@@ -432,9 +433,8 @@ fn rfc2131_3_2_init_reboot_request_then_ack() {
     // Any server may answer; the ACK must be for the requested address.
     assert!(!c.handle(5, from(S2), &reply(msg::ACK, r.xid, IP2, S2).encode()));
     assert!(c.handle(5, from(S2), &reply(msg::ACK, r.xid, IP1, S2).encode()));
-    assert_eq!(events(&mut c), vec![Event::Probe(IP1)]);
-    c.probe_result(false, 10);
-    assert!(matches!(events(&mut c).as_slice(), [Event::Bound(l)] if l.server_id == Some(S2)));
+    let l = bound_after_ack(&mut c, IP1, 10);
+    assert!(l.server_id == Some(S2));
 }
 
 #[test]
@@ -551,7 +551,13 @@ fn rfc2131_4_3_2_two_offers_first_selected_other_ack_ignored() {
     assert!(!c.handle(3, from(S1), &nak(r.xid, S1).encode()));
     assert_eq!(c.state(), State::Requesting);
     assert!(c.handle(4, from(S2), &reply(msg::ACK, r.xid, IP2, S2).encode()));
-    assert_eq!(c.state(), State::Probing);
+    // The ACK of the selected server is taken (then probed, when the probe is compiled in).
+    let taken = if w5500_netsvc::dhcp::PROBE {
+        State::Probing
+    } else {
+        State::Bound
+    };
+    assert_eq!(c.state(), taken);
 }
 
 #[test]
@@ -618,6 +624,7 @@ fn rfc2131_4_1_replies_failing_validation_are_ignored() {
 }
 
 #[test]
+#[cfg(feature = "dhcp-probe")]
 fn rfc2131_3_1_5_decline_when_address_in_use_then_wait_10s() {
     let mut c = client();
     c.start(0);
@@ -651,6 +658,7 @@ fn rfc2131_3_1_5_decline_when_address_in_use_then_wait_10s() {
 }
 
 #[test]
+#[cfg(feature = "dhcp-probe")]
 fn rfc2131_4_4_1_probe_timeout_counts_as_free_and_probing_can_be_disabled() {
     let mut c = client();
     c.start(0);
@@ -675,6 +683,29 @@ fn rfc2131_4_4_1_probe_timeout_counts_as_free_and_probing_can_be_disabled() {
     let (_, r) = tx(&mut c, 0).unwrap();
     c.handle(0, from(S1), &reply(msg::ACK, r.xid, IP1, S1).encode());
     assert!(matches!(events(&mut c).as_slice(), [Event::Bound(_)]));
+}
+
+/// Without the `dhcp-probe` feature (RFC 2131 §4.4.1's check left out, as in Zephyr's own
+/// client): the ACKed address is bound at once, even with `Config::probe` set, and a late
+/// probe result changes nothing (no DECLINE).
+#[test]
+#[cfg(not(feature = "dhcp-probe"))]
+fn rfc2131_4_4_1_without_the_probe_feature_an_ack_binds_at_once() {
+    const { assert!(!w5500_netsvc::dhcp::PROBE) };
+    let mut c = client();
+    assert!(c.config().probe, "the setting is on, the code is not there");
+    c.start(0);
+    let (_, d) = tx(&mut c, 0).unwrap();
+    c.handle(0, from(S1), &reply(msg::OFFER, d.xid, IP1, S1).encode());
+    let (_, r) = tx(&mut c, 0).unwrap();
+    c.handle(0, from(S1), &reply(msg::ACK, r.xid, IP1, S1).encode());
+    assert_eq!(c.state(), State::Bound);
+    assert!(matches!(events(&mut c).as_slice(), [Event::Bound(l)] if l.address == IP1));
+    c.probe_result(true, 10);
+    assert_eq!(c.state(), State::Bound);
+    assert!(events(&mut c).is_empty());
+    assert!(tx(&mut c, 10).is_none(), "no DECLINE");
+    assert_eq!(c.lease().map(|l| l.address), Some(IP1));
 }
 
 #[test]

@@ -450,11 +450,14 @@ pub unsafe extern "C" fn w5500_rs_getaddrinfo(
         let node = crate::gai::text(node)?;
         let service = crate::gai::text(service).map_err(|_| W5500RsEai::Service)?;
         let d = instance::get().ok_or(W5500RsEai::Again)?;
-        let list = d
-            .iface
-            .with(|i| i.getaddrinfo(node, service, &h))
-            .map_err(crate::gai::eai)?;
-        Ok(crate::gai::fill(&list, out))
+        // The list is copied out under the lock, where it was made (one copy of it on the
+        // stack, not two).
+        d.iface
+            .with(|i| {
+                i.getaddrinfo(node, service, &h)
+                    .map(|l| crate::gai::fill(&l, out))
+            })
+            .map_err(crate::gai::eai)
     })();
     match r {
         Ok(n) => {

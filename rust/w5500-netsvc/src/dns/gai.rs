@@ -198,7 +198,11 @@ pub const SERVICES: &[(&str, u16, bool, bool)] = &[
 #[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Host {
+    /// No node: the wildcard or loopback address (no canonical name).
     Fixed(Ipv4Addr),
+    /// A numeric node (a strict dotted quad, so its text is the address's own: the canonical
+    /// name is made again from the address, not kept).
+    Numeric(Ipv4Addr),
     Lookup(Name),
 }
 
@@ -206,8 +210,6 @@ enum Host {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GaiRequest {
     host: Host,
-    /// Text of a numeric node, for AI_CANONNAME.
-    numeric_canon: Option<Name>,
     port: u16,
     tcp: bool,
     udp: bool,
@@ -282,15 +284,11 @@ impl GaiRequest {
                 }
             },
         };
-        let mut numeric_canon = None;
         let host = match node {
             None if f & flags::AI_PASSIVE != 0 => Host::Fixed(Ipv4Addr::UNSPECIFIED),
             None => Host::Fixed(Ipv4Addr::LOCALHOST),
             Some(n) => match name::parse_dotted_quad(n) {
-                Some(ip) => {
-                    numeric_canon = Name::from_text(n).ok();
-                    Host::Fixed(ip)
-                }
+                Some(ip) => Host::Numeric(ip),
                 None if f & flags::AI_NUMERICHOST != 0 || name::looks_numeric(n) => {
                     return Err(GaiError::NoName)
                 }
@@ -299,7 +297,6 @@ impl GaiRequest {
         };
         Ok(GaiRequest {
             host,
-            numeric_canon,
             port,
             tcp,
             udp,
@@ -311,7 +308,7 @@ impl GaiRequest {
     pub fn lookup_name(&self) -> Option<&Name> {
         match &self.host {
             Host::Lookup(n) => Some(n),
-            Host::Fixed(_) => None,
+            Host::Fixed(_) | Host::Numeric(_) => None,
         }
     }
 
@@ -355,7 +352,11 @@ impl GaiRequest {
         let canonical = match (&self.host, result) {
             (Host::Fixed(ip), _) => {
                 push(*ip)?;
-                self.numeric_canon.clone()
+                None
+            }
+            (Host::Numeric(ip), _) => {
+                push(*ip)?;
+                self.canon.then(|| Name::from_ipv4(*ip))
             }
             (Host::Lookup(_), Some(Ok(a))) => {
                 for ip in &a.addrs {
@@ -380,6 +381,7 @@ impl<const C: usize, const T: usize> Resolver<C, T> {
     /// getaddrinfo: check the arguments, answer at once when possible, else start the lookup
     /// ([`GaiLookup::Pending`]; finish with [`GaiRequest::finish`] on
     /// [`Resolver::poll_result`]'s value).
+    #[inline(never)]
     pub fn getaddrinfo(
         &mut self,
         node: Option<&str>,
@@ -388,10 +390,10 @@ impl<const C: usize, const T: usize> Resolver<C, T> {
         now_ms: u64,
     ) -> Result<GaiLookup, GaiError> {
         let req = GaiRequest::new(node, service, hints)?;
-        let Some(name) = req.lookup_name().cloned() else {
+        let Some(name) = req.lookup_name() else {
             return req.finish(None).map(GaiLookup::Ready);
         };
-        match self.start_name(&name, now_ms) {
+        match self.start_name(name, now_ms) {
             Ok(Lookup::Ready(a)) => req.finish(Some(Ok(a))).map(GaiLookup::Ready),
             Ok(Lookup::Pending) => Ok(GaiLookup::Pending(req)),
             Err(e) => Err(e.eai()),
