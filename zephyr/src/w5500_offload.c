@@ -336,6 +336,14 @@ static int w5500_offload_lookup(const char *node, const char *service,
 	return c.ret;
 }
 
+/* The values Rust reads as they are (rust/w5500-zephyr/src/abi.rs). */
+BUILD_ASSERT(W5_SOCK_STREAM == 1 && W5_SOCK_DGRAM == 2, "socket types");
+BUILD_ASSERT(W5_IPPROTO_TCP == 6 && W5_IPPROTO_UDP == 17, "protocols");
+BUILD_ASSERT(W5_AI_PASSIVE == W5500_RS_AI_PASSIVE && W5_AI_CANONNAME == W5500_RS_AI_CANONNAME &&
+		     W5_AI_NUMERICHOST == W5500_RS_AI_NUMERICHOST &&
+		     W5_AI_NUMERICSERV == W5500_RS_AI_NUMERICSERV,
+	     "getaddrinfo flags");
+
 /* Result nodes come from a heap of our own, so the DNS offload works without
  * CONFIG_HEAP_MEM_POOL_SIZE. */
 K_HEAP_DEFINE(w5500_ai_heap, CONFIG_W5500_OFFLOAD_DNS_RESULTS *
@@ -370,32 +378,19 @@ static int w5500_getaddrinfo(const char *node, const char *service,
 		return DNS_EAI_SYSTEM;
 	}
 	if (hints != NULL) {
-		if (hints->ai_family != W5_AF_UNSPEC && hints->ai_family != W5_AF_INET) {
-			return DNS_EAI_FAMILY;
-		}
-		if (hints->ai_socktype == W5_SOCK_STREAM) {
-			h.socktype = W5500_RS_SOCK_TYPE_STREAM;
-		} else if (hints->ai_socktype == W5_SOCK_DGRAM) {
-			h.socktype = W5500_RS_SOCK_TYPE_DATAGRAM;
-		} else if (hints->ai_socktype != 0) {
-			return DNS_EAI_SOCKTYPE;
-		}
-		h.flags |= (hints->ai_flags & W5_AI_PASSIVE) ? W5500_RS_AI_PASSIVE : 0;
-		h.flags |= (hints->ai_flags & W5_AI_NUMERICHOST) ? W5500_RS_AI_NUMERICHOST : 0;
-		h.flags |= (hints->ai_flags & W5_AI_NUMERICSERV) ? W5500_RS_AI_NUMERICSERV : 0;
-		h.flags |= (hints->ai_flags & W5_AI_CANONNAME) ? W5500_RS_AI_CANONNAME : 0;
-		if (hints->ai_flags & ~(W5_AI_PASSIVE | W5_AI_NUMERICHOST | W5_AI_NUMERICSERV |
-					W5_AI_CANONNAME)) {
-			/* AI_V4MAPPED/AI_ALL/AI_ADDRCONFIG: no effect on an IPv4-only chip. */
-			LOG_DBG("getaddrinfo: flags 0x%x ignored", hints->ai_flags);
-		}
-		if (hints->ai_protocol == W5_IPPROTO_TCP) {
-			h.protocol = 6;
-		} else if (hints->ai_protocol == W5_IPPROTO_UDP) {
-			h.protocol = 17;
-		} else if (hints->ai_protocol != 0) {
-			return DNS_EAI_SOCKTYPE;
-		}
+		/* Passed through for Rust's one check of them (rust/w5500-netsvc/src/dns/gai.rs);
+		 * only the family's number differs between libcs. Flags outside POSIX's set are
+		 * dropped, as Zephyr's own getaddrinfo() ignores them. */
+		h.family = hints->ai_family == W5_AF_UNSPEC  ? W5500_RS_FAMILY_UNSPEC
+			   : hints->ai_family == W5_AF_INET  ? W5500_RS_FAMILY_INET
+			   : hints->ai_family == W5_AF_INET6 ? W5500_RS_FAMILY_INET6
+							     : W5500_RS_FAMILY_OTHER;
+		h.socktype = hints->ai_socktype;
+		h.protocol = hints->ai_protocol;
+		h.flags = (uint32_t)hints->ai_flags &
+			  (W5500_RS_AI_PASSIVE | W5500_RS_AI_CANONNAME | W5500_RS_AI_NUMERICHOST |
+			   W5500_RS_AI_V4MAPPED | W5500_RS_AI_ALL | W5500_RS_AI_ADDRCONFIG |
+			   W5500_RS_AI_NUMERICSERV);
 	}
 	r = w5500_offload_lookup(node, service, &h, out, ARRAY_SIZE(out), &n);
 	if (r < 0) {

@@ -446,7 +446,7 @@ pub unsafe extern "C" fn w5500_rs_getaddrinfo(
     // SAFETY: the caller passes room for `max` entries.
     let out = unsafe { core::slice::from_raw_parts_mut(out, max) };
     let r = (|| -> Result<usize, W5500RsEai> {
-        let h = crate::gai::hints(hints)?;
+        let h = crate::gai::hints(hints);
         let node = crate::gai::text(node)?;
         let service = crate::gai::text(service).map_err(|_| W5500RsEai::Service)?;
         let d = instance::get().ok_or(W5500RsEai::Again)?;
