@@ -934,9 +934,9 @@ impl<O: Os, const C: usize> Iface<O, C> {
                 break;
             };
             match ev {
-                dhcp::Event::Bound(l) => self.on_lease(l, IfaceEvent::DhcpBound),
-                dhcp::Event::Renewed(l) => self.on_lease(l, IfaceEvent::DhcpRenewed),
-                dhcp::Event::Rebound(l) => self.on_lease(l, IfaceEvent::DhcpRebound),
+                dhcp::Event::Bound => self.on_lease(IfaceEvent::DhcpBound),
+                dhcp::Event::Renewed => self.on_lease(IfaceEvent::DhcpRenewed),
+                dhcp::Event::Rebound => self.on_lease(IfaceEvent::DhcpRebound),
                 dhcp::Event::Lost => {
                     self.remove_address();
                     self.emit(IfaceEvent::DhcpLost);
@@ -952,11 +952,15 @@ impl<O: Os, const C: usize> Iface<O, C> {
 
     /// A lease from the client: program it (AddressAdded when the address is new, e.g. an
     /// INIT-REBOOT after `down()` reports the lease as Bound), then the DHCP event, then DNS.
-    fn on_lease(&mut self, l: Lease, kind: IfaceEvent) {
-        let dns = l.dns_servers.clone();
+    fn on_lease(&mut self, kind: IfaceEvent) {
+        // The client's lease as the event is taken (events are drained right after each
+        // client call, so it is the one the event announced).
+        let Some(l) = self.dhcp.lease().cloned() else {
+            return;
+        };
+        self.dhcp_dns = list(&l.dns_servers);
         self.apply(l, true);
         self.emit(kind);
-        self.dhcp_dns = list(&dns);
         self.update_dns();
     }
 

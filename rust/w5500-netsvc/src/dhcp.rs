@@ -13,7 +13,7 @@
 //!         udp.send_to(&buf[..t.len], t.dst);              // from port 68
 //!     }
 //!     while let Some(ev) = client.poll_event() { /* Bound/Renewed/Rebound: program the chip
-//!         with ev's lease; Lost: clear it; Probe(ip): check ip, then probe_result() */ }
+//!         with client.lease(); Lost: clear it; Probe(ip): check ip, then probe_result() */ }
 //!     // wait for a datagram on port 68 (→ client.handle) or until client.poll_at()
 //! }
 //! ```
@@ -24,7 +24,7 @@
 //! [`Client::needs_socket`] says when; in BOUND (the long stretch between T0 and T1), while an
 //! address is probed, while waiting after a DECLINE, and when stopped, the socket can be closed
 //! and used for something else. The chip sends from its SIPR, so the OS layer keeps SIPR at
-//! 0.0.0.0 until [`Event::Bound`] and programs the address, mask and gateway from the event's
+//! 0.0.0.0 until [`Event::Bound`] and programs the address, mask and gateway from the client's
 //! [`Lease`]. A static configuration is the same [`Lease`] made with [`Lease::manual`]: the
 //! client is simply not run, and the chip is programmed the same way.
 //!
@@ -351,14 +351,19 @@ pub enum State {
 }
 
 /// What the OS layer must act on.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// The lease events carry no copy of the lease (a lease is over a hundred bytes and the queue
+/// holds [`EVENT_QUEUE`] events): read it with [`Client::lease`] when the event is taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event {
-    /// A new address is ready: program SIPR, SUBR, GAR and DNS from the lease.
-    Bound(Lease),
-    /// The lease was extended by its server (RENEWING, or INIT-REBOOT of the same address).
-    Renewed(Lease),
-    /// The lease was extended by any server while rebinding; the server id may have changed.
-    Rebound(Lease),
+    /// A new address is ready: program SIPR, SUBR, GAR and DNS from [`Client::lease`].
+    Bound,
+    /// The lease was extended by its server (RENEWING, or INIT-REBOOT of the same address);
+    /// [`Client::lease`] has the new times.
+    Renewed,
+    /// The lease was extended by any server while rebinding; the server id may have changed
+    /// ([`Client::lease`]).
+    Rebound,
     /// The address must no longer be used (lease expired, or NAK): set SIPR to 0.0.0.0.
     Lost,
     /// Check whether this address is already in use (e.g. ARP it with a short retry) and
@@ -896,14 +901,14 @@ impl Client {
     fn bind(&mut self, lease: Lease, _now: u64) {
         log::info!("dhcp: bound to {}", lease.address);
         self.remembered = Some(lease.address);
-        self.lease = Some(lease.clone());
+        self.lease = Some(lease);
         self.naks = 0;
         self.offer = None;
         self.reboot_ip = None;
         self.deadline = None;
         self.pending = None;
         self.state = State::Bound;
-        self.emit(Event::Bound(lease));
+        self.emit(Event::Bound);
     }
 
     fn secs(&self, now: u64) -> u16 {
@@ -1201,16 +1206,16 @@ impl Client {
     }
 
     /// The current lease was extended.
-    fn extended(&mut self, lease: Lease, ev: fn(Lease) -> Event) {
+    fn extended(&mut self, lease: Lease, ev: Event) {
         log::info!("dhcp: lease of {} extended", lease.address);
-        self.lease = Some(lease.clone());
         self.remembered = Some(lease.address);
+        self.lease = Some(lease);
         self.naks = 0;
         self.reboot_ip = None;
         self.deadline = None;
         self.pending = None;
         self.state = State::Bound;
-        self.emit(ev(lease));
+        self.emit(ev);
     }
 
     fn lease_from(&self, r: &wire::Reply, ip: Ipv4Addr, offered: Option<u32>) -> Lease {
