@@ -5,7 +5,7 @@ use core::net::{Ipv4Addr, SocketAddrV4};
 use w5500_driver::bsd::Os;
 use w5500_driver::stack::{RecvFlags, SockType, SocketId};
 use w5500_driver::Error;
-use w5500_netsvc::dns::{self, AddrInfoList, Answer, DnsError, GaiError, GaiLookup, Hints};
+use w5500_netsvc::dns::{self, AddrInfoList, Answer, DnsError, GaiError, Hints};
 
 use crate::Iface;
 
@@ -53,13 +53,29 @@ impl<O: Os, const C: usize> Iface<O, C> {
         service: Option<&str>,
         hints: &Hints,
     ) -> Result<AddrInfoList, GaiError> {
+        let mut list = AddrInfoList::empty();
+        self.getaddrinfo_into(node, service, hints, &mut list)?;
+        Ok(list)
+    }
+
+    /// [`Iface::getaddrinfo`] into the caller's list (emptied first): the list is made once,
+    /// in place, not moved up the calls (an OS layer's lookup runs on a small stack).
+    pub fn getaddrinfo_into(
+        &mut self,
+        node: Option<&str>,
+        service: Option<&str>,
+        hints: &Hints,
+        list: &mut AddrInfoList,
+    ) -> Result<(), GaiError> {
         let now = self.now();
-        let req = match self.resolver.getaddrinfo(node, service, hints, now)? {
-            GaiLookup::Ready(list) => return Ok(list),
-            GaiLookup::Pending(req) => req,
+        let Some(req) = self
+            .resolver
+            .getaddrinfo_into(node, service, hints, now, list)?
+        else {
+            return Ok(());
         };
         let result = self.run_lookup();
-        req.finish(Some(result))
+        req.finish_into(Some(result.as_ref().map_err(|e| *e)), list)
     }
 
     /// Resolve one name to its answer (the lower-level call behind

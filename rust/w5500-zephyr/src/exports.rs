@@ -17,6 +17,7 @@ use core::net::{Ipv4Addr, SocketAddrV4};
 use w5500_driver::bsd::{MsgFlags, Os};
 use w5500_driver::stack::{SockOpt, SockType, SocketId};
 use w5500_driver::{Errno, Error};
+use w5500_iface::AddrInfoList;
 
 use crate::abi::*;
 use crate::instance::{self, Driver};
@@ -450,14 +451,12 @@ pub unsafe extern "C" fn w5500_rs_getaddrinfo(
         let node = crate::gai::text(node)?;
         let service = crate::gai::text(service).map_err(|_| W5500RsEai::Service)?;
         let d = instance::get().ok_or(W5500RsEai::Again)?;
-        // The list is copied out under the lock, where it was made (one copy of it on the
-        // stack, not two).
+        // The one list of this call, filled in place by the resolver, then copied out.
+        let mut list = AddrInfoList::empty();
         d.iface
-            .with(|i| {
-                i.getaddrinfo(node, service, &h)
-                    .map(|l| crate::gai::fill(&l, out))
-            })
-            .map_err(crate::gai::eai)
+            .with(|i| i.getaddrinfo_into(node, service, &h, &mut list))
+            .map_err(crate::gai::eai)?;
+        Ok(crate::gai::fill(&list, out))
     })();
     match r {
         Ok(n) => {
