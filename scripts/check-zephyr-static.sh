@@ -5,7 +5,9 @@
 #  2. the C ABI: the cbindgen header matches the committed one, and it compiles as C11; so does
 #     the bridge emulator's host side (zephyr/src/w5500_emul_bridge_bottom.c);
 #  3. cross builds of w5500-zephyr for thumbv7em-none-eabihf (with the emulator core) and
-#     thumbv6m-none-eabi (without: the simulator needs atomic compare-and-swap);
+#     thumbv6m-none-eabi (without: the simulator needs atomic compare-and-swap), and for
+#     thumbv7m-none-eabi with the optional features (DNS over TCP, DHCP probe, DNS cache)
+#     all off and all on;
 #  4. the devicetree binding and the Kconfig parsed by Zephyr's Python libraries from PyPI
 #     (devicetree, kconfiglib) in a venv under $TMPDIR, against stand-ins in scripts/static;
 #  0. first: no name that current Zephyr removed or renamed in samples/ and tests/
@@ -43,9 +45,15 @@ $cc -std=c11 -Wall -Wextra -Werror -fsyntax-only "$root/zephyr/src/w5500_emul_br
 
 step "cross builds"
 cargo clippy -p w5500-zephyr --target thumbv7em-none-eabihf --features emul -- -D warnings
-cargo rustc -p w5500-zephyr --lib --release --target thumbv7em-none-eabihf --features emul --crate-type staticlib
+cargo rustc -p w5500-zephyr --lib --profile zephyr --target thumbv7em-none-eabihf --features emul --crate-type staticlib
 cargo clippy -p w5500-zephyr --target thumbv6m-none-eabi -- -D warnings
-cargo rustc -p w5500-zephyr --lib --release --target thumbv6m-none-eabi --crate-type staticlib
+cargo rustc -p w5500-zephyr --lib --profile zephyr --target thumbv6m-none-eabi --crate-type staticlib
+# The Kconfig options that are cargo features (zephyr/cmake/rust_staticlib.cmake): every
+# optional feature off, and all on.
+cargo clippy -p w5500-zephyr --target thumbv7m-none-eabi --no-default-features --features panic-handler -- -D warnings
+cargo rustc -p w5500-zephyr --lib --profile zephyr --target thumbv7m-none-eabi --no-default-features --features panic-handler --crate-type staticlib
+cargo clippy -p w5500-zephyr --target thumbv7m-none-eabi --features dns-tcp -- -D warnings
+cargo rustc -p w5500-zephyr --lib --profile zephyr --target thumbv7m-none-eabi --features dns-tcp --crate-type staticlib
 
 step "devicetree binding and Kconfig (PyPI devicetree, kconfiglib)"
 venv="$tmp/w5500-zephyr-static-venv"

@@ -77,6 +77,28 @@ if kconf.syms["W5500_OFFLOAD_EMUL_HEAP_SIZE"].visibility or \
     fail.append("kconfig: simulator heap offered with the bridge")
 setv("W5500_OFFLOAD_EMUL_BRIDGE", "n")
 setv("ARCH_POSIX", "n")
+# The optional features (issue 12): their defaults, a size in the help text, and the cargo
+# feature zephyr/cmake/rust_staticlib.cmake passes for each (which must exist in the glue).
+setv("W5500_OFFLOAD_DNS", "y")
+setv("W5500_OFFLOAD_DHCP", "y")
+cmake = open(os.path.join(root, "zephyr", "cmake", "rust_staticlib.cmake")).read()
+cargo = open(os.path.join(root, "rust", "w5500-zephyr", "Cargo.toml")).read()
+for sym, default, feature in (("W5500_OFFLOAD_DNS_TCP", "n", "dns-tcp"),
+                              ("W5500_OFFLOAD_DHCP_PROBE", "y", "dhcp-probe"),
+                              ("W5500_OFFLOAD_DNS_CACHE", "y", "dns-cache")):
+    if kconf.syms[sym].str_value != default:
+        fail.append(f"kconfig: {sym} default {kconf.syms[sym].str_value}, want {default}")
+    help_text = " ".join(node.help or "" for node in kconf.syms[sym].nodes)
+    if "KB of flash" not in help_text:
+        fail.append(f"kconfig: {sym} help does not say what it costs in flash")
+    if f"CONFIG_{sym})" not in cmake or f"list(APPEND feature_list {feature})" not in cmake:
+        fail.append(f"cmake: {sym} does not pass the cargo feature {feature}")
+    if f"\n{feature} = " not in "\n" + cargo:
+        fail.append(f"w5500-zephyr/Cargo.toml: no feature {feature}")
+setv("W5500_OFFLOAD_DNS", "n")
+if kconf.syms["W5500_OFFLOAD_DNS_CACHE"].str_value != "n":
+    fail.append("kconfig: DNS cache without the DNS offload")
+setv("W5500_OFFLOAD_DNS", "y")
 setv("ETH_W5500", "y")
 if kconf.syms["W5500_OFFLOAD"].str_value != "n":
     fail.append("kconfig: W5500_OFFLOAD coexists with ETH_W5500")

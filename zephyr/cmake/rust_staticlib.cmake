@@ -75,31 +75,41 @@ function(w5500_rust_staticlib lib)
   if(NOT W5500_RUST_TARGET)
     w5500_rust_map_target(W5500_RUST_TARGET)
   endif()
+  # Exactly the crate features the Kconfig asks for (no cargo defaults).
+  set(feature_list panic-handler)
+  if(CONFIG_W5500_OFFLOAD_EMUL AND NOT CONFIG_W5500_OFFLOAD_EMUL_BRIDGE)
+    # The in-image simulator; with the bridge it runs in the w5500-sim process instead.
+    list(APPEND feature_list emul)
+  endif()
+  if(CONFIG_W5500_OFFLOAD_DNS_TCP)
+    list(APPEND feature_list dns-tcp)
+  endif()
+  if(CONFIG_W5500_OFFLOAD_DHCP_PROBE)
+    list(APPEND feature_list dhcp-probe)
+  endif()
+  if(CONFIG_W5500_OFFLOAD_DNS_CACHE)
+    list(APPEND feature_list dns-cache)
+  endif()
+  list(JOIN feature_list "," features_csv)
+  set(features --no-default-features --features ${features_csv})
   # What changes the archive besides the target: the cargo features. Each feature set gets
   # its own target directory, so builds that share W5500_CARGO_TARGET_DIR (a twister run with
   # simulator and real-board images of one CPU) never overwrite each other's
-  # libw5500_zephyr.a between cargo writing it and the link reading it.
-  set(features)
-  set(feature_set default)
-  if(CONFIG_W5500_OFFLOAD_EMUL AND NOT CONFIG_W5500_OFFLOAD_EMUL_BRIDGE)
-    # The in-image simulator; with the bridge it runs in the w5500-sim process instead.
-    set(features --features emul)
-    set(feature_set emul)
-  endif()
-  # A shared target dir (environment W5500_CARGO_TARGET_DIR) lets several builds, e.g. a
-  # twister run, reuse one compilation per feature set; cargo locks it.
+  # libw5500_zephyr.a between cargo writing it and the link reading it. A shared target dir
+  # lets several builds reuse one compilation per feature set; cargo locks it.
+  list(JOIN feature_list "+" feature_set)
   if(DEFINED ENV{W5500_CARGO_TARGET_DIR})
     set(target_dir $ENV{W5500_CARGO_TARGET_DIR}/features-${feature_set})
   else()
     set(target_dir ${CMAKE_BINARY_DIR}/w5500-rust)
   endif()
-  # Always the release profile: panic = "abort", size-optimised, LTO (debug Rust code does
-  # not fit small MCUs and needs unwinding support).
-  set(archive ${target_dir}/${W5500_RUST_TARGET}/release/libw5500_zephyr.a)
+  # Always the `zephyr` profile (rust/Cargo.toml: release at opt-level "z"): panic = "abort",
+  # size first, LTO (debug Rust code does not fit small MCUs and needs unwinding support).
+  set(archive ${target_dir}/${W5500_RUST_TARGET}/zephyr/libw5500_zephyr.a)
   # Runs on every build; cargo decides what is stale. Built from rust/, so that
   # rust-toolchain.toml selects the pinned toolchain.
   add_custom_target(w5500_rust_build
-    COMMAND cargo rustc -p w5500-zephyr --lib --release --locked
+    COMMAND cargo rustc -p w5500-zephyr --lib --profile zephyr --locked
             --target ${W5500_RUST_TARGET} --target-dir ${target_dir}
             ${features} --crate-type staticlib
     BYPRODUCTS ${archive}
@@ -115,5 +125,5 @@ function(w5500_rust_staticlib lib)
   # the archive goes after the (whole-archive) Zephyr libraries on the final link line.
   zephyr_link_libraries(w5500_rust)
   w5500_rust_ld_options()
-  message(STATUS "w5500-offload: Rust target ${W5500_RUST_TARGET}, ${archive}")
+  message(STATUS "w5500-offload: Rust target ${W5500_RUST_TARGET}, features ${features_csv}, ${archive}")
 endfunction()

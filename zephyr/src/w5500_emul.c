@@ -11,6 +11,11 @@
  * clock follows k_uptime (advanced on every frame and from a periodic work item).
  *
  * INTn is not emulated: nodes on this bus have no int-gpios and the driver polls.
+ *
+ * The simulator runs on a work queue of its own (CONFIG_W5500_OFFLOAD_EMUL_STACK_SIZE): a
+ * transfer is handed to it and the calling thread waits. So the stacks of the driver's
+ * threads (the worker, the application's) carry only the driver, as on hardware, and
+ * Zephyr's thread analyzer measures them in emulated runs (docs/BENCHMARKS.md, stacks).
  */
 
 #define DT_DRV_COMPAT wiznet_w5500_offload
@@ -30,6 +35,8 @@
 
 static K_MUTEX_DEFINE(emul_lock);
 static struct k_work_delayable emul_tick;
+static K_THREAD_STACK_DEFINE(emul_stack, CONFIG_W5500_OFFLOAD_EMUL_STACK_SIZE);
+static struct k_work_q emul_q;
 
 static uint64_t now_us(void)
 {
@@ -42,7 +49,7 @@ static void emul_tick_fn(struct k_work *work)
 	k_mutex_lock(&emul_lock, K_FOREVER);
 	w5500_rs_emul_tick(now_us());
 	k_mutex_unlock(&emul_lock);
-	k_work_reschedule(&emul_tick, K_MSEC(CONFIG_W5500_OFFLOAD_EMUL_TICK_MS));
+	k_work_reschedule_for_queue(&emul_q, &emul_tick, K_MSEC(CONFIG_W5500_OFFLOAD_EMUL_TICK_MS));
 }
 
 /* Next non-empty buffer of a set, from index *i; false when the set is exhausted. */
@@ -58,13 +65,11 @@ static bool next_buf(const struct spi_buf_set *set, size_t *i, size_t *off)
 	return false;
 }
 
-static int w5500_emul_io(const struct emul *target, const struct spi_config *config,
-			 const struct spi_buf_set *tx_bufs, const struct spi_buf_set *rx_bufs)
+/* One chip-select frame, clocked through the simulator on the emulator's work queue. */
+static int emul_frame(const struct spi_buf_set *tx_bufs, const struct spi_buf_set *rx_bufs)
 {
 	size_t ti = 0, toff = 0, ri = 0, roff = 0;
 
-	ARG_UNUSED(target);
-	ARG_UNUSED(config);
 	k_mutex_lock(&emul_lock, K_FOREVER);
 	if (w5500_rs_emul_select(now_us()) < 0) {
 		k_mutex_unlock(&emul_lock);
@@ -105,14 +110,51 @@ static int w5500_emul_io(const struct emul *target, const struct spi_config *con
 	return 0;
 }
 
+struct emul_request {
+	struct k_work work;
+	struct k_sem done;
+	const struct spi_buf_set *tx;
+	const struct spi_buf_set *rx;
+	int ret;
+};
+
+static void emul_request_fn(struct k_work *work)
+{
+	struct emul_request *req = CONTAINER_OF(work, struct emul_request, work);
+
+	req->ret = emul_frame(req->tx, req->rx);
+	k_sem_give(&req->done);
+}
+
+static int w5500_emul_io(const struct emul *target, const struct spi_config *config,
+			 const struct spi_buf_set *tx_bufs, const struct spi_buf_set *rx_bufs)
+{
+	struct emul_request req = { .tx = tx_bufs, .rx = rx_bufs };
+
+	ARG_UNUSED(target);
+	ARG_UNUSED(config);
+	if (k_current_get() == &emul_q.thread) {
+		return emul_frame(tx_bufs, rx_bufs);
+	}
+	k_work_init(&req.work, emul_request_fn);
+	k_sem_init(&req.done, 0, 1);
+	if (k_work_submit_to_queue(&emul_q, &req.work) < 0) {
+		return -EIO;
+	}
+	k_sem_take(&req.done, K_FOREVER);
+	return req.ret;
+}
+
 static const struct spi_emul_api w5500_emul_api = {
 	.io = w5500_emul_io,
 };
 
-static int w5500_emul_init(const struct emul *target, const struct device *parent)
+/* The simulator is built on its work queue too (its LAN takes kilobytes of stack), not on
+ * the main thread that runs device init. */
+static void emul_init_fn(struct k_work *work)
 {
-	ARG_UNUSED(target);
-	ARG_UNUSED(parent);
+	struct emul_request *req = CONTAINER_OF(work, struct emul_request, work);
+
 	k_mutex_lock(&emul_lock, K_FOREVER);
 	(void)w5500_rs_emul_init(now_us());
 	if (CONFIG_W5500_OFFLOAD_EMUL_DHCP_LEASE_S != 3600 || CONFIG_W5500_OFFLOAD_EMUL_DHCP_T1_S != 0) {
@@ -124,8 +166,24 @@ static int w5500_emul_init(const struct emul *target, const struct device *paren
 	(void)w5500_rs_emul_add_clients(CONFIG_W5500_OFFLOAD_EMUL_LAN_CLIENTS_SPEC);
 #endif
 	k_mutex_unlock(&emul_lock);
+	k_sem_give(&req->done);
+}
+
+static int w5500_emul_init(const struct emul *target, const struct device *parent)
+{
+	struct emul_request req = { 0 };
+
+	ARG_UNUSED(target);
+	ARG_UNUSED(parent);
+	k_work_queue_start(&emul_q, emul_stack, K_THREAD_STACK_SIZEOF(emul_stack),
+			   K_PRIO_COOP(CONFIG_NUM_COOP_PRIORITIES - 1), NULL);
+	k_thread_name_set(&emul_q.thread, "w5500_emul");
+	k_work_init(&req.work, emul_init_fn);
+	k_sem_init(&req.done, 0, 1);
+	(void)k_work_submit_to_queue(&emul_q, &req.work);
+	k_sem_take(&req.done, K_FOREVER);
 	k_work_init_delayable(&emul_tick, emul_tick_fn);
-	k_work_schedule(&emul_tick, K_MSEC(CONFIG_W5500_OFFLOAD_EMUL_TICK_MS));
+	k_work_schedule_for_queue(&emul_q, &emul_tick, K_MSEC(CONFIG_W5500_OFFLOAD_EMUL_TICK_MS));
 	return 0;
 }
 

@@ -47,6 +47,37 @@ BUILD_ASSERT(IS_ENABLED(CONFIG_GPIO), "w5500-offload: int-gpios/reset-gpios need
 static K_KERNEL_STACK_DEFINE(w5500_worker_stack, CONFIG_W5500_OFFLOAD_WORKER_STACK_SIZE);
 static struct k_thread w5500_worker_thread;
 
+/*
+ * The worker thread does the driver's deep work, so that only its stack is sized for it
+ * (CONFIG_W5500_OFFLOAD_WORKER_STACK_SIZE, from measurement): the Rust initialisation at
+ * device init (which would otherwise run on the main thread's stack), every interface poll,
+ * and the DNS lookups of getaddrinfo(), which callers hand over and wait for. Application
+ * threads only make socket calls, whose depth is small.
+ */
+struct w5500_call {
+	/** Init: the configuration (the other fields are for getaddrinfo). */
+	const W5500RsConfig *rc;
+#if defined(CONFIG_W5500_OFFLOAD_DNS)
+	const char *node;
+	const char *service;
+	const W5500RsAiHints *hints;
+	W5500RsAddrinfo *out;
+	size_t max;
+	size_t n;
+#endif
+	int ret;
+	struct k_sem done;
+};
+
+#if defined(CONFIG_W5500_OFFLOAD_DNS)
+/* A getaddrinfo() handed over by w5500_offload_lookup(). */
+static void w5500_call_run(struct w5500_call *c)
+{
+	c->ret = w5500_rs_getaddrinfo(c->node, c->service, c->hints, c->out, c->max, &c->n);
+	k_sem_give(&c->done);
+}
+#endif
+
 /* --- interface events ----------------------------------------------------------------- */
 
 static inline void addr_from(w5_in_addr_t *a, const uint8_t b[4])
@@ -195,9 +226,11 @@ static void w5500_int_handler(const struct device *port, struct gpio_callback *c
 #endif
 
 /*
- * The worker: Iface::poll (chip service, PHY link, DHCP timers and messages), then the
- * interface events into the net_if, then sleep until INTn, a kick (w5500_shim_kick_worker),
- * the time poll asked for, or the poll period, whichever comes first. Events are handled
+ * The worker: first the Rust initialisation (for device init), then in a loop a handed-over
+ * getaddrinfo() if any, Iface::poll (chip service, PHY link, DHCP timers and messages), the
+ * interface events into the net_if, and sleep until INTn, a kick (w5500_shim_kick_worker, or
+ * a getaddrinfo() handed over), the time poll asked for, or the poll period, whichever comes
+ * first. Events are handled
  * with no driver lock held (net_if_* take the net_if lock; the enable hook takes it before
  * ours, so holding ours here would invert the order).
  */
@@ -207,12 +240,30 @@ static void w5500_worker(void *p1, void *p2, void *p3)
 	int64_t period = HAS_INT_GPIO ? CONFIG_W5500_OFFLOAD_SAFETY_POLL_MS
 				      : CONFIG_W5500_OFFLOAD_POLL_INTERVAL_MS;
 
-	ARG_UNUSED(p2);
 	ARG_UNUSED(p3);
+	/* First the Rust initialisation, for w5500_offload_init (which waits for it; its call
+	 * is gone once it has the result). */
+	{
+		struct w5500_call *init = p2;
+		int r = w5500_rs_init(init->rc);
+
+		init->ret = r;
+		k_sem_give(&init->done);
+		if (r < 0) {
+			return;
+		}
+	}
 	for (;;) {
 		uint64_t next = 0;
 		int64_t wait = period;
 		int r = 0;
+#if defined(CONFIG_W5500_OFFLOAD_DNS)
+		struct w5500_call *c = atomic_ptr_clear(&d->call);
+
+		if (c != NULL) {
+			w5500_call_run(c);
+		}
+#endif
 
 		/* INTn is a level: poll until it is released (bounded). */
 		for (int i = 0; i < 4; i++) {
@@ -260,6 +311,39 @@ static int eai(int name)
 	}
 }
 
+/* getaddrinfo on the worker thread (see struct w5500_call); from the worker itself, or
+ * before it runs, directly. Callers are served one at a time, in turn. */
+static int w5500_offload_lookup(const char *node, const char *service,
+				const W5500RsAiHints *hints, W5500RsAddrinfo *out, size_t max,
+				size_t *n)
+{
+	static K_MUTEX_DEFINE(lookup_lock);
+	struct w5500_offload_data *d = w5500_offload_instance;
+	struct w5500_call c = {
+		.node = node, .service = service, .hints = hints, .out = out, .max = max,
+	};
+
+	if (d == NULL || k_current_get() == &w5500_worker_thread) {
+		return w5500_rs_getaddrinfo(node, service, hints, out, max, n);
+	}
+	k_sem_init(&c.done, 0, 1);
+	k_mutex_lock(&lookup_lock, K_FOREVER);
+	atomic_ptr_set(&d->call, &c);
+	k_sem_give(&d->irq_sem);
+	k_sem_take(&c.done, K_FOREVER);
+	k_mutex_unlock(&lookup_lock);
+	*n = c.n;
+	return c.ret;
+}
+
+/* The values Rust reads as they are (rust/w5500-zephyr/src/abi.rs). */
+BUILD_ASSERT(W5_SOCK_STREAM == 1 && W5_SOCK_DGRAM == 2, "socket types");
+BUILD_ASSERT(W5_IPPROTO_TCP == 6 && W5_IPPROTO_UDP == 17, "protocols");
+BUILD_ASSERT(W5_AI_PASSIVE == W5500_RS_AI_PASSIVE && W5_AI_CANONNAME == W5500_RS_AI_CANONNAME &&
+		     W5_AI_NUMERICHOST == W5500_RS_AI_NUMERICHOST &&
+		     W5_AI_NUMERICSERV == W5500_RS_AI_NUMERICSERV,
+	     "getaddrinfo flags");
+
 /* Result nodes come from a heap of our own, so the DNS offload works without
  * CONFIG_HEAP_MEM_POOL_SIZE. */
 K_HEAP_DEFINE(w5500_ai_heap, CONFIG_W5500_OFFLOAD_DNS_RESULTS *
@@ -294,34 +378,21 @@ static int w5500_getaddrinfo(const char *node, const char *service,
 		return DNS_EAI_SYSTEM;
 	}
 	if (hints != NULL) {
-		if (hints->ai_family != W5_AF_UNSPEC && hints->ai_family != W5_AF_INET) {
-			return DNS_EAI_FAMILY;
-		}
-		if (hints->ai_socktype == W5_SOCK_STREAM) {
-			h.socktype = W5500_RS_SOCK_TYPE_STREAM;
-		} else if (hints->ai_socktype == W5_SOCK_DGRAM) {
-			h.socktype = W5500_RS_SOCK_TYPE_DATAGRAM;
-		} else if (hints->ai_socktype != 0) {
-			return DNS_EAI_SOCKTYPE;
-		}
-		h.flags |= (hints->ai_flags & W5_AI_PASSIVE) ? W5500_RS_AI_PASSIVE : 0;
-		h.flags |= (hints->ai_flags & W5_AI_NUMERICHOST) ? W5500_RS_AI_NUMERICHOST : 0;
-		h.flags |= (hints->ai_flags & W5_AI_NUMERICSERV) ? W5500_RS_AI_NUMERICSERV : 0;
-		h.flags |= (hints->ai_flags & W5_AI_CANONNAME) ? W5500_RS_AI_CANONNAME : 0;
-		if (hints->ai_flags & ~(W5_AI_PASSIVE | W5_AI_NUMERICHOST | W5_AI_NUMERICSERV |
-					W5_AI_CANONNAME)) {
-			/* AI_V4MAPPED/AI_ALL/AI_ADDRCONFIG: no effect on an IPv4-only chip. */
-			LOG_DBG("getaddrinfo: flags 0x%x ignored", hints->ai_flags);
-		}
-		if (hints->ai_protocol == W5_IPPROTO_TCP) {
-			h.protocol = 6;
-		} else if (hints->ai_protocol == W5_IPPROTO_UDP) {
-			h.protocol = 17;
-		} else if (hints->ai_protocol != 0) {
-			return DNS_EAI_SOCKTYPE;
-		}
+		/* Passed through for Rust's one check of them (rust/w5500-netsvc/src/dns/gai.rs);
+		 * only the family's number differs between libcs. Flags outside POSIX's set are
+		 * dropped, as Zephyr's own getaddrinfo() ignores them. */
+		h.family = hints->ai_family == W5_AF_UNSPEC  ? W5500_RS_FAMILY_UNSPEC
+			   : hints->ai_family == W5_AF_INET  ? W5500_RS_FAMILY_INET
+			   : hints->ai_family == W5_AF_INET6 ? W5500_RS_FAMILY_INET6
+							     : W5500_RS_FAMILY_OTHER;
+		h.socktype = hints->ai_socktype;
+		h.protocol = hints->ai_protocol;
+		h.flags = (uint32_t)hints->ai_flags &
+			  (W5500_RS_AI_PASSIVE | W5500_RS_AI_CANONNAME | W5500_RS_AI_NUMERICHOST |
+			   W5500_RS_AI_V4MAPPED | W5500_RS_AI_ALL | W5500_RS_AI_ADDRCONFIG |
+			   W5500_RS_AI_NUMERICSERV);
 	}
-	r = w5500_rs_getaddrinfo(node, service, &h, out, ARRAY_SIZE(out), &n);
+	r = w5500_offload_lookup(node, service, &h, out, ARRAY_SIZE(out), &n);
 	if (r < 0) {
 		return eai(-r);
 	}
@@ -419,6 +490,7 @@ static int w5500_offload_init(const struct device *dev)
 	struct w5500_offload_data *d = dev->data;
 	const struct w5500_offload_config *cfg = dev->config;
 	W5500RsConfig rc = { 0 };
+	struct w5500_call call = { 0 };
 	int r;
 
 	d->dev = dev;
@@ -497,7 +569,15 @@ static int w5500_offload_init(const struct device *dev)
 	memcpy(rc.rx_buf_kb, cfg->rx_buf_kb, sizeof(rc.rx_buf_kb));
 	rc.log_level = CONFIG_W5500_OFFLOAD_LOG_LEVEL;
 
-	r = w5500_rs_init(&rc);
+	/* The Rust initialisation runs first thing on the worker (see struct w5500_call). */
+	call.rc = &rc;
+	k_sem_init(&call.done, 0, 1);
+	k_thread_create(&w5500_worker_thread, w5500_worker_stack,
+			K_KERNEL_STACK_SIZEOF(w5500_worker_stack), w5500_worker, d, &call, NULL,
+			CONFIG_W5500_OFFLOAD_WORKER_PRIORITY, 0, K_NO_WAIT);
+	k_thread_name_set(&w5500_worker_thread, "w5500");
+	k_sem_take(&call.done, K_FOREVER);
+	r = call.ret;
 	if (r < 0) {
 		LOG_ERR("chip init failed: errno %d", w5500_offload_errno(-r));
 		return -w5500_offload_errno(-r);
@@ -519,10 +599,6 @@ static int w5500_offload_init(const struct device *dev)
 
 	w5500_offload_instance = d;
 	d->ready = true;
-	k_thread_create(&w5500_worker_thread, w5500_worker_stack,
-			K_KERNEL_STACK_SIZEOF(w5500_worker_stack), w5500_worker, d, NULL, NULL,
-			CONFIG_W5500_OFFLOAD_WORKER_PRIORITY, 0, K_NO_WAIT);
-	k_thread_name_set(&w5500_worker_thread, "w5500");
 	return 0;
 }
 

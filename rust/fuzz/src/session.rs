@@ -201,7 +201,11 @@ impl Session {
                         let in_use = self.in_use_first && self.probes == 1;
                         self.dhcp.probe_result(in_use, self.now);
                     }
-                    Event::Bound(l) | Event::Renewed(l) | Event::Rebound(l) => {
+                    Event::Bound | Event::Renewed | Event::Rebound => {
+                        // The lease events carry none: the client's current one.
+                        let Some(l) = self.dhcp.lease().cloned() else {
+                            panic!("a lease event without a lease");
+                        };
                         self.summary.leases += 1;
                         // RFC 2131 §4.4.5 as `lease_times` documents it: 0 < T1 < T2 < lease,
                         // or all infinite.

@@ -45,7 +45,7 @@
 //! # RAM
 //! No heap. [`Iface`] holds the [`Stack`] (about 107 bytes per socket), the DNS resolver
 //! (a [`DNS_CACHE`]-entry cache of about 100 bytes per entry, `Iface<O, C>` /
-//! [`Iface::with_dns_cache`] for another size), the DHCP client, one 1538-byte buffer
+//! [`Iface::with_dns_cache`] for another size), the DHCP client, one [`BUF_LEN`]-byte buffer
 //! shared by DHCP and DNS, and an event queue of [`EVENT_QUEUE`] entries.
 //! - `StackConfig::reserved_for_services` (0, 1 or 2) keeps that many hardware sockets back
 //!   from applications (`socket()` never hands them out, an application sees `ENFILE`
@@ -66,6 +66,13 @@
 //! 200 ms apart) and restored afterwards: SEND_OK means someone answered the ARP (in use),
 //! TIMEOUT means nobody did (free). RTR/RCR are chip-wide, so TCP retransmissions of
 //! applications run with the short timing during that ~0.6 s.
+//!
+//! # Cargo features
+//! - `dns-tcp` (default): truncated DNS replies are asked again over a chip TCP socket, and
+//!   the shared buffer holds a whole TCP reply ([`BUF_LEN`] 1538 bytes; 548 without). Without
+//!   it a truncated reply is used for the addresses it holds (see [`dns`]).
+//! - `dhcp-probe` (default): the address probe above. Without it an ACKed address is used at
+//!   once ([`IfaceConfig::probe`] has no effect).
 //!
 //! # Not done
 //! DHCPINFORM, IPv4 link-local (RFC 3927) when DHCP fails, a timed fallback from DHCP to the
@@ -114,13 +121,27 @@ pub const DHCP_CLIENT_PORT: u16 = 68;
 /// DNS cache entries of an [`Iface`] unless its second parameter says otherwise (about 100
 /// bytes each; see [`dns::cache`]).
 pub const DNS_CACHE: usize = 4;
-/// Scratch buffer size, shared by every service: one Ethernet-sized UDP payload, or a whole
-/// DNS-over-TCP reply with its length prefix (read from the chip's socket buffer at once).
-const BUF_LEN: usize = if dns::TCP_BUF > 1_500 {
-    dns::TCP_BUF
+/// Scratch buffer size, shared by every service. With DNS over TCP ([`dns::TCP`]): a whole
+/// DNS-over-TCP reply with its length prefix (read from the chip's socket buffer at once),
+/// which also holds any Ethernet-sized UDP payload. Without: the largest datagram a service
+/// asks for, a DHCP message of option 57's 576 bytes less the IP and UDP headers (RFC 2131
+/// §2; DNS over UDP needs at most 512, RFC 1035 §4.2.1).
+pub const BUF_LEN: usize = if dns::TCP {
+    if dns::TCP_BUF > 1_500 {
+        dns::TCP_BUF
+    } else {
+        1_500
+    }
+} else if DHCP_MAX_DATAGRAM > dns::UDP_REPLY_MAX {
+    DHCP_MAX_DATAGRAM
 } else {
-    1_500
+    dns::UDP_REPLY_MAX
 };
+/// The largest DHCP message the client asks servers for (option 57 less 28 bytes of IP and
+/// UDP headers).
+const DHCP_MAX_DATAGRAM: usize = dhcp::DEFAULT_MAX_MESSAGE_SIZE as usize - 28;
+// The client builds its messages in the same buffer.
+const _: () = assert!(BUF_LEN >= dhcp::MAX_REQUEST_LEN);
 
 /// A list of DNS servers.
 pub type DnsList = Vec<Ipv4Addr, MAX_SERVERS>;
@@ -153,7 +174,8 @@ pub struct IfaceConfig {
     pub requested_ip: Option<Ipv4Addr>,
     /// Seed for DHCP `xid`s and jitter and for DNS ids and ports (from a hardware RNG).
     pub seed: u64,
-    /// Probe a new DHCP address before using it (RFC 2131 §4.4.1).
+    /// Probe a new DHCP address before using it (RFC 2131 §4.4.1; only with the `dhcp-probe`
+    /// feature).
     pub probe: bool,
     /// Send DHCPRELEASE in [`Iface::down`]. Without it the address is remembered and
     /// confirmed with INIT-REBOOT at the next [`Iface::up`].
@@ -339,6 +361,7 @@ impl<O: Os> Iface<O> {
 impl<O: Os, const C: usize> Iface<O, C> {
     /// [`Iface::new`] with a DNS cache of `C` entries (0: none), e.g.
     /// `Iface::<_, 8>::with_dns_cache(bsd, cfg)`.
+    #[inline(always)]
     pub fn with_dns_cache(bsd: Bsd<O>, cfg: IfaceConfig) -> Self {
         let mut dcfg = dns::Config::new(cfg.seed.rotate_left(29) ^ 0x5eed_d115);
         dcfg.timeout_ms = cfg.dns_timeout_ms;
@@ -368,6 +391,18 @@ impl<O: Os, const C: usize> Iface<O, C> {
             bsd,
             cfg,
         }
+    }
+
+    /// [`Iface::with_dns_cache`] built straight into `slot` (e.g. a static's storage), so
+    /// that the kilobytes of the interface never sit on the caller's stack: an OS layer
+    /// creating it during device init runs on a small main-thread stack.
+    #[inline(never)]
+    pub fn init_in(
+        slot: &mut core::mem::MaybeUninit<Self>,
+        bsd: Bsd<O>,
+        cfg: IfaceConfig,
+    ) -> &mut Self {
+        slot.write(Self::with_dns_cache(bsd, cfg))
     }
 
     /// The blocking socket API the interface runs on.
@@ -618,7 +653,7 @@ impl<O: Os, const C: usize> Iface<O, C> {
             self.dhcp.release(now);
         } else {
             let remembered = self.dhcp.remembered_address();
-            self.dhcp = dhcp::Client::new(dhcp_config(&self.cfg, remembered));
+            self.dhcp.reset(dhcp_config(&self.cfg, remembered));
         }
         self.dhcp_started = false;
         self.cancel_probe();
@@ -832,7 +867,7 @@ impl<O: Os, const C: usize> Iface<O, C> {
             if self.dhcp.config().hostname != self.cfg.hostname {
                 // A host name set since the client was made: it starts afresh with it.
                 let remembered = self.dhcp.remembered_address();
-                self.dhcp = dhcp::Client::new(dhcp_config(&self.cfg, remembered));
+                self.dhcp.reset(dhcp_config(&self.cfg, remembered));
             }
             self.dhcp.start(now);
             self.dhcp_started = true;
@@ -925,9 +960,9 @@ impl<O: Os, const C: usize> Iface<O, C> {
                 break;
             };
             match ev {
-                dhcp::Event::Bound(l) => self.on_lease(l, IfaceEvent::DhcpBound),
-                dhcp::Event::Renewed(l) => self.on_lease(l, IfaceEvent::DhcpRenewed),
-                dhcp::Event::Rebound(l) => self.on_lease(l, IfaceEvent::DhcpRebound),
+                dhcp::Event::Bound => self.on_lease(IfaceEvent::DhcpBound),
+                dhcp::Event::Renewed => self.on_lease(IfaceEvent::DhcpRenewed),
+                dhcp::Event::Rebound => self.on_lease(IfaceEvent::DhcpRebound),
                 dhcp::Event::Lost => {
                     self.remove_address();
                     self.emit(IfaceEvent::DhcpLost);
@@ -943,17 +978,25 @@ impl<O: Os, const C: usize> Iface<O, C> {
 
     /// A lease from the client: program it (AddressAdded when the address is new, e.g. an
     /// INIT-REBOOT after `down()` reports the lease as Bound), then the DHCP event, then DNS.
-    fn on_lease(&mut self, l: Lease, kind: IfaceEvent) {
-        let dns = l.dns_servers.clone();
+    fn on_lease(&mut self, kind: IfaceEvent) {
+        // The client's lease as the event is taken (events are drained right after each
+        // client call, so it is the one the event announced).
+        let Some(l) = self.dhcp.lease().cloned() else {
+            return;
+        };
+        self.dhcp_dns = list(&l.dns_servers);
         self.apply(l, true);
         self.emit(kind);
-        self.dhcp_dns = list(&dns);
         self.update_dns();
     }
 
     // ---- the address probe ------------------------------------------------------------------
 
     fn drive_probe(&mut self, now: u64) {
+        if !dhcp::PROBE {
+            // Compiled out (no `dhcp-probe`): the client never asks for a probe.
+            return;
+        }
         if self.probe.is_none() {
             if let Some(ip) = self.pending_probe {
                 match self.start_probe(ip, now) {
@@ -1022,6 +1065,9 @@ impl<O: Os, const C: usize> Iface<O, C> {
     }
 
     fn cancel_probe(&mut self) {
+        if !dhcp::PROBE {
+            return;
+        }
         if let Some(p) = self.probe.take() {
             let (t, c) = p.saved_retry;
             if let Err(e) = self.with_stack(|s| s.set_retry(t, c)) {

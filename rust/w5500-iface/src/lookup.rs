@@ -7,7 +7,7 @@ use w5500_driver::bsd::Os;
 use w5500_driver::stack::Stack;
 use w5500_driver::stack::{RecvFlags, SockType, SocketId};
 use w5500_driver::Error;
-use w5500_netsvc::dns::{self, AddrInfoList, Answer, DnsError, GaiError, GaiLookup, Hints};
+use w5500_netsvc::dns::{self, AddrInfoList, Answer, DnsError, GaiError, Hints};
 
 use crate::Iface;
 
@@ -23,6 +23,8 @@ enum Transport {
         id: SocketId,
         port: u16,
     },
+    /// Only with the `dns-tcp` feature (the resolver never asks for TCP without it).
+    #[cfg(feature = "dns-tcp")]
     Tcp {
         id: SocketId,
         payload: heapless::Vec<u8, { dns::MAX_TX_LEN }>,
@@ -53,13 +55,29 @@ impl<O: Os, const C: usize> Iface<O, C> {
         service: Option<&str>,
         hints: &Hints,
     ) -> Result<AddrInfoList, GaiError> {
+        let mut list = AddrInfoList::empty();
+        self.getaddrinfo_into(node, service, hints, &mut list)?;
+        Ok(list)
+    }
+
+    /// [`Iface::getaddrinfo`] into the caller's list (emptied first): the list is made once,
+    /// in place, not moved up the calls (an OS layer's lookup runs on a small stack).
+    pub fn getaddrinfo_into(
+        &mut self,
+        node: Option<&str>,
+        service: Option<&str>,
+        hints: &Hints,
+        list: &mut AddrInfoList,
+    ) -> Result<(), GaiError> {
         let now = self.now();
-        let req = match self.resolver.getaddrinfo(node, service, hints, now)? {
-            GaiLookup::Ready(list) => return Ok(list),
-            GaiLookup::Pending(req) => req,
+        let Some(req) = self
+            .resolver
+            .getaddrinfo_into(node, service, hints, now, list)?
+        else {
+            return Ok(());
         };
         let result = self.run_lookup();
-        req.finish(Some(result))
+        req.finish_into(Some(result.as_ref().map_err(|e| *e)), list)
     }
 
     /// Resolve one name to its answer (the lower-level call behind
@@ -80,6 +98,7 @@ impl<O: Os, const C: usize> Iface<O, C> {
     /// routine to have seen every event up to now ([`Stack::set_interrupt_driven`]). A look
     /// between the wake-up and the service finds nothing, and a service after that look takes
     /// the event (and INTn with it) before the wait, which then lasts a whole poll period.
+    #[inline(never)]
     fn run_lookup(&mut self) -> Result<Answer, DnsError> {
         let mut t = Transport::None;
         let mut seen = self.os().epoch();
@@ -153,6 +172,9 @@ impl<O: Os, const C: usize> Iface<O, C> {
                     s.send(id, &payload, Some(server))
                 })
                 .map(|_| Transport::Udp { id, port: src_port }),
+            #[cfg(not(feature = "dns-tcp"))]
+            dns::Transmit::Tcp { .. } => Err(Error::InvalidArgument),
+            #[cfg(feature = "dns-tcp")]
             dns::Transmit::Tcp {
                 server,
                 src_port,
@@ -182,7 +204,11 @@ impl<O: Os, const C: usize> Iface<O, C> {
     fn close_transport(&mut self, t: &mut Transport) {
         match core::mem::replace(t, Transport::None) {
             Transport::None => {}
-            Transport::Udp { id, .. } | Transport::Tcp { id, .. } => {
+            Transport::Udp { id, .. } => {
+                let _ = self.bsd.close(id);
+            }
+            #[cfg(feature = "dns-tcp")]
+            Transport::Tcp { id, .. } => {
                 let _ = self.bsd.close(id);
             }
         }
@@ -219,6 +245,7 @@ impl<O: Os, const C: usize> Iface<O, C> {
                 }
                 progressed
             }
+            #[cfg(feature = "dns-tcp")]
             Transport::Tcp {
                 id,
                 payload,

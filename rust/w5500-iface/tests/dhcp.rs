@@ -298,6 +298,7 @@ fn rfc2131_s3_2_init_reboot_after_down_up_without_release() {
 /// probe (short RTR/RCR) is answered, the client DECLINEs and gets another address. RTR/RCR
 /// are restored afterwards.
 #[test]
+#[cfg(feature = "dhcp-probe")]
 fn rfc2131_s4_4_1_conflict_probe_declines_and_takes_another_address() {
     let mut lan = w5500_sim::lan::Lan::standard();
     lan.add_simple_host("squatter", POOL0);
@@ -329,6 +330,7 @@ fn rfc2131_s4_4_1_conflict_probe_declines_and_takes_another_address() {
 /// RFC 2131 §4.4.1: no host owns the address: the probe's ARP times out (short RTR/RCR,
 /// about 0.6 s) and the address is used.
 #[test]
+#[cfg(feature = "dhcp-probe")]
 fn rfc2131_s4_4_1_probe_timeout_means_free() {
     let rig = rig(0);
     rig.with_sim(|s| s.network_mut().enable_trace());
@@ -346,4 +348,28 @@ fn rfc2131_s4_4_1_probe_timeout_means_free() {
     assert_eq!(probes.len(), 3, "{probes:?}");
     let gap = probes[1].at.as_millis() - probes[0].at.as_millis();
     assert!((190..=210).contains(&gap), "{gap}");
+}
+
+/// Without the `dhcp-probe` feature (RFC 2131 §4.4.1's check left out, as in Zephyr's own
+/// client): no ARP probe from 0.0.0.0 is sent and the offered address is used even when a
+/// host on the LAN owns it (no DECLINE).
+#[test]
+#[cfg(not(feature = "dhcp-probe"))]
+fn rfc2131_s4_4_1_without_the_probe_feature_the_offered_address_is_used() {
+    let mut lan = w5500_sim::lan::Lan::standard();
+    lan.add_simple_host("squatter", POOL0);
+    let rig = rig_on(lan, 0);
+    rig.with_sim(|s| s.network_mut().enable_trace());
+    let g = gw(&rig);
+    let mut i = iface(&rig, cfg());
+    let ev = bound(&mut i);
+    assert!(!kinds(&ev).contains(&IfaceEvent::DhcpDeclined(POOL0)));
+    assert_eq!(i.lease().unwrap().address, POOL0);
+    assert!(dhcp_received(&rig, g, msg::DECLINE).is_empty());
+    let trace = rig.with_sim(|s| s.network_mut().take_trace());
+    let probes = trace.iter().any(|t| {
+        matches!(&t.frame.body, w5500_sim::net::Body::Arp(a)
+            if a.target_ip == POOL0 && a.sender_ip.is_unspecified())
+    });
+    assert!(!probes, "no ARP probe");
 }

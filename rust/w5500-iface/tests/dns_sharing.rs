@@ -145,6 +145,7 @@ fn silence_gives_eai_again_within_the_bounded_time() {
 /// RFC 1035 §4.2.1 / RFC 7766 §5: a truncated UDP reply (TC=1) is asked again over TCP
 /// (two-byte length prefix, §4.2.2) through a chip TCP socket.
 #[test]
+#[cfg(feature = "dns-tcp")]
 fn rfc7766_truncation_falls_back_to_tcp() {
     let rig = rig(0);
     let mut i = iface(&rig, cfg());
@@ -163,6 +164,29 @@ fn rfc7766_truncation_falls_back_to_tcp() {
     });
     assert!(tcp53, "a TCP segment to port 53");
     assert!(dns_log(&rig, standard::NS2).is_empty());
+}
+
+/// Without the `dns-tcp` feature: a truncated UDP reply without records (TC=1) is no answer
+/// from that server; the next server is asked over UDP and no TCP segment leaves the chip.
+#[test]
+#[cfg(not(feature = "dns-tcp"))]
+fn rfc1035_4_2_1_without_tcp_truncation_moves_to_the_next_server() {
+    let rig = rig(0);
+    let mut i = iface(&rig, cfg());
+    bound(&mut i);
+    set_fault(&rig, standard::GATEWAY, DnsFault::TruncateUdp);
+    rig.with_sim(|s| s.network_mut().enable_trace());
+    let l = i
+        .getaddrinfo(Some("peer.sim.lan"), None, &Hints::default())
+        .unwrap();
+    assert_eq!(addrs(&l), vec![standard::PEER]);
+    let trace = rig.with_sim(|s| s.network_mut().take_trace());
+    let tcp = trace.iter().any(|t| {
+        matches!(&t.frame.body, w5500_sim::net::Body::Ipv4(p)
+            if matches!(&p.payload, w5500_sim::net::IpPayload::Tcp(_)))
+    });
+    assert!(!tcp, "no TCP segment");
+    assert_eq!(dns_log(&rig, standard::NS2).len(), 1);
 }
 
 /// Numeric hosts (Zephyr hands them to the offload, socket_offload.c) are answered without

@@ -13,7 +13,7 @@
 //!         udp.send_to(&buf[..t.len], t.dst);              // from port 68
 //!     }
 //!     while let Some(ev) = client.poll_event() { /* Bound/Renewed/Rebound: program the chip
-//!         with ev's lease; Lost: clear it; Probe(ip): check ip, then probe_result() */ }
+//!         with client.lease(); Lost: clear it; Probe(ip): check ip, then probe_result() */ }
 //!     // wait for a datagram on port 68 (→ client.handle) or until client.poll_at()
 //! }
 //! ```
@@ -24,7 +24,7 @@
 //! [`Client::needs_socket`] says when; in BOUND (the long stretch between T0 and T1), while an
 //! address is probed, while waiting after a DECLINE, and when stopped, the socket can be closed
 //! and used for something else. The chip sends from its SIPR, so the OS layer keeps SIPR at
-//! 0.0.0.0 until [`Event::Bound`] and programs the address, mask and gateway from the event's
+//! 0.0.0.0 until [`Event::Bound`] and programs the address, mask and gateway from the client's
 //! [`Lease`]. A static configuration is the same [`Lease`] made with [`Lease::manual`]: the
 //! client is simply not run, and the chip is programmed the same way.
 //!
@@ -84,6 +84,11 @@ pub const MIN_LEASE_SECS: u32 = 60;
 pub const DEFAULT_LEASE_SECS: u32 = 3600;
 /// The value of option 51 meaning "infinite" (RFC 2131 §3.3).
 pub const INFINITE: u32 = u32::MAX;
+/// The address probe is compiled in (the cargo feature `dhcp-probe`, default). Without it
+/// [`Config::probe`] has no effect: an ACKed address is bound at once, no [`Event::Probe`]
+/// and so no DHCPDECLINE.
+pub const PROBE: bool = cfg!(feature = "dhcp-probe");
+
 /// How long the client waits for [`Client::probe_result`] before treating the address as free.
 pub const PROBE_TIMEOUT_MS: u64 = 4_000;
 /// Wait after a DECLINE before starting over (RFC 2131 §3.1.5: at least ten seconds).
@@ -162,7 +167,8 @@ pub struct Config {
     pub requested_ip: Option<Ipv4Addr>,
     /// Seed of the PRNG for `xid`s and jitter (the OS layer seeds it from a hardware RNG).
     pub seed: u64,
-    /// Ask the caller to probe a new address before using it ([`Event::Probe`]).
+    /// Ask the caller to probe a new address before using it ([`Event::Probe`]); only with
+    /// [`PROBE`].
     pub probe: bool,
     /// Option 57, clamped to 576..=[`MAX_MAX_MESSAGE_SIZE`]. The caller's receive buffer
     /// must hold `max_message_size - 28` bytes.
@@ -345,14 +351,19 @@ pub enum State {
 }
 
 /// What the OS layer must act on.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// The lease events carry no copy of the lease (a lease is over a hundred bytes and the queue
+/// holds [`EVENT_QUEUE`] events): read it with [`Client::lease`] when the event is taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event {
-    /// A new address is ready: program SIPR, SUBR, GAR and DNS from the lease.
-    Bound(Lease),
-    /// The lease was extended by its server (RENEWING, or INIT-REBOOT of the same address).
-    Renewed(Lease),
-    /// The lease was extended by any server while rebinding; the server id may have changed.
-    Rebound(Lease),
+    /// A new address is ready: program SIPR, SUBR, GAR and DNS from [`Client::lease`].
+    Bound,
+    /// The lease was extended by its server (RENEWING, or INIT-REBOOT of the same address);
+    /// [`Client::lease`] has the new times.
+    Renewed,
+    /// The lease was extended by any server while rebinding; the server id may have changed
+    /// ([`Client::lease`]).
+    Rebound,
     /// The address must no longer be used (lease expired, or NAK): set SIPR to 0.0.0.0.
     Lost,
     /// Check whether this address is already in use (e.g. ARP it with a short retry) and
@@ -464,6 +475,18 @@ pub struct Client {
     events: heapless::Deque<Event, EVENT_QUEUE>,
 }
 
+/// Option 61: the configured identifier, or hardware type 1 and the MAC.
+fn fill_client_id(id: &mut ClientId, cfg: &Config) {
+    id.clear();
+    match &cfg.client_id {
+        Some(c) if c.len() >= 2 => id.clone_from(c),
+        _ => {
+            let _ = id.push(1);
+            let _ = id.extend_from_slice(&cfg.mac);
+        }
+    }
+}
+
 fn backoff_base_ms(tx_count: u8) -> u64 {
     // 4, 8, 16, 32, then 64 s (RFC 2131 §4.1).
     let shift = u32::from(tx_count.saturating_sub(1).min(4));
@@ -474,13 +497,7 @@ impl Client {
     /// A stopped client; call [`Client::start`].
     pub fn new(cfg: Config) -> Self {
         let mut client_id = ClientId::new();
-        match &cfg.client_id {
-            Some(id) if id.len() >= 2 => client_id.clone_from(id),
-            _ => {
-                let _ = client_id.push(1);
-                let _ = client_id.extend_from_slice(&cfg.mac);
-            }
-        }
+        fill_client_id(&mut client_id, &cfg);
         let rng = Rng::new(cfg.seed, cfg.mac);
         let remembered = cfg.requested_ip.filter(|ip| is_unicast(*ip));
         Client {
@@ -504,6 +521,31 @@ impl Client {
             naks: 0,
             events: heapless::Deque::new(),
         }
+    }
+
+    /// Make this client what [`Client::new`] with `cfg` makes, in place: field by field, so
+    /// that no second client (over a kilobyte with its event queue) is assembled on the
+    /// stack, as `*client = Client::new(cfg)` does.
+    pub fn reset(&mut self, cfg: Config) {
+        fill_client_id(&mut self.client_id, &cfg);
+        self.rng = Rng::new(cfg.seed, cfg.mac);
+        self.remembered = cfg.requested_ip.filter(|ip| is_unicast(*ip));
+        self.cfg = cfg;
+        self.state = State::Stopped;
+        self.xid = 0;
+        self.exchange_start_ms = 0;
+        self.discover_secs = 0;
+        self.request_sent_ms = 0;
+        self.tx_count = 0;
+        self.pending = None;
+        self.pending_since_ms = 0;
+        self.deadline = None;
+        self.offer = None;
+        self.reboot_ip = None;
+        self.candidate = None;
+        self.lease = None;
+        self.naks = 0;
+        self.events.clear();
     }
 
     /// The configuration.
@@ -609,7 +651,7 @@ impl Client {
 
     /// The caller's answer to [`Event::Probe`]: `in_use` = something answered for the address.
     pub fn probe_result(&mut self, in_use: bool, now_ms: u64) {
-        if self.state != State::Probing {
+        if !PROBE || self.state != State::Probing {
             return;
         }
         let Some(cand) = self.candidate.take() else {
@@ -750,7 +792,7 @@ impl Client {
                     return true;
                 }
             }
-            State::Probing => {
+            State::Probing if PROBE => {
                 if self.deadline_due(now) {
                     log::warn!("dhcp: no probe result, assuming the address is free");
                     if let Some(c) = self.candidate.take() {
@@ -761,7 +803,8 @@ impl Client {
                     return true;
                 }
             }
-            State::InitReboot | State::Stopped | State::LinkDown => {}
+            // Probing without PROBE: never entered.
+            State::Probing | State::InitReboot | State::Stopped | State::LinkDown => {}
         }
         false
     }
@@ -858,14 +901,14 @@ impl Client {
     fn bind(&mut self, lease: Lease, _now: u64) {
         log::info!("dhcp: bound to {}", lease.address);
         self.remembered = Some(lease.address);
-        self.lease = Some(lease.clone());
+        self.lease = Some(lease);
         self.naks = 0;
         self.offer = None;
         self.reboot_ip = None;
         self.deadline = None;
         self.pending = None;
         self.state = State::Bound;
-        self.emit(Event::Bound(lease));
+        self.emit(Event::Bound);
     }
 
     fn secs(&self, now: u64) -> u16 {
@@ -1152,7 +1195,7 @@ impl Client {
         self.offer = None;
         self.reboot_ip = None;
         self.pending = None;
-        if self.cfg.probe {
+        if PROBE && self.cfg.probe {
             self.state = State::Probing;
             self.deadline = Some(now.saturating_add(PROBE_TIMEOUT_MS));
             self.emit(Event::Probe(lease.address));
@@ -1163,16 +1206,16 @@ impl Client {
     }
 
     /// The current lease was extended.
-    fn extended(&mut self, lease: Lease, ev: fn(Lease) -> Event) {
+    fn extended(&mut self, lease: Lease, ev: Event) {
         log::info!("dhcp: lease of {} extended", lease.address);
-        self.lease = Some(lease.clone());
         self.remembered = Some(lease.address);
+        self.lease = Some(lease);
         self.naks = 0;
         self.reboot_ip = None;
         self.deadline = None;
         self.pending = None;
         self.state = State::Bound;
-        self.emit(ev(lease));
+        self.emit(ev);
     }
 
     fn lease_from(&self, r: &wire::Reply, ip: Ipv4Addr, offered: Option<u32>) -> Lease {

@@ -7,8 +7,8 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use dhcp_support::*;
 use w5500_netsvc::dhcp::wire::MessageType;
 use w5500_netsvc::dhcp::{
-    hostname_from_template, lease_times, Client, Config, Event, Lease, State, INFINITE,
-    MAX_REQUEST_LEN, MIN_LEASE_SECS,
+    hostname_from_template, lease_times, Client, Config, Lease, State, INFINITE, MAX_REQUEST_LEN,
+    MIN_LEASE_SECS,
 };
 use w5500_sim::lan::dhcp::{msg, opt};
 
@@ -58,6 +58,7 @@ fn rfc2131_4_4_1_discover_is_broadcast_with_flag_and_options() {
 }
 
 #[test]
+#[cfg(feature = "dhcp-probe")]
 fn rfc2131_3_1_whole_acquisition_selecting_requesting_probing_bound() {
     let mut c = client();
     c.start(0);
@@ -78,12 +79,12 @@ fn rfc2131_3_1_whole_acquisition_selecting_requesting_probing_bound() {
     assert_eq!(c.state(), State::Probing);
     assert!(!c.needs_socket(), "socket not needed while probing");
     assert!(c.lease().is_none(), "not in use before the probe");
-    assert_eq!(events(&mut c), vec![Event::Probe(IP1)]);
+    assert_eq!(events(&mut c), vec![Ev::Probe(IP1)]);
     c.probe_result(false, 3000);
     assert_eq!(c.state(), State::Bound);
     assert!(!c.needs_socket(), "socket can be released in BOUND");
     let ev = events(&mut c);
-    let [Event::Bound(l)] = ev.as_slice() else {
+    let [Ev::Bound(l)] = ev.as_slice() else {
         panic!("{ev:?}")
     };
     assert_eq!(l.address, IP1);
@@ -269,7 +270,7 @@ fn rfc2131_4_4_5_renew_at_t1_unicast_then_renewed() {
     assert!(c.handle(t1 + 5, from(S1), &ack.encode()));
     assert_eq!(c.state(), State::Bound);
     let ev = events(&mut c);
-    let [Event::Renewed(n)] = ev.as_slice() else {
+    let [Ev::Renewed(n)] = ev.as_slice() else {
         panic!("{ev:?}")
     };
     assert_eq!(n.acquired_ms, t1);
@@ -315,11 +316,7 @@ fn rfc2131_4_4_5_renewing_retransmits_at_half_time_to_t2_min_60s() {
         last_msg = tx(&mut c, at).map(|(_, m)| m);
     }
     assert_eq!(last, exp);
-    assert_eq!(
-        events(&mut c),
-        vec![Event::Lost],
-        "expiry removes the address"
-    );
+    assert_eq!(events(&mut c), vec![Ev::Lost], "expiry removes the address");
     assert!(c.lease().is_none());
     assert_eq!(c.state(), State::Selecting, "restarted from INIT");
     assert_eq!(last_msg.unwrap().msg_type(), Some(msg::DISCOVER));
@@ -332,7 +329,7 @@ fn rfc2131_4_4_5_expiry_discover_asks_for_the_old_address() {
     let exp = l.expires_at_ms().unwrap();
     // Nothing answers; jump straight past expiry.
     c.poll(exp);
-    assert_eq!(events(&mut c), vec![Event::Lost]);
+    assert_eq!(events(&mut c), vec![Ev::Lost]);
     let (t, d) = tx(&mut c, exp).unwrap();
     assert_eq!(t.dst, BCAST);
     assert_eq!(d.msg_type(), Some(msg::DISCOVER));
@@ -357,7 +354,7 @@ fn rfc2131_4_4_5_rebind_ack_from_a_second_server_is_rebound() {
     ack.options.push((opt::ROUTER, S1.octets().to_vec()));
     assert!(c.handle(t2 + 1, from(S2), &ack.encode()));
     let ev = events(&mut c);
-    let [Event::Rebound(n)] = ev.as_slice() else {
+    let [Ev::Rebound(n)] = ev.as_slice() else {
         panic!("{ev:?}")
     };
     assert_eq!(n.server_id, Some(S2), "new server id");
@@ -400,7 +397,7 @@ fn rfc2131_4_4_5_nak_in_renewing_and_rebinding_loses_the_address() {
         let (_, r) = tx(&mut c, at).unwrap();
         let server = if rebinding { S2 } else { S1 };
         assert!(c.handle(at + 1, from(server), &nak(r.xid, server).encode()));
-        assert_eq!(events(&mut c), vec![Event::Lost]);
+        assert_eq!(events(&mut c), vec![Ev::Lost]);
         assert!(c.lease().is_none());
         let (_, d) = tx(&mut c, at + 1).unwrap();
         assert_eq!(d.msg_type(), Some(msg::DISCOVER));
@@ -432,9 +429,8 @@ fn rfc2131_3_2_init_reboot_request_then_ack() {
     // Any server may answer; the ACK must be for the requested address.
     assert!(!c.handle(5, from(S2), &reply(msg::ACK, r.xid, IP2, S2).encode()));
     assert!(c.handle(5, from(S2), &reply(msg::ACK, r.xid, IP1, S2).encode()));
-    assert_eq!(events(&mut c), vec![Event::Probe(IP1)]);
-    c.probe_result(false, 10);
-    assert!(matches!(events(&mut c).as_slice(), [Event::Bound(l)] if l.server_id == Some(S2)));
+    let l = bound_after_ack(&mut c, IP1, 10);
+    assert!(l.server_id == Some(S2));
 }
 
 #[test]
@@ -505,7 +501,7 @@ fn rfc2131_3_2_link_up_reboot_ack_renews_and_nak_loses() {
     assert!(c.handle(201, from(S1), &reply(msg::ACK, r.xid, IP1, S1).encode()));
     let ev = events(&mut c);
     assert!(
-        matches!(ev.as_slice(), [Event::Renewed(l)] if l.acquired_ms == 200),
+        matches!(ev.as_slice(), [Ev::Renewed(l)] if l.acquired_ms == 200),
         "{ev:?}"
     );
     assert_eq!(c.state(), State::Bound);
@@ -514,7 +510,7 @@ fn rfc2131_3_2_link_up_reboot_ack_renews_and_nak_loses() {
     c.link_changed(true, 400);
     let (_, r) = tx(&mut c, 400).unwrap();
     assert!(c.handle(401, from(S2), &nak(r.xid, S2).encode()));
-    assert_eq!(events(&mut c), vec![Event::Lost]);
+    assert_eq!(events(&mut c), vec![Ev::Lost]);
     assert_eq!(tx(&mut c, 401).unwrap().1.msg_type(), Some(msg::DISCOVER));
 }
 
@@ -529,7 +525,7 @@ fn rfc2131_4_4_5_lease_expires_while_link_down() {
         "only expiry matters while down"
     );
     c.poll(l.expires_at_ms().unwrap());
-    assert_eq!(events(&mut c), vec![Event::Lost]);
+    assert_eq!(events(&mut c), vec![Ev::Lost]);
     assert_eq!(c.state(), State::LinkDown);
     assert!(tx(&mut c, l.expires_at_ms().unwrap()).is_none());
     c.link_changed(true, l.expires_at_ms().unwrap() + 5);
@@ -551,7 +547,13 @@ fn rfc2131_4_3_2_two_offers_first_selected_other_ack_ignored() {
     assert!(!c.handle(3, from(S1), &nak(r.xid, S1).encode()));
     assert_eq!(c.state(), State::Requesting);
     assert!(c.handle(4, from(S2), &reply(msg::ACK, r.xid, IP2, S2).encode()));
-    assert_eq!(c.state(), State::Probing);
+    // The ACK of the selected server is taken (then probed, when the probe is compiled in).
+    let taken = if w5500_netsvc::dhcp::PROBE {
+        State::Probing
+    } else {
+        State::Bound
+    };
+    assert_eq!(c.state(), taken);
 }
 
 #[test]
@@ -618,6 +620,7 @@ fn rfc2131_4_1_replies_failing_validation_are_ignored() {
 }
 
 #[test]
+#[cfg(feature = "dhcp-probe")]
 fn rfc2131_3_1_5_decline_when_address_in_use_then_wait_10s() {
     let mut c = client();
     c.start(0);
@@ -625,9 +628,9 @@ fn rfc2131_3_1_5_decline_when_address_in_use_then_wait_10s() {
     c.handle(0, from(S1), &reply(msg::OFFER, d.xid, IP1, S1).encode());
     let (_, r) = tx(&mut c, 0).unwrap();
     c.handle(50, from(S1), &reply(msg::ACK, r.xid, IP1, S1).encode());
-    assert_eq!(events(&mut c), vec![Event::Probe(IP1)]);
+    assert_eq!(events(&mut c), vec![Ev::Probe(IP1)]);
     c.probe_result(true, 500);
-    assert_eq!(events(&mut c), vec![Event::Declined(IP1)]);
+    assert_eq!(events(&mut c), vec![Ev::Declined(IP1)]);
     assert!(c.lease().is_none());
     assert_eq!(c.state(), State::Init);
     let (t, dec) = tx(&mut c, 500).unwrap();
@@ -651,6 +654,7 @@ fn rfc2131_3_1_5_decline_when_address_in_use_then_wait_10s() {
 }
 
 #[test]
+#[cfg(feature = "dhcp-probe")]
 fn rfc2131_4_4_1_probe_timeout_counts_as_free_and_probing_can_be_disabled() {
     let mut c = client();
     c.start(0);
@@ -664,7 +668,7 @@ fn rfc2131_4_4_1_probe_timeout_counts_as_free_and_probing_can_be_disabled() {
     assert_eq!(c.state(), State::Bound);
     assert!(matches!(
         events(&mut c).as_slice(),
-        [Event::Probe(_), Event::Bound(_)]
+        [Ev::Probe(_), Ev::Bound(_)]
     ));
     let mut cfg = Config::new(MAC, 5);
     cfg.probe = false;
@@ -674,7 +678,30 @@ fn rfc2131_4_4_1_probe_timeout_counts_as_free_and_probing_can_be_disabled() {
     c.handle(0, from(S1), &reply(msg::OFFER, d.xid, IP1, S1).encode());
     let (_, r) = tx(&mut c, 0).unwrap();
     c.handle(0, from(S1), &reply(msg::ACK, r.xid, IP1, S1).encode());
-    assert!(matches!(events(&mut c).as_slice(), [Event::Bound(_)]));
+    assert!(matches!(events(&mut c).as_slice(), [Ev::Bound(_)]));
+}
+
+/// Without the `dhcp-probe` feature (RFC 2131 §4.4.1's check left out, as in Zephyr's own
+/// client): the ACKed address is bound at once, even with `Config::probe` set, and a late
+/// probe result changes nothing (no DECLINE).
+#[test]
+#[cfg(not(feature = "dhcp-probe"))]
+fn rfc2131_4_4_1_without_the_probe_feature_an_ack_binds_at_once() {
+    const { assert!(!w5500_netsvc::dhcp::PROBE) };
+    let mut c = client();
+    assert!(c.config().probe, "the setting is on, the code is not there");
+    c.start(0);
+    let (_, d) = tx(&mut c, 0).unwrap();
+    c.handle(0, from(S1), &reply(msg::OFFER, d.xid, IP1, S1).encode());
+    let (_, r) = tx(&mut c, 0).unwrap();
+    c.handle(0, from(S1), &reply(msg::ACK, r.xid, IP1, S1).encode());
+    assert_eq!(c.state(), State::Bound);
+    assert!(matches!(events(&mut c).as_slice(), [Ev::Bound(l)] if l.address == IP1));
+    c.probe_result(true, 10);
+    assert_eq!(c.state(), State::Bound);
+    assert!(events(&mut c).is_empty());
+    assert!(tx(&mut c, 10).is_none(), "no DECLINE");
+    assert_eq!(c.lease().map(|l| l.address), Some(IP1));
 }
 
 #[test]
@@ -695,7 +722,7 @@ fn rfc2131_4_4_6_release_is_unicast_and_stops() {
         "table 5: option 50 MUST NOT"
     );
     assert!(!m.broadcast_flag());
-    assert_eq!(events(&mut c), vec![Event::Released]);
+    assert_eq!(events(&mut c), vec![Ev::Released]);
     assert_eq!(c.poll_at(), None);
     assert!(tx(&mut c, 10_000_000).is_none());
     assert!(!c.needs_socket());
@@ -919,7 +946,7 @@ fn fuzz_entry_point_survives_garbage() {
 fn client_and_events_are_send_for_the_os_layer() {
     fn assert_send<T: Send + 'static>() {}
     assert_send::<Client>();
-    assert_send::<Event>();
+    assert_send::<w5500_netsvc::dhcp::Event>();
     assert_send::<Lease>();
     // No allocation: everything lives in the struct; keep it small for MCUs.
     let size = std::mem::size_of::<Client>();

@@ -14,7 +14,7 @@ use w5500_netsvc::dns::{
     Answer, Config, DnsError, GaiLookup, Hints, Lookup, Protocol, Resolver, SockType, Source,
     Transmit,
 };
-use w5500_sim::lan::dns::{self as fixture, DnsFault, DnsServer, QueryLog, Zone};
+use w5500_sim::lan::dns::{self as fixture, DnsFault, DnsServer, QueryLog};
 use w5500_sim::lan::{standard as s, Lan};
 use w5500_sim::net::{Body, IpPayload};
 use w5500_sim::time::Instant;
@@ -289,6 +289,7 @@ fn rfc5452_9_1_garbage_and_wrong_id_replies_are_ignored() {
 }
 
 #[test]
+#[cfg(feature = "dns-tcp")]
 fn rfc7766_truncated_udp_answer_is_fetched_over_tcp() {
     let mut rig = Rig::standard();
     let gw = rig.chip.lan.host_by_ip(s::GATEWAY).unwrap();
@@ -308,8 +309,9 @@ fn rfc7766_truncated_udp_answer_is_fetched_over_tcp() {
 }
 
 #[test]
+#[cfg(feature = "dns-tcp")]
 fn rfc1035_4_2_1_large_answer_truncates_naturally_and_tcp_carries_it() {
-    let mut zone = Zone::new();
+    let mut zone = fixture::Zone::new();
     for i in 0..40 {
         zone = zone.a("big.test", Ipv4Addr::new(10, 77, 1, i), 45);
     }
@@ -327,6 +329,25 @@ fn rfc1035_4_2_1_large_answer_truncates_naturally_and_tcp_carries_it() {
     );
     assert_eq!(a.ttl_s, 45);
     assert_eq!(rig.tcp_connects, 1);
+}
+
+/// Without `dns-tcp`: a server that truncates without records (TC=1, as the LAN's servers
+/// do) gives no answer; the next server is asked over UDP, and no TCP connection is made.
+#[test]
+#[cfg(not(feature = "dns-tcp"))]
+fn rfc1035_4_2_1_without_tcp_an_empty_truncated_answer_moves_to_the_next_server() {
+    let mut rig = Rig::standard();
+    let gw = rig.chip.lan.host_by_ip(s::GATEWAY).unwrap();
+    fixture::install(
+        &mut rig.chip.lan,
+        gw,
+        Lan::standard_zone(),
+        DnsFault::TruncateUdp,
+    );
+    let a = rig.resolve("multi.sim.lan").unwrap();
+    assert_eq!(addrs(&a), vec![s::HTTP, s::ECHO, s::BULK]);
+    assert_eq!(rig.tcp_connects, 0);
+    assert!(!rig.log(s::NS2).is_empty(), "answered by the second server");
 }
 
 #[test]

@@ -230,6 +230,7 @@ fn late_reply_of_a_previous_try_is_ignored() {
 }
 
 #[test]
+#[cfg(feature = "dns-tcp")]
 fn rfc7766_5_truncated_reply_retried_over_tcp_in_pieces() {
     let mut h = H::new(&[NS1, NS2]);
     pending(&mut h, "big.example");
@@ -259,7 +260,47 @@ fn rfc7766_5_truncated_reply_retried_over_tcp_in_pieces() {
     assert_eq!(a.ttl_s, 77);
 }
 
+/// Without the `dns-tcp` feature (like Zephyr's own resolver) a truncated reply (RFC 1035
+/// §4.2.1, TC=1) is read for what it holds: its addresses are the answer, but it is not
+/// cached (RFC 2181 §9: more may have been cut off); one holding no address is a broken
+/// reply from that server, and the next server is asked. No TCP try is ever made.
 #[test]
+#[cfg(not(feature = "dns-tcp"))]
+fn rfc1035_4_2_1_without_tcp_a_truncated_reply_gives_what_it_holds_uncached() {
+    const { assert!(!w5500_netsvc::dns::TCP) };
+    let mut h = H::new(&[NS1, NS2]);
+    pending(&mut h, "big.example");
+    let s = h.tx();
+    let answers: Vec<_> = (1..=2)
+        .map(|i| a_rr("big.example", 77, Ipv4Addr::new(10, 1, 0, i)))
+        .collect();
+    let tc = reply_flags(s.id, 0x8380, &s.qname, &answers, &[]);
+    assert!(h.udp(&s, &tc));
+    let a = h.r.poll_result().unwrap().unwrap();
+    assert_eq!(
+        a.addrs.as_slice(),
+        &[Ipv4Addr::new(10, 1, 0, 1), Ipv4Addr::new(10, 1, 0, 2)]
+    );
+    assert_eq!(a.ttl_s, 0, "not to be cached");
+    assert!(h.try_tx().is_none(), "no TCP try");
+    // Not cached: the next lookup of the name asks again.
+    pending(&mut h, "big.example");
+    let s = h.tx();
+    assert!(!s.tcp);
+    // A truncated reply without addresses: the next server (over UDP again).
+    let empty = reply_flags(s.id, 0x8380, &s.qname, &[], &[]);
+    assert!(h.udp(&s, &empty));
+    assert!(h.r.poll_result().is_none());
+    let s2 = h.tx();
+    assert!(!s2.tcp);
+    assert_eq!(s2.server, SocketAddrV4::new(NS2, 53));
+    assert!(!h.r.handle_tcp(h.now, &[0, 0]), "TCP bytes are never taken");
+    assert!(h.udp(&s2, &ok_reply(&s2, IP1, 5)));
+    assert_eq!(h.r.poll_result().unwrap().unwrap().addrs.as_slice(), &[IP1]);
+}
+
+#[test]
+#[cfg(feature = "dns-tcp")]
 fn rfc7766_tcp_failures_move_on() {
     // Reset by the server → next server over UDP.
     let mut h = H::new(&[NS1, NS2]);
@@ -698,6 +739,7 @@ fn cache_keeps_short_canonical_names_only() {
 /// OS layer gathers the reply) takes a whole framed reply through `handle_tcp_reply`; a
 /// prefix above TCP_REPLY_MAX or a reply shorter than its prefix is a broken server.
 #[test]
+#[cfg(feature = "dns-tcp")]
 fn rfc7766_whole_tcp_reply_without_a_resolver_buffer() {
     let mut r: Resolver<4, 0> = Resolver::new(Config::new(7).with_servers(&[NS1]));
     assert_eq!(r.start("big.example", 0), Ok(Lookup::Pending));

@@ -29,15 +29,32 @@ pub const W5500_RS_MSG_WAITALL: u32 = 0x04;
 /// `recv` flag: `MSG_TRUNC` (UDP: the datagram's full length is returned).
 pub const W5500_RS_MSG_TRUNC: u32 = 0x08;
 
-/// `getaddrinfo` hint flag: `AI_PASSIVE`.
+/// `getaddrinfo` hint flag `AI_PASSIVE`. The `W5500_RS_AI_*` values are POSIX's (glibc's and
+/// Zephyr's): the C layer passes `ai_flags` through unchanged (it checks the equality at
+/// compile time) and the flags are checked once, in Rust.
 pub const W5500_RS_AI_PASSIVE: u32 = 0x01;
+/// `getaddrinfo` hint flag: `AI_CANONNAME` (accepted; the C layer leaves `ai_canonname`
+/// NULL).
+pub const W5500_RS_AI_CANONNAME: u32 = 0x02;
 /// `getaddrinfo` hint flag: `AI_NUMERICHOST`.
-pub const W5500_RS_AI_NUMERICHOST: u32 = 0x02;
+pub const W5500_RS_AI_NUMERICHOST: u32 = 0x04;
+/// `getaddrinfo` hint flag: `AI_V4MAPPED` (no effect: IPv4 only).
+pub const W5500_RS_AI_V4MAPPED: u32 = 0x08;
+/// `getaddrinfo` hint flag: `AI_ALL` (no effect).
+pub const W5500_RS_AI_ALL: u32 = 0x10;
+/// `getaddrinfo` hint flag: `AI_ADDRCONFIG` (no effect).
+pub const W5500_RS_AI_ADDRCONFIG: u32 = 0x20;
 /// `getaddrinfo` hint flag: `AI_NUMERICSERV`.
-pub const W5500_RS_AI_NUMERICSERV: u32 = 0x04;
-/// `getaddrinfo` hint flag: `AI_CANONNAME` (the canonical name is not returned: accepted
-/// and ignored).
-pub const W5500_RS_AI_CANONNAME: u32 = 0x08;
+pub const W5500_RS_AI_NUMERICSERV: u32 = 0x400;
+const _: () = assert!(
+    W5500_RS_AI_PASSIVE == w5500_iface::dns::gai::flags::AI_PASSIVE
+        && W5500_RS_AI_CANONNAME == w5500_iface::dns::gai::flags::AI_CANONNAME
+        && W5500_RS_AI_NUMERICHOST == w5500_iface::dns::gai::flags::AI_NUMERICHOST
+        && W5500_RS_AI_V4MAPPED == w5500_iface::dns::gai::flags::AI_V4MAPPED
+        && W5500_RS_AI_ALL == w5500_iface::dns::gai::flags::AI_ALL
+        && W5500_RS_AI_ADDRCONFIG == w5500_iface::dns::gai::flags::AI_ADDRCONFIG
+        && W5500_RS_AI_NUMERICSERV == w5500_iface::dns::gai::flags::AI_NUMERICSERV
+);
 
 /// Most results one `getaddrinfo` call gives (4 addresses x stream and datagram).
 pub const W5500_RS_GAI_MAX: usize = 8;
@@ -254,16 +271,38 @@ pub enum W5500RsEai {
     System = 9,
 }
 
-/// `getaddrinfo` hints (the family is checked in C: only unspecified or IPv4 get here).
+/// The address family of `getaddrinfo` hints (C maps its `AF_*` numbers, which differ
+/// between libcs, onto these).
+#[repr(u8)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum W5500RsFamily {
+    /// `AF_UNSPEC`.
+    #[default]
+    Unspec = 0,
+    /// `AF_INET`.
+    Inet = 1,
+    /// `AF_INET6` (refused: `EAI_FAMILY`).
+    Inet6 = 2,
+    /// Any other family (refused: `EAI_FAMILY`).
+    Other = 3,
+}
+
+/// `getaddrinfo` hints as the application gave them: the C layer only maps the family and
+/// passes the rest through; every check is made once, in Rust, by the resolver's
+/// getaddrinfo front end (`w5500_netsvc::dns::gai`, POSIX and glibc's rules). All zero is
+/// like NULL hints.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct W5500RsAiHints {
-    /// 0 (any), or a [`W5500RsSockType`] value.
-    pub socktype: u8,
-    /// `W5500_RS_AI_*` bits.
+    /// A [`W5500RsFamily`] value.
+    pub family: u8,
+    /// `ai_socktype` as given: 0 (any), 1 (stream) and 2 (datagram) are served.
+    pub socktype: i32,
+    /// `ai_protocol` as given: 0 (any), 6 (TCP) and 17 (UDP) are served.
+    pub protocol: i32,
+    /// `ai_flags` as given (`W5500_RS_AI_*`, POSIX's values); unknown bits are
+    /// `EAI_BADFLAGS`.
     pub flags: u32,
-    /// 0 (any), 6 (TCP) or 17 (UDP); anything else is refused with `EAI_SOCKTYPE`.
-    pub protocol: u8,
 }
 
 /// One `getaddrinfo` result; C turns it into a `zsock_addrinfo` node.

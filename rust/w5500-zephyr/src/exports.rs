@@ -17,6 +17,7 @@ use core::net::{Ipv4Addr, SocketAddrV4};
 use w5500_driver::bsd::{MsgFlags, Os};
 use w5500_driver::stack::{SockOpt, SockType, SocketId};
 use w5500_driver::{Errno, Error};
+use w5500_iface::AddrInfoList;
 
 use crate::abi::*;
 use crate::instance::{self, Driver};
@@ -500,13 +501,14 @@ pub unsafe extern "C" fn w5500_rs_getaddrinfo(
     // SAFETY: the caller passes room for `max` entries.
     let out = unsafe { core::slice::from_raw_parts_mut(out, max) };
     let r = (|| -> Result<usize, W5500RsEai> {
-        let h = crate::gai::hints(hints)?;
+        let h = crate::gai::hints(hints);
         let node = crate::gai::text(node)?;
         let service = crate::gai::text(service).map_err(|_| W5500RsEai::Service)?;
         let d = instance::get().ok_or(W5500RsEai::Again)?;
-        let list = d
-            .iface
-            .with(|i| i.getaddrinfo(node, service, &h))
+        // The one list of this call, filled in place by the resolver, then copied out.
+        let mut list = AddrInfoList::empty();
+        d.iface
+            .with(|i| i.getaddrinfo_into(node, service, &h, &mut list))
             .map_err(crate::gai::eai)?;
         Ok(crate::gai::fill(&list, out))
     })();

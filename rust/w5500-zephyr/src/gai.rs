@@ -3,52 +3,40 @@
 //! (RFC 3493 §6.1: `AI_PASSIVE`, `AI_NUMERICHOST`, `AI_NUMERICSERV`), and resolves names with
 //! the driver's DNS client over the chip (RFC 1035: A records, CNAME chains, NXDOMAIN).
 
-use w5500_iface::dns::gai::{flags, Protocol, SockType};
+use w5500_iface::dns::gai::{Family, Protocol, SockType};
 use w5500_iface::{AddrInfoList, GaiError, Hints};
 
 use crate::abi::{
-    W5500RsAddrinfo, W5500RsAiHints, W5500RsEai, W5500RsSockType, W5500RsSockaddr,
-    W5500_RS_AI_CANONNAME, W5500_RS_AI_NUMERICHOST, W5500_RS_AI_NUMERICSERV, W5500_RS_AI_PASSIVE,
+    W5500RsAddrinfo, W5500RsAiHints, W5500RsEai, W5500RsFamily, W5500RsSockType, W5500RsSockaddr,
 };
 
-/// The resolver's hints from the C ABI's (the family was checked in C).
-pub fn hints(h: W5500RsAiHints) -> Result<Hints, W5500RsEai> {
-    const KNOWN: u32 = W5500_RS_AI_PASSIVE
-        | W5500_RS_AI_NUMERICHOST
-        | W5500_RS_AI_NUMERICSERV
-        | W5500_RS_AI_CANONNAME;
-    if h.flags & !KNOWN != 0 {
-        return Err(W5500RsEai::BadFlags);
-    }
-    let mut f = 0;
-    for (ours, theirs) in [
-        (W5500_RS_AI_PASSIVE, flags::AI_PASSIVE),
-        (W5500_RS_AI_NUMERICHOST, flags::AI_NUMERICHOST),
-        (W5500_RS_AI_NUMERICSERV, flags::AI_NUMERICSERV),
-        (W5500_RS_AI_CANONNAME, flags::AI_CANONNAME),
-    ] {
-        if h.flags & ours != 0 {
-            f |= theirs;
-        }
-    }
+/// The resolver's hints from the C ABI's: a plain conversion (the values are checked once,
+/// by `GaiRequest::new`).
+pub fn hints(h: W5500RsAiHints) -> Hints {
+    let family = match h.family {
+        f if f == W5500RsFamily::Unspec as u8 => Family::Unspec,
+        f if f == W5500RsFamily::Inet as u8 => Family::Inet,
+        f if f == W5500RsFamily::Inet6 as u8 => Family::Inet6,
+        f => Family::Other(i32::from(f)),
+    };
     let socktype = match h.socktype {
         0 => SockType::Any,
         1 => SockType::Stream,
         2 => SockType::Dgram,
-        _ => return Err(W5500RsEai::Socktype),
+        n => SockType::Other(n),
     };
     let protocol = match h.protocol {
         0 => Protocol::Any,
         6 => Protocol::Tcp,
         17 => Protocol::Udp,
-        _ => return Err(W5500RsEai::Socktype),
+        n => Protocol::Other(n),
     };
-    Ok(Hints {
-        flags: f,
+    Hints {
+        flags: h.flags,
+        family,
         socktype,
         protocol,
-        ..Hints::default()
-    })
+    }
 }
 
 /// The C ABI's name for a resolver error.
@@ -97,39 +85,33 @@ pub fn text(b: Option<&[u8]>) -> Result<Option<&str>, W5500RsEai> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::abi::{W5500_RS_AI_NUMERICSERV, W5500_RS_AI_PASSIVE};
+    use w5500_iface::dns::gai::flags;
 
+    /// The C ABI's hints become the resolver's unchanged (RFC 3493 §6.1 values): nothing is
+    /// decided here, so an unknown type or protocol reaches the resolver's checks as is.
     #[test]
-    fn rfc3493_hint_flags_map_and_unknown_bits_are_badflags() {
+    fn rfc3493_hints_are_passed_through_for_one_check() {
         let h = hints(W5500RsAiHints {
+            family: W5500RsFamily::Inet as u8,
             socktype: 2,
-            flags: W5500_RS_AI_PASSIVE | W5500_RS_AI_NUMERICSERV,
+            flags: W5500_RS_AI_PASSIVE | W5500_RS_AI_NUMERICSERV | 0x1000,
             protocol: 17,
-        })
-        .unwrap();
-        assert_eq!(h.flags, flags::AI_PASSIVE | flags::AI_NUMERICSERV);
+        });
+        assert_eq!(h.flags, flags::AI_PASSIVE | flags::AI_NUMERICSERV | 0x1000);
+        assert_eq!(h.family, Family::Inet);
         assert_eq!(h.socktype, SockType::Dgram);
         assert_eq!(h.protocol, Protocol::Udp);
-        assert_eq!(
-            hints(W5500RsAiHints {
-                flags: 0x100,
-                ..Default::default()
-            }),
-            Err(W5500RsEai::BadFlags)
-        );
-        assert_eq!(
-            hints(W5500RsAiHints {
-                socktype: 3,
-                ..Default::default()
-            }),
-            Err(W5500RsEai::Socktype)
-        );
-        assert_eq!(
-            hints(W5500RsAiHints {
-                protocol: 1,
-                ..Default::default()
-            }),
-            Err(W5500RsEai::Socktype)
-        );
+        let h = hints(W5500RsAiHints {
+            family: W5500RsFamily::Other as u8,
+            socktype: 3,
+            flags: 0,
+            protocol: 1,
+        });
+        assert_eq!(h.family, Family::Other(3));
+        assert_eq!(h.socktype, SockType::Other(3));
+        assert_eq!(h.protocol, Protocol::Other(1));
+        assert_eq!(hints(W5500RsAiHints::default()), Hints::default());
     }
 
     #[test]

@@ -21,18 +21,20 @@
 //! interface lock, and no socket op touches the interface lock. So there is no cycle.
 //!
 //! # getaddrinfo and the worker
-//! [`Iface::getaddrinfo`] holds the interface lock for the whole lookup (seconds at worst:
-//! tries × servers × timeout). It keeps the interface running itself (it calls
-//! [`Iface::poll`] while it waits, which services the chip and wakes blocked sockets), so
-//! the worker, blocked on the interface lock meanwhile, misses nothing: events queue up (16
-//! deep) and the worker drains them when it gets the lock back. Concurrent `getaddrinfo`
-//! callers are serialised. Application sockets never need the interface lock, so they keep
-//! running during a lookup.
+//! The C layer runs [`init`] and every `getaddrinfo` on the worker thread (the caller hands
+//! the call over and waits), so that only the worker's stack is sized for the driver's
+//! deepest paths. [`Iface::getaddrinfo`] holds the interface lock for the whole lookup
+//! (seconds at worst: tries × servers × timeout) and keeps the interface running itself (it
+//! calls [`Iface::poll`] while it waits, which services the chip and wakes blocked
+//! sockets), so nothing is missed meanwhile: events queue up (8 deep) and the worker drains
+//! them after the lookup. Concurrent `getaddrinfo` callers are served in turn. Application
+//! sockets never need the interface lock, so they keep running during a lookup.
 
 use core::cell::UnsafeCell;
 use core::ffi::CStr;
 use core::mem::MaybeUninit;
 use core::net::Ipv4Addr;
+use core::ptr::{addr_of, addr_of_mut};
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use w5500_driver::bsd::{Bsd, Os};
@@ -50,6 +52,16 @@ use crate::sys;
 
 /// The OS binding the driver and its interface share.
 pub type SharedOs = &'static ZephyrOs;
+
+/// DNS cache entries: [`w5500_iface::DNS_CACHE`] with the `dns-cache` feature, none without.
+pub const DNS_CACHE: usize = if cfg!(feature = "dns-cache") {
+    w5500_iface::DNS_CACHE
+} else {
+    0
+};
+
+/// The interface of this image.
+pub type DriverIface = Iface<SharedOs, DNS_CACHE>;
 
 /// A value written once (by [`init`]) and then only read.
 struct Once<T> {
@@ -78,14 +90,18 @@ impl<T> Once<T> {
         }
     }
 
+    /// Initialise the value in place: `init` gets the uninitialised slot and writes every
+    /// field of it, so that the kilobytes of driver state are built in the static and never
+    /// on the calling thread's stack (device init runs on the main thread).
+    ///
     /// # Safety
-    /// Called at most once, with no concurrent `set`.
-    unsafe fn set(&'static self, v: T) -> &'static T {
+    /// Called at most once, with no concurrent call; `init` initialises all of `*slot`.
+    unsafe fn set_with(&'static self, init: impl FnOnce(*mut T)) -> &'static T {
         // SAFETY: not ready yet, so nobody reads the cell; the contract rules out a
-        // concurrent `set`.
-        unsafe { (*self.cell.get()).write(v) };
+        // concurrent call.
+        init(unsafe { (*self.cell.get()).as_mut_ptr() });
         self.ready.store(true, Ordering::Release);
-        // SAFETY: just written.
+        // SAFETY: `init` initialised the value (the contract).
         unsafe { (*self.cell.get()).assume_init_ref() }
     }
 }
@@ -108,7 +124,7 @@ pub struct Extra {
 /// The [`Iface`] behind the C interface mutex.
 pub struct IfaceLock {
     ctx: Ctx,
-    cell: UnsafeCell<(Iface<SharedOs>, Extra)>,
+    cell: UnsafeCell<(DriverIface, Extra)>,
 }
 
 // SAFETY: `cell` is only reached through `with`, which holds the C interface mutex for the
@@ -118,12 +134,12 @@ unsafe impl Sync for IfaceLock {}
 impl IfaceLock {
     /// Run `f` on the interface with the interface lock held. `f` must not call `with`
     /// again (the `k_mutex` is recursive, which would alias the `&mut`).
-    pub fn with<R>(&self, f: impl FnOnce(&mut Iface<SharedOs>) -> R) -> R {
+    pub fn with<R>(&self, f: impl FnOnce(&mut DriverIface) -> R) -> R {
         self.with_extra(|i, _| f(i))
     }
 
     /// As [`IfaceLock::with`], with the glue's own state too.
-    pub fn with_extra<R>(&self, f: impl FnOnce(&mut Iface<SharedOs>, &mut Extra) -> R) -> R {
+    pub fn with_extra<R>(&self, f: impl FnOnce(&mut DriverIface, &mut Extra) -> R) -> R {
         // SAFETY: plain call into the shim.
         unsafe { sys::w5500_shim_iface_lock(self.ctx.0) };
         // SAFETY: the interface mutex is held and no code in this crate calls `with` from
@@ -204,6 +220,14 @@ pub unsafe fn iface_config(cfg: &W5500RsConfig) -> IfaceConfig {
     ic.with_dns_servers(dns.get(..n).unwrap_or(&[]))
 }
 
+/// Build the interface straight into `slot`. Not inlined, and `slot` a `&mut`: LLVM then
+/// passes `slot` itself as the constructor's return slot, where a raw pointer into a static
+/// made it build the 4 KB on the stack first (measured: a 6 KB frame in `w5500_rs_init`).
+#[inline(never)]
+fn emplace_iface(slot: &mut MaybeUninit<DriverIface>, bsd: Bsd<SharedOs>, ic: IfaceConfig) {
+    Iface::init_in(slot, bsd, ic);
+}
+
 /// Bring the chip up and create the instance.
 ///
 /// # Safety
@@ -235,8 +259,10 @@ pub unsafe fn init(cfg: &W5500RsConfig) -> Result<()> {
         },
     )?;
     let poll_ms = u64::from(cfg.poll_interval_ms.max(1));
-    // SAFETY: the contract makes this the only `init`, with no concurrent caller.
-    let os: SharedOs = unsafe { OS.set(ZephyrOs::new(ctx, stack, cfg.has_int_pin, poll_ms)) };
+    // SAFETY: the contract makes this the only `init`, with no concurrent caller; the
+    // closure writes the whole value.
+    let os: SharedOs =
+        unsafe { OS.set_with(|p| p.write(ZephyrOs::new(ctx, stack, cfg.has_int_pin, poll_ms))) };
     // SAFETY: forwarded from this function's contract.
     let ic = unsafe { iface_config(cfg) };
     let fallback_s = if cfg.dhcp && ic.static_ipv4.is_some() {
@@ -244,23 +270,32 @@ pub unsafe fn init(cfg: &W5500RsConfig) -> Result<()> {
     } else {
         0
     };
-    let iface = Iface::new(Bsd::new(os), ic);
-    if let Some(h) = iface.hostname() {
-        log::info!("DHCP host name {h}");
-    }
-    let driver = Driver {
-        bsd: Bsd::new(os),
-        iface: IfaceLock {
-            ctx,
-            cell: UnsafeCell::new((iface, Extra::default())),
-        },
-        reserved,
-        dhcp: cfg.dhcp,
-        ctx,
-        fallback_s,
+    // SAFETY: as above; every field of `Driver` is written, the interface (4 KB) straight
+    // into its place.
+    let driver = unsafe {
+        INSTANCE.set_with(|p| {
+            addr_of_mut!((*p).bsd).write(Bsd::new(os));
+            addr_of_mut!((*p).reserved).write(reserved);
+            addr_of_mut!((*p).dhcp).write(cfg.dhcp);
+            addr_of_mut!((*p).ctx).write(ctx);
+            addr_of_mut!((*p).fallback_s).write(fallback_s);
+            addr_of_mut!((*p).iface.ctx).write(ctx);
+            let cell = UnsafeCell::raw_get(addr_of!((*p).iface.cell));
+            addr_of_mut!((*cell).1).write(Extra::default());
+            emplace_iface(
+                core::hint::black_box(
+                    &mut *addr_of_mut!((*cell).0).cast::<MaybeUninit<DriverIface>>(),
+                ),
+                Bsd::new(os),
+                ic,
+            );
+        })
     };
-    // SAFETY: as above.
-    unsafe { INSTANCE.set(driver) };
+    driver.iface.with(|i| {
+        if let Some(h) = i.hostname() {
+            log::info!("DHCP host name {h}");
+        }
+    });
     log::info!(
         "W5500 up, MAC {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
         cfg.mac[0],

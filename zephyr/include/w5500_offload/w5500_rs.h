@@ -36,18 +36,29 @@
 // `recv` flag: `MSG_TRUNC` (UDP: the datagram's full length is returned).
 #define W5500_RS_MSG_TRUNC 8
 
-// `getaddrinfo` hint flag: `AI_PASSIVE`.
+// `getaddrinfo` hint flag `AI_PASSIVE`. The `W5500_RS_AI_*` values are POSIX's (glibc's and
+// Zephyr's): the C layer passes `ai_flags` through unchanged (it checks the equality at
+// compile time) and the flags are checked once, in Rust.
 #define W5500_RS_AI_PASSIVE 1
 
+// `getaddrinfo` hint flag: `AI_CANONNAME` (accepted; the C layer leaves `ai_canonname`
+// NULL).
+#define W5500_RS_AI_CANONNAME 2
+
 // `getaddrinfo` hint flag: `AI_NUMERICHOST`.
-#define W5500_RS_AI_NUMERICHOST 2
+#define W5500_RS_AI_NUMERICHOST 4
+
+// `getaddrinfo` hint flag: `AI_V4MAPPED` (no effect: IPv4 only).
+#define W5500_RS_AI_V4MAPPED 8
+
+// `getaddrinfo` hint flag: `AI_ALL` (no effect).
+#define W5500_RS_AI_ALL 16
+
+// `getaddrinfo` hint flag: `AI_ADDRCONFIG` (no effect).
+#define W5500_RS_AI_ADDRCONFIG 32
 
 // `getaddrinfo` hint flag: `AI_NUMERICSERV`.
-#define W5500_RS_AI_NUMERICSERV 4
-
-// `getaddrinfo` hint flag: `AI_CANONNAME` (the canonical name is not returned: accepted
-// and ignored).
-#define W5500_RS_AI_CANONNAME 8
+#define W5500_RS_AI_NUMERICSERV 1024
 
 // Most results one `getaddrinfo` call gives (4 addresses x stream and datagram).
 #define W5500_RS_GAI_MAX 8
@@ -185,6 +196,30 @@ enum W5500RsEai
 typedef enum W5500RsEai W5500RsEai;
 #else
 typedef int32_t W5500RsEai;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// The address family of `getaddrinfo` hints (C maps its `AF_*` numbers, which differ
+// between libcs, onto these).
+enum W5500RsFamily
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint8_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // `AF_UNSPEC`.
+  W5500_RS_FAMILY_UNSPEC = 0,
+  // `AF_INET`.
+  W5500_RS_FAMILY_INET = 1,
+  // `AF_INET6` (refused: `EAI_FAMILY`).
+  W5500_RS_FAMILY_INET6 = 2,
+  // Any other family (refused: `EAI_FAMILY`).
+  W5500_RS_FAMILY_OTHER = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum W5500RsFamily W5500RsFamily;
+#else
+typedef uint8_t W5500RsFamily;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -342,14 +377,20 @@ typedef struct W5500RsBlocking {
   uint32_t snd_timeout_ms;
 } W5500RsBlocking;
 
-// `getaddrinfo` hints (the family is checked in C: only unspecified or IPv4 get here).
+// `getaddrinfo` hints as the application gave them: the C layer only maps the family and
+// passes the rest through; every check is made once, in Rust, by the resolver's
+// getaddrinfo front end (`w5500_netsvc::dns::gai`, POSIX and glibc's rules). All zero is
+// like NULL hints.
 typedef struct W5500RsAiHints {
-  // 0 (any), or a [`W5500RsSockType`] value.
-  uint8_t socktype;
-  // `W5500_RS_AI_*` bits.
+  // A [`W5500RsFamily`] value.
+  uint8_t family;
+  // `ai_socktype` as given: 0 (any), 1 (stream) and 2 (datagram) are served.
+  int32_t socktype;
+  // `ai_protocol` as given: 0 (any), 6 (TCP) and 17 (UDP) are served.
+  int32_t protocol;
+  // `ai_flags` as given (`W5500_RS_AI_*`, POSIX's values); unknown bits are
+  // `EAI_BADFLAGS`.
   uint32_t flags;
-  // 0 (any), 6 (TCP) or 17 (UDP); anything else is refused with `EAI_SOCKTYPE`.
-  uint8_t protocol;
 } W5500RsAiHints;
 
 // One `getaddrinfo` result; C turns it into a `zsock_addrinfo` node.

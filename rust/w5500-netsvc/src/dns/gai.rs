@@ -184,6 +184,16 @@ pub struct AddrInfoList {
     pub canonical: Option<Name>,
 }
 
+impl AddrInfoList {
+    /// No entries, no canonical name (for [`GaiRequest::finish_into`]).
+    pub const fn empty() -> Self {
+        AddrInfoList {
+            entries: Vec::new(),
+            canonical: None,
+        }
+    }
+}
+
 /// Service names known without `/etc/services`: name, port, offered over TCP, over UDP.
 pub const SERVICES: &[(&str, u16, bool, bool)] = &[
     ("echo", 7, true, true),
@@ -198,7 +208,11 @@ pub const SERVICES: &[(&str, u16, bool, bool)] = &[
 #[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Host {
+    /// No node: the wildcard or loopback address (no canonical name).
     Fixed(Ipv4Addr),
+    /// A numeric node (a strict dotted quad, so its text is the address's own: the canonical
+    /// name is made again from the address, not kept).
+    Numeric(Ipv4Addr),
     Lookup(Name),
 }
 
@@ -206,8 +220,6 @@ enum Host {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GaiRequest {
     host: Host,
-    /// Text of a numeric node, for AI_CANONNAME.
-    numeric_canon: Option<Name>,
     port: u16,
     tcp: bool,
     udp: bool,
@@ -282,15 +294,11 @@ impl GaiRequest {
                 }
             },
         };
-        let mut numeric_canon = None;
         let host = match node {
             None if f & flags::AI_PASSIVE != 0 => Host::Fixed(Ipv4Addr::UNSPECIFIED),
             None => Host::Fixed(Ipv4Addr::LOCALHOST),
             Some(n) => match name::parse_dotted_quad(n) {
-                Some(ip) => {
-                    numeric_canon = Name::from_text(n).ok();
-                    Host::Fixed(ip)
-                }
+                Some(ip) => Host::Numeric(ip),
                 None if f & flags::AI_NUMERICHOST != 0 || name::looks_numeric(n) => {
                     return Err(GaiError::NoName)
                 }
@@ -299,7 +307,6 @@ impl GaiRequest {
         };
         Ok(GaiRequest {
             host,
-            numeric_canon,
             port,
             tcp,
             udp,
@@ -311,7 +318,7 @@ impl GaiRequest {
     pub fn lookup_name(&self) -> Option<&Name> {
         match &self.host {
             Host::Lookup(n) => Some(n),
-            Host::Fixed(_) => None,
+            Host::Fixed(_) | Host::Numeric(_) => None,
         }
     }
 
@@ -326,14 +333,28 @@ impl GaiRequest {
         &self,
         result: Option<Result<Answer, DnsError>>,
     ) -> Result<AddrInfoList, GaiError> {
-        let mut list = AddrInfoList {
-            entries: Vec::new(),
-            canonical: None,
-        };
+        let mut list = AddrInfoList::empty();
+        self.finish_into(
+            result.as_ref().map(|r| r.as_ref().map_err(|e| *e)),
+            &mut list,
+        )?;
+        Ok(list)
+    }
+
+    /// [`GaiRequest::finish`] into the caller's list (emptied first), from a borrowed result:
+    /// no list or answer is moved on the stack (an OS layer calls this on a small stack).
+    pub fn finish_into(
+        &self,
+        result: Option<Result<&Answer, DnsError>>,
+        list: &mut AddrInfoList,
+    ) -> Result<(), GaiError> {
+        list.entries.clear();
+        list.canonical = None;
+        let entries = &mut list.entries;
         let mut push = |ip: Ipv4Addr| -> Result<(), GaiError> {
             let addr = SocketAddrV4::new(ip, self.port);
             if self.tcp {
-                list.entries
+                entries
                     .push(AddrInfo {
                         addr,
                         socktype: SockType::Stream,
@@ -342,7 +363,7 @@ impl GaiRequest {
                     .map_err(|_| GaiError::Memory)?;
             }
             if self.udp {
-                list.entries
+                entries
                     .push(AddrInfo {
                         addr,
                         socktype: SockType::Dgram,
@@ -352,27 +373,30 @@ impl GaiRequest {
             }
             Ok(())
         };
-        let canonical = match (&self.host, result) {
-            (Host::Fixed(ip), _) => {
+        match (&self.host, result) {
+            (Host::Fixed(ip), _) => push(*ip)?,
+            (Host::Numeric(ip), _) => {
                 push(*ip)?;
-                self.numeric_canon.clone()
+                if self.canon {
+                    list.canonical = Some(Name::from_ipv4(*ip));
+                }
             }
             (Host::Lookup(_), Some(Ok(a))) => {
                 for ip in &a.addrs {
                     push(*ip)?;
                 }
-                Some(a.canonical)
+                if self.canon {
+                    list.canonical = Some(a.canonical.clone());
+                }
             }
             (Host::Lookup(_), Some(Err(e))) => return Err(e.eai()),
             (Host::Lookup(_), None) => return Err(GaiError::Again),
-        };
+        }
         if list.entries.is_empty() {
+            list.canonical = None;
             return Err(GaiError::NoName);
         }
-        if self.canon {
-            list.canonical = canonical;
-        }
-        Ok(list)
+        Ok(())
     }
 }
 
@@ -387,13 +411,39 @@ impl<const C: usize, const T: usize> Resolver<C, T> {
         hints: &Hints,
         now_ms: u64,
     ) -> Result<GaiLookup, GaiError> {
+        let mut list = AddrInfoList::empty();
+        Ok(
+            match self.getaddrinfo_into(node, service, hints, now_ms, &mut list)? {
+                None => GaiLookup::Ready(list),
+                Some(req) => GaiLookup::Pending(req),
+            },
+        )
+    }
+
+    /// [`Resolver::getaddrinfo`] into the caller's list: `Ok(None)` when `list` holds the
+    /// answer, `Ok(Some(request))` when a lookup runs (finish it with
+    /// [`GaiRequest::finish_into`]). Moves no list or answer around on the stack, and is
+    /// never inlined, so that its frame (a cached answer) is gone while the lookup runs.
+    #[inline(never)]
+    pub fn getaddrinfo_into(
+        &mut self,
+        node: Option<&str>,
+        service: Option<&str>,
+        hints: &Hints,
+        now_ms: u64,
+        list: &mut AddrInfoList,
+    ) -> Result<Option<GaiRequest>, GaiError> {
         let req = GaiRequest::new(node, service, hints)?;
-        let Some(name) = req.lookup_name().cloned() else {
-            return req.finish(None).map(GaiLookup::Ready);
+        let Some(name) = req.lookup_name() else {
+            req.finish_into(None, list)?;
+            return Ok(None);
         };
-        match self.start_name(&name, now_ms) {
-            Ok(Lookup::Ready(a)) => req.finish(Some(Ok(a))).map(GaiLookup::Ready),
-            Ok(Lookup::Pending) => Ok(GaiLookup::Pending(req)),
+        match self.start_name(name, now_ms) {
+            Ok(Lookup::Ready(a)) => {
+                req.finish_into(Some(Ok(&a)), list)?;
+                Ok(None)
+            }
+            Ok(Lookup::Pending) => Ok(Some(req)),
             Err(e) => Err(e.eai()),
         }
     }

@@ -47,11 +47,16 @@
 //!   such name, final (no other server is asked: RFC 1034 §5.3.3 treats a name error as
 //!   authoritative); SERVFAIL → next server, transient; FORMERR/NOTIMP/REFUSED/others → next
 //!   server, non-recoverable for that server.
-//! - **TC=1** (RFC 1035 §4.2.1, RFC 7766 §5): the same server is asked again over TCP with a
+//! - **TC=1** (RFC 1035 §4.2.1, RFC 7766 §5), with the cargo feature `dns-tcp` (default):
+//!   the same server is asked again over TCP with a
 //!   two-byte length prefix (§4.2.2); the reply may arrive in pieces ([`Resolver::handle_tcp`]
 //!   gathers them in a `T`-byte buffer) or whole ([`Resolver::handle_tcp_reply`], for an OS
 //!   layer that lets the reply gather in the chip) and may be up to [`TCP_REPLY_MAX`] bytes
-//!   (longer: treated as a malformed reply from that server).
+//!   (longer: treated as a malformed reply from that server). Without `dns-tcp` ([`TCP`]
+//!   false) no TCP try is ever made, as in Zephyr's own resolver: the truncated reply is read
+//!   like any other, and the addresses it holds are the answer (never cached, since more may
+//!   have been cut off: RFC 2181 §9); one without addresses fails the try like a broken reply
+//!   (the next server is asked).
 //! - **Answers**: names decompressed with loop protection ([`wire::read_name`]), the CNAME
 //!   chain followed in the answer section, and when it ends at a name without A records the
 //!   target is queried anew; up to [`wire::MAX_ADDRS`] addresses (duplicates removed, the rest
@@ -101,6 +106,13 @@ pub const TCP_REPLY_MAX: usize = 1536;
 pub const TCP_BUF: usize = TCP_REPLY_MAX + 2;
 /// Longest transmit payload: a query plus the TCP length prefix.
 pub const MAX_TX_LEN: usize = MAX_QUERY_LEN + 2;
+/// Truncated replies are asked again over TCP (the cargo feature `dns-tcp`); when false the
+/// resolver never makes a TCP try ([`Transmit::Tcp`] never comes, the TCP handlers take
+/// nothing) and the OS layer needs no TCP transport for DNS.
+pub const TCP: bool = cfg!(feature = "dns-tcp");
+/// Longest DNS reply over UDP without EDNS(0) (RFC 1035 §4.2.1): what an OS layer without
+/// [`TCP`] must be able to receive.
+pub const UDP_REPLY_MAX: usize = 512;
 
 /// Resolver settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -483,7 +495,7 @@ impl<const C: usize, const T: usize> Resolver<C, T> {
         let mut payload = Vec::<u8, MAX_TX_LEN>::new();
         let server = SocketAddrV4::new(q.server(), DNS_PORT);
         q.sent = true;
-        if q.tcp {
+        if TCP && q.tcp {
             let len = u16::try_from(msg.len()).unwrap_or(u16::MAX);
             let _ = payload.extend_from_slice(&len.to_be_bytes());
             let _ = payload.extend_from_slice(&msg);
@@ -550,7 +562,7 @@ impl<const C: usize, const T: usize> Resolver<C, T> {
         let Some(q) = self.query.as_ref() else {
             return false;
         };
-        if !q.tcp || !q.sent {
+        if !TCP || !q.tcp || !q.sent {
             return false;
         }
         if self.tcp_buf.extend_from_slice(data).is_err() {
@@ -576,7 +588,7 @@ impl<const C: usize, const T: usize> Resolver<C, T> {
         let Some(q) = self.query.as_ref() else {
             return false;
         };
-        if !q.tcp || !q.sent {
+        if !TCP || !q.tcp || !q.sent {
             return false;
         }
         let msg = match tcp_frame(framed) {
@@ -609,7 +621,9 @@ impl<const C: usize, const T: usize> Resolver<C, T> {
         let Some(mut q) = self.query.take() else {
             return;
         };
-        if hdr.truncated && !q.tcp {
+        // Without TCP a truncated reply is used for what it holds (see the module docs).
+        let cut = !TCP && hdr.truncated;
+        if TCP && hdr.truncated && !q.tcp {
             // RFC 1035 §4.2.1 / RFC 7766 §5: ask the same server over TCP.
             q.id = self.rng.next_u16();
             q.port = self.rng.ephemeral_port();
@@ -663,7 +677,8 @@ impl<const C: usize, const T: usize> Resolver<C, T> {
             let answer = Answer {
                 addrs: x.addrs,
                 canonical: x.final_name,
-                ttl_s: q.ttl.min(cache::MAX_TTL_S),
+                // A cut reply is never cached (TTL 0): more addresses may exist.
+                ttl_s: if cut { 0 } else { q.ttl.min(cache::MAX_TTL_S) },
                 source: Source::Network,
             };
             self.query = Some(q);
@@ -683,6 +698,10 @@ impl<const C: usize, const T: usize> Resolver<C, T> {
             q.fails = 0;
             self.new_try(&mut q);
             self.query = Some(q);
+        } else if cut {
+            // No address in what fitted: no answer from this server over UDP.
+            self.query = Some(q);
+            self.fail_try(TryFail::Refused, now_ms);
         } else {
             self.query = Some(q);
             self.finish(Err(DnsError::NoData), now_ms, x.negative_ttl);

@@ -71,6 +71,38 @@ impl Name {
         Ok(Name { wire })
     }
 
+    /// The name `a.b.c.d` of an address in decimal, as [`Name::from_text`] makes it from the
+    /// address's strict dotted-quad text (what getaddrinfo's `AI_CANONNAME` gives for a
+    /// numeric node), built without formatting.
+    ///
+    /// ```
+    /// use core::net::Ipv4Addr;
+    /// use w5500_netsvc::dns::name::Name;
+    /// let n = Name::from_ipv4(Ipv4Addr::new(10, 0, 255, 7));
+    /// assert!(n.eq_ignore_case(&Name::from_text("10.0.255.7").unwrap()));
+    /// ```
+    pub fn from_ipv4(ip: Ipv4Addr) -> Self {
+        let mut wire: Vec<u8, MAX_NAME_LEN> = Vec::new();
+        for o in ip.octets() {
+            let digits = [o / 100, o / 10 % 10, o % 10];
+            let skip = if o >= 100 {
+                0
+            } else if o >= 10 {
+                1
+            } else {
+                2
+            };
+            let label = digits.get(skip..).unwrap_or(&[]);
+            // At most 4 labels of 3 digits: 17 bytes with the root, well inside the limit.
+            let _ = wire.push(label.len() as u8);
+            for d in label {
+                let _ = wire.push(b'0' + d);
+            }
+        }
+        let _ = wire.push(0);
+        Name { wire }
+    }
+
     /// A name from its uncompressed wire form as [`Name::as_wire`] gives it (labels of 1 to
     /// 63 bytes, the root byte last, at most 255 bytes); `None` for anything else.
     pub fn from_wire(wire: &[u8]) -> Option<Self> {

@@ -317,14 +317,14 @@ pub fn extract(
             if hops >= hop_budget {
                 return Err(ExtractError::TooManyCnames);
             }
-            let mut target = Name::root();
-            let end = read_name(msg, rr.rdata_at, &mut target).map_err(ExtractError::Parse)?;
+            // The target replaces the name being chased in place (no second 255-byte name
+            // on the stack); on an error `current` is dropped anyway.
+            let end = read_name(msg, rr.rdata_at, &mut current).map_err(ExtractError::Parse)?;
             if end != rr.next {
                 return Err(ExtractError::Parse(ParseError::BadRecord));
             }
             hops = hops.saturating_add(1);
             min_ttl = min_ttl.min(rr.ttl);
-            current = target;
             continue 'links;
         }
         break;
