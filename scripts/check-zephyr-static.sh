@@ -7,11 +7,13 @@
 #  3. cross builds of w5500-zephyr for thumbv7em-none-eabihf (with the emulator core) and
 #     thumbv6m-none-eabi (without: the simulator needs atomic compare-and-swap);
 #  4. the devicetree binding and the Kconfig parsed by Zephyr's Python libraries from PyPI
-#     (devicetree, kconfiglib) in a venv under $TMPDIR, against stand-ins in scripts/static;
+#     (devicetree, kconfiglib; pinned in scripts/static/requirements.txt) in a venv under
+#     $TMPDIR, against stand-ins in scripts/static;
 #  0. first: no name that current Zephyr removed or renamed in samples/ and tests/
 #     (scripts/zephyr-removed-names.txt), and the checker's own tests.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/scripts/lib/setup.sh"
 tmp=${TMPDIR:-/tmp}
 step() { printf '\n== %s\n' "$*"; }
 
@@ -48,10 +50,6 @@ cargo clippy -p w5500-zephyr --target thumbv6m-none-eabi -- -D warnings
 cargo rustc -p w5500-zephyr --lib --release --target thumbv6m-none-eabi --crate-type staticlib
 
 step "devicetree binding and Kconfig (PyPI devicetree, kconfiglib)"
-venv="$tmp/w5500-zephyr-static-venv"
-if [ ! -x "$venv/bin/python" ]; then
-	python3 -m venv "$venv"
-	"$venv/bin/pip" install --quiet devicetree kconfiglib
-fi
+venv=$(w5500_static_venv)
 "$venv/bin/python" "$root/scripts/static/check.py"
 printf '\ncheck-zephyr-static: OK\n'
