@@ -4,14 +4,13 @@
 # committed zephyr/include/w5500_offload/w5500_rs.h.
 #   scripts/check-header.sh          verify
 #   scripts/check-header.sh --write  regenerate in place
-# The header was generated with cbindgen 0.29.4; another version may format differently.
+# cbindgen is pinned (scripts/lib/setup.sh: another version may format differently) and
+# installed when missing.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/scripts/lib/setup.sh"
 header="$root/zephyr/include/w5500_offload/w5500_rs.h"
-if ! command -v cbindgen >/dev/null 2>&1; then
-	echo "check-header: installing cbindgen (cargo install cbindgen --locked)" >&2
-	cargo install cbindgen --locked
-fi
+w5500_cargo_tool cbindgen "$W5500_CBINDGEN_VERSION" cbindgen
 echo "check-header: $(cbindgen --version)" >&2
 tmp=${TMPDIR:-/tmp}/w5500_rs.h.$$
 trap 'rm -f "$tmp"' EXIT

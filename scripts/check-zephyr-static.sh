@@ -9,11 +9,13 @@
 #     thumbv7m-none-eabi with the optional features (DNS over TCP, DHCP probe, DNS cache)
 #     all off and all on;
 #  4. the devicetree binding and the Kconfig parsed by Zephyr's Python libraries from PyPI
-#     (devicetree, kconfiglib) in a venv under $TMPDIR, against stand-ins in scripts/static;
+#     (devicetree, kconfiglib; pinned in scripts/static/requirements.txt) in a venv under
+#     $TMPDIR, against stand-ins in scripts/static;
 #  0. first: no name that current Zephyr removed or renamed in samples/ and tests/
 #     (scripts/zephyr-removed-names.txt), and the checker's own tests.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/scripts/lib/setup.sh"
 tmp=${TMPDIR:-/tmp}
 step() { printf '\n== %s\n' "$*"; }
 
@@ -56,10 +58,6 @@ cargo clippy -p w5500-zephyr --target thumbv7m-none-eabi --features dns-tcp -- -
 cargo rustc -p w5500-zephyr --lib --profile zephyr --target thumbv7m-none-eabi --features dns-tcp --crate-type staticlib
 
 step "devicetree binding and Kconfig (PyPI devicetree, kconfiglib)"
-venv="$tmp/w5500-zephyr-static-venv"
-if [ ! -x "$venv/bin/python" ]; then
-	python3 -m venv "$venv"
-	"$venv/bin/pip" install --quiet devicetree kconfiglib
-fi
+venv=$(w5500_static_venv)
 "$venv/bin/python" "$root/scripts/static/check.py"
 printf '\ncheck-zephyr-static: OK\n'

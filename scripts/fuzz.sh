@@ -16,8 +16,9 @@
 #
 # Seeds are read from rust/fuzz/corpus/<target> (committed, never written); inputs libFuzzer
 # finds go to rust/fuzz/work/<target> (git-ignored), crashes to rust/fuzz/artifacts/<target>.
-# Installs cargo-fuzz and the nightly toolchain when missing. Exits non-zero if any target
-# crashed, hung, ran out of memory or failed to build.
+# Installs cargo-fuzz and the nightly toolchain when missing, at the versions pinned in
+# scripts/lib/setup.sh. Exits non-zero if any target crashed, hung, ran out of memory or failed
+# to build.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -31,14 +32,10 @@ if ! command -v rustup >/dev/null; then
     echo "fuzz.sh: rustup is required" >&2
     exit 2
 fi
-if ! rustup toolchain list | grep -q '^nightly'; then
-    echo "fuzz.sh: installing the nightly toolchain"
-    rustup toolchain install nightly --profile minimal
-fi
-if ! cargo fuzz --version >/dev/null 2>&1; then
-    echo "fuzz.sh: installing cargo-fuzz"
-    cargo install cargo-fuzz --locked
-fi
+# shellcheck source=lib/setup.sh
+. "$root/scripts/lib/setup.sh"
+nightly="$(w5500_fuzz_toolchain)"
+w5500_cargo_tool cargo-fuzz "$W5500_CARGO_FUZZ_VERSION" cargo-fuzz
 
 if [[ -n "${FUZZ_TARGETS:-}" ]]; then
     read -r -a targets <<<"$FUZZ_TARGETS"
@@ -47,9 +44,9 @@ else
 fi
 
 cd "$rust_dir"
-echo "fuzz.sh: building ${targets[*]} (nightly, sanitizer=$sanitizer)"
-# `+nightly` wins over rust/rust-toolchain.toml (pinned to the stable release).
-cargo +nightly fuzz build --fuzz-dir "$fuzz_dir" -s "$sanitizer"
+echo "fuzz.sh: building ${targets[*]} ($nightly: $(rustup run "$nightly" rustc --version), $(cargo-fuzz --version), sanitizer=$sanitizer)"
+# `+$nightly` wins over rust/rust-toolchain.toml (pinned to the stable release).
+cargo "+$nightly" fuzz build --fuzz-dir "$fuzz_dir" -s "$sanitizer"
 
 status=0
 summary=()
@@ -62,7 +59,7 @@ for t in "${targets[@]}"; do
     log="$log_dir/$t.log"
     echo "fuzz.sh: $t for ${seconds}s"
     rc=0
-    cargo +nightly fuzz run --fuzz-dir "$fuzz_dir" -s "$sanitizer" "$t" "$work" "$seeds" -- \
+    cargo "+$nightly" fuzz run --fuzz-dir "$fuzz_dir" -s "$sanitizer" "$t" "$work" "$seeds" -- \
         -max_total_time="$seconds" -timeout="$timeout_s" -rss_limit_mb=2048 \
         -print_final_stats=1 >"$log" 2>&1 || rc=$?
     done_line="$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1 || true)"
@@ -79,8 +76,8 @@ for t in "${targets[@]}"; do
         tail -5 "$log"
         artifact="$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -1)"
         if [[ -n "$artifact" ]]; then
-            echo "---- reproduce: (cd rust && cargo +nightly fuzz run -s $sanitizer $t $artifact)"
-            echo "---- minimise:  (cd rust && cargo +nightly fuzz tmin -s $sanitizer $t $artifact)"
+            echo "---- reproduce: (cd rust && cargo +$nightly fuzz run -s $sanitizer $t $artifact)"
+            echo "---- minimise:  (cd rust && cargo +$nightly fuzz tmin -s $sanitizer $t $artifact)"
         fi
     else
         result="ok"

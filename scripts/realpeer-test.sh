@@ -28,17 +28,11 @@ if [ "$(id -u)" != 0 ]; then
     exit 2
 fi
 
-need() { # need <command> <apt package>
-    if ! command -v "$1" >/dev/null 2>&1; then
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
-    fi
-}
-need ip iproute2
-need python3 python3
-need dnsmasq dnsmasq-base
-need socat socat
-
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=lib/setup.sh
+. "$ROOT/scripts/lib/setup.sh"
+# Missing commands' packages (waiting for the dpkg/apt lock if another apt holds it).
+w5500_need_commands ip:iproute2 python3:python3 dnsmasq:dnsmasq-base socat:socat
 SFX=$$
 DUT=w5k-dut-$SFX
 LAN=w5k-lan-$SFX

@@ -300,7 +300,7 @@ mod tests {
     /// baseline 2% better than them fail; against themselves they pass.
     #[test]
     fn a_real_run_worse_than_its_baseline_fails() {
-        let row = crate::measure(Driver::Ours, Work::Dns, Buffers::K2);
+        let row = crate::measure::measure(Driver::Ours, Work::Dns, Buffers::K2);
         let now = entries(std::slice::from_ref(&row));
         assert_eq!(now.len(), 1, "{:?}", row.run);
         assert!(check(&now, &now, MARGIN_PCT).passed());

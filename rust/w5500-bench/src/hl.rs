@@ -12,8 +12,8 @@ use w5500_hl::{Error as HlError, Tcp, Udp};
 use w5500_regs::{Interrupt, SocketSet};
 use w5500_sim::lan::standard;
 
-use crate::cpu::drv;
 use crate::env::{self, BenchSpi, Env, CHIP_UDP_PORT, SINK_PORT, SOURCE_PORT};
+use crate::mark::drv;
 use crate::work::{Run, Work};
 
 type Dev = W5500<BenchSpi>;
@@ -122,10 +122,8 @@ fn done(env: &Env, payload: u64, ops: u64, t0: u64) -> Result<Run, String> {
 }
 
 /// Run `w` with w5500-hl.
+/// (The DHCP and DNS workloads are [`crate::hlsvc`]'s.)
 pub fn run(env: &Env, work: &Work) -> Result<Run, String> {
-    if matches!(work, Work::Dhcp | Work::Dns) {
-        return crate::hlsvc::run(env, work);
-    }
     let mut w = setup(env)?;
     let w = &mut w;
     match *work {
@@ -189,7 +187,7 @@ pub fn run(env: &Env, work: &Work) -> Result<Run, String> {
             }
             drv(|| w.tcp_disconnect(SN)).map_err(e("disconnect"))?;
             let r = done(env, n, n / 1024, t0);
-            crate::ours::wait_sink(env, n)?;
+            env.wait_sink(n)?;
             r
         }
         Work::UdpTx { size, count } => {
@@ -211,7 +209,7 @@ pub fn run(env: &Env, work: &Work) -> Result<Run, String> {
                 }
             }
             let r = done(env, size as u64 * u64::from(count), u64::from(count), t0);
-            crate::ours::check_udp_tx(env, size, count)?;
+            env.check_udp_tx(size, count)?;
             r
         }
         Work::UdpRx { size, count } => {

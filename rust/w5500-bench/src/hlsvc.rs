@@ -10,8 +10,8 @@ use w5500_hl::{Error as HlError, Hostname};
 use w5500_regs::{Interrupt, SocketSet};
 use w5500_sim::lan::standard;
 
-use crate::cpu::drv;
 use crate::env::{BenchSpi, Env, MAC};
+use crate::mark::drv;
 use crate::work::{Run, Work};
 
 const SN: Sn = Sn::Sn0;
@@ -73,7 +73,7 @@ pub fn run(env: &Env, w: &Work) -> Result<Run, String> {
         Work::Dns => {
             let mut w = setup(env, false)?;
             let mut d = Dns::new(SN, 40000, ip(standard::GATEWAY), SEED);
-            let host = Hostname::new_unwrapped(crate::ourssvc::NAME);
+            let host = Hostname::new_unwrapped(crate::work::DNS_NAME);
             env.start();
             let t0 = env.now_us();
             let id = drv(|| d.a_question(&mut w, &host)).map_err(|e| format!("query: {e:?}"))?;

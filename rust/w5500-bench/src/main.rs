@@ -12,12 +12,30 @@
 //! `--update-baseline` rewrites that file (see [`baseline`]). Both imply `--quick`: the
 //! baseline holds the quick workload set's figures.
 
+//!
+//! # Layers
+//! Each module imports only modules of the layers below its own (checked by a test,
+//! `modules_import_only_lower_layers`), from the bottom:
+//! 1. [`mark`]: the CPU measurement's markers (what counts as driver code);
+//! 2. [`spy`]: the SPI device between a driver and the simulated chip;
+//! 3. [`env`](mod@env): one simulated chip on the LAN per measurement, its fixtures and checks;
+//! 4. [`work`]: the workloads and what a run yields;
+//! 5. [`model`]: the throughput model of a run;
+//! 6. the harnesses of the three drivers: [`ours`], [`hl`], [`smol`];
+//! 7. their DHCP and DNS harnesses, on top of the driver's: [`ourssvc`], [`hlsvc`], [`smolsvc`];
+//! 8. [`measure`](mod@measure): one measurement of one driver and workload;
+//! 9. what is made of measurements: [`cpu`] (callgrind), [`footprint`] (probe binaries),
+//!    [`baseline`], [`report`];
+//! 10. `main`: the command line.
+
 mod baseline;
 mod cpu;
 mod env;
 mod footprint;
 mod hl;
 mod hlsvc;
+mod mark;
+mod measure;
 mod model;
 mod ours;
 mod ourssvc;
@@ -29,8 +47,8 @@ mod work;
 
 use std::process::ExitCode;
 
-use env::{Buffers, Env};
-use work::{Driver, Row, Run, Work};
+use measure::{measure, measure_with};
+use work::{Driver, Work};
 
 const USAGE: &str = "\
 usage: w5500-bench [--quick] [--no-cpu] [--no-footprint] [--no-write] [--check-baseline | --update-baseline]
@@ -45,30 +63,6 @@ usage: w5500-bench [--quick] [--no-cpu] [--no-footprint] [--no-write] [--check-b
   --update-baseline  (implies --quick) rewrite rust/w5500-bench/baseline.tsv from this run;
                      commit it with a message that says why the figures moved
   --callgrind-one <driver> <workload-spec>   one CPU measurement (used by the full run)";
-
-fn measure(driver: Driver, work: Work, buffers: Buffers) -> Row {
-    measure_with(driver, work, buffers, false)
-}
-
-fn measure_with(driver: Driver, work: Work, buffers: Buffers, hl_strict: bool) -> Row {
-    // w5500-hl reads Sn_TX_FSR / Sn_RX_RSR once (no double read) and never waits for Sn_CR
-    // to clear after a command, so on the datasheet-faithful simulator it moves wrong byte
-    // counts. Its figures are taken with torn reads off and instant command acceptance
-    // (`BENCH_HL_STRICT=1` runs it on the faithful model; the report shows both).
-    let strict = driver != Driver::Hl || hl_strict;
-    let env = Env::with_torn_reads(buffers, work.source_bytes(), strict, strict);
-    let run: Result<Run, String> = match driver {
-        Driver::Ours => ours::run(&env, &work),
-        Driver::Hl => hl::run(&env, &work),
-        Driver::Smoltcp => smol::run(&env, &work),
-    };
-    Row {
-        driver,
-        work,
-        buffers,
-        run,
-    }
-}
 
 fn sh(cmd: &str, args: &[&str]) -> String {
     std::process::Command::new(cmd)
@@ -314,41 +308,117 @@ fn main() -> ExitCode {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    /// The layers of the module docs, bottom first: a module may use `crate::<module>` only
+    /// for modules of a lower layer (the bench's modules once imported each other in circles).
+    const LAYERS: &[&[&str]] = &[
+        &["mark"],
+        &["spy"],
+        &["env"],
+        &["work"],
+        &["model"],
+        &["ours", "hl", "smol"],
+        &["ourssvc", "hlsvc", "smolsvc"],
+        &["measure"],
+        &["cpu", "footprint", "baseline", "report"],
+        &["main"],
+    ];
 
-    /// A smoke test of the harness: each driver moves verified data and the spy agrees with the
-    /// simulator's accounting (no timings asserted).
-    #[test]
-    fn every_driver_runs_small_workloads_with_verified_data() {
-        for driver in Driver::ALL {
-            for work in [
-                Work::TcpRecv(16 * 1024),
-                Work::Echo { count: 3 },
-                Work::Dhcp,
-                Work::Dns,
-            ] {
-                let r = measure(driver, work, Buffers::K2);
-                let run = r
-                    .run
-                    .unwrap_or_else(|e| panic!("{} {}: {e}", driver.name(), work.name()));
-                assert!(run.payload > 0 || work.is_service());
-                assert!(
-                    run.spi.bytes() >= run.payload,
-                    "SPI carries at least the payload"
-                );
-                assert!(run.spi.bufs.bytes > 0);
-                assert_eq!(run.ops, if work.is_service() { 1 } else { run.ops });
-            }
-        }
-        assert_eq!(Driver::parse("ours"), Some(Driver::Ours));
+    /// Each source file of the crate, by module name.
+    const SOURCES: &[(&str, &str)] = &[
+        ("baseline", include_str!("baseline.rs")),
+        ("cpu", include_str!("cpu.rs")),
+        ("env", include_str!("env.rs")),
+        ("footprint", include_str!("footprint.rs")),
+        ("hl", include_str!("hl.rs")),
+        ("hlsvc", include_str!("hlsvc.rs")),
+        ("main", include_str!("main.rs")),
+        ("mark", include_str!("mark.rs")),
+        ("measure", include_str!("measure.rs")),
+        ("model", include_str!("model.rs")),
+        ("ours", include_str!("ours.rs")),
+        ("ourssvc", include_str!("ourssvc.rs")),
+        ("report", include_str!("report.rs")),
+        ("smol", include_str!("smol.rs")),
+        ("smolsvc", include_str!("smolsvc.rs")),
+        ("spy", include_str!("spy.rs")),
+        ("work", include_str!("work.rs")),
+    ];
+
+    fn layer(module: &str) -> usize {
+        LAYERS
+            .iter()
+            .position(|l| l.contains(&module))
+            .unwrap_or_else(|| panic!("module {module} is in no layer"))
     }
 
-    /// The spy's status-read classification (DS §3.2 Sn_IR/Sn_SR, Sn_RX_RSR) is only applied to
-    /// reads inside the status ranges: a freshly created environment is not failed.
+    /// The modules a source's code names as `crate::x` or `crate::{x, y::z}` (comments, and
+    /// so doc links, are not imports).
+    fn uses(source: &str) -> Vec<String> {
+        let code: String = source
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let mut found = Vec::new();
+        let mut rest = code.as_str();
+        while let Some(i) = rest.find("crate::") {
+            rest = &rest[i + "crate::".len()..];
+            let list = if let Some(inner) = rest.strip_prefix('{') {
+                &inner[..inner.find('}').unwrap_or(inner.len())]
+            } else {
+                rest
+            };
+            for item in list.split(',') {
+                let name: String = item
+                    .trim()
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                    .collect();
+                if !name.is_empty() {
+                    found.push(name);
+                }
+                if !rest.starts_with('{') {
+                    break;
+                }
+            }
+        }
+        found
+    }
+
+    /// Lower modules never import higher ones (and nothing imports `main`).
     #[test]
-    fn env_accounting_matches_the_simulator() {
-        let env = Env::new(Buffers::K16, 1);
-        env.start();
-        assert!(env.stop().is_ok());
+    fn modules_import_only_lower_layers() {
+        for (module, source) in SOURCES {
+            let own = layer(module);
+            for used in uses(source) {
+                if used == *module || !SOURCES.iter().any(|(m, _)| *m == used) {
+                    continue;
+                }
+                assert!(
+                    layer(&used) < own,
+                    "{module} (layer {}) uses {used} (layer {})",
+                    own + 1,
+                    layer(&used) + 1
+                );
+            }
+        }
+        // `main` declares the modules and is the top: every module is in a layer, once.
+        let mut listed: Vec<&str> = LAYERS.iter().flat_map(|l| l.iter().copied()).collect();
+        listed.sort_unstable();
+        let mut sources: Vec<&str> = SOURCES.iter().map(|(m, _)| *m).collect();
+        sources.sort_unstable();
+        assert_eq!(listed, sources);
+    }
+
+    /// The check sees the imports it is for.
+    #[test]
+    fn imports_are_found() {
+        assert_eq!(
+            uses(
+                "use crate::env::{Buffers, Env};\nuse crate::{hl, ours::x};\n/// [`crate::cpu`]\n\
+                 crate::mark::drv(f)"
+            ),
+            ["env", "hl", "ours", "mark"]
+        );
     }
 }

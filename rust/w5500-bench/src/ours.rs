@@ -9,8 +9,8 @@ use w5500_driver::Error;
 use w5500_sim::lan::standard;
 use w5500_sim::time::Instant;
 
-use crate::cpu::drv;
 use crate::env::{self, lock, BenchSpi, Env, SharedSim, CHIP_UDP_PORT, SINK_PORT, SOURCE_PORT};
+use crate::mark::drv;
 use crate::work::{Run, Work};
 
 /// The driver's OS interface for a single-threaded benchmark on the simulated clock: a wait
@@ -28,13 +28,13 @@ impl Os for BenchOs {
         f(&mut self.stack.borrow_mut())
     }
     fn now_ms(&self) -> u64 {
-        crate::cpu::excl(|| lock(&self.sim).now().as_millis())
+        crate::mark::excl(|| lock(&self.sim).now().as_millis())
     }
     fn epoch(&self) -> u32 {
         self.epoch.get()
     }
     fn wait(&self, _socket: Option<w5500_driver::stack::SocketId>, seen: u32, deadline_ms: u64) {
-        crate::cpu::excl(|| self.wait_sim(seen, deadline_ms))
+        crate::mark::excl(|| self.wait_sim(seen, deadline_ms))
     }
     fn notify_all(&self) {
         self.epoch.set(self.epoch.get().wrapping_add(1));
@@ -148,10 +148,8 @@ fn measured(env: &Env, payload: u64, ops: u64) -> Result<Run, String> {
 }
 
 /// Run `w` with our driver.
+/// (The DHCP and DNS workloads are [`crate::ourssvc`]'s.)
 pub fn run(env: &Env, w: &Work) -> Result<Run, String> {
-    if w.is_service() {
-        return crate::ourssvc::run(env, w);
-    }
     let raw = setup(env, false)?;
     let bsd = &Counted(&raw);
     let flags = MsgFlags::default();
@@ -170,7 +168,7 @@ pub fn run(env: &Env, w: &Work) -> Result<Run, String> {
                 if k == 0 {
                     break;
                 }
-                if !crate::cpu::excl(|| buf[..k] == env::pattern(got, k)[..]) {
+                if !crate::mark::excl(|| buf[..k] == env::pattern(got, k)[..]) {
                     return Err(format!("corrupt data at offset {got}"));
                 }
                 got += k as u64;
@@ -197,7 +195,7 @@ pub fn run(env: &Env, w: &Work) -> Result<Run, String> {
             }
             bsd.close(s).map_err(e("close"))?;
             let r = measured(env, n, n / 1024)?;
-            wait_sink(env, n)?;
+            env.wait_sink(n)?;
             r
         }
         Work::UdpTx { size, count } => {
@@ -210,7 +208,7 @@ pub fn run(env: &Env, w: &Work) -> Result<Run, String> {
                 bsd.send(s, &p, Some(to), flags).map_err(e("sendto"))?;
             }
             let r = measured(env, size as u64 * u64::from(count), u64::from(count))?;
-            check_udp_tx(env, size, count)?;
+            env.check_udp_tx(size, count)?;
             r
         }
         Work::UdpRx { size, count } => {
@@ -294,45 +292,6 @@ fn echo_once(bsd: &Counted<'_>, s: SocketId, i: u64) -> Result<(), String> {
         .map_err(e("recv"))?;
     if buf[..k] != p[..] {
         return Err(format!("echo {i} corrupt ({k} bytes)"));
-    }
-    Ok(())
-}
-
-/// Step the simulator until the sink has `n` bytes; check them.
-pub fn wait_sink(env: &Env, n: u64) -> Result<(), String> {
-    for _ in 0..1_000_000 {
-        let (got, ok) = env.sink_result();
-        if !ok {
-            return Err("the sink saw corrupt data".into());
-        }
-        if got >= n {
-            return if got == n {
-                Ok(())
-            } else {
-                Err(format!("sink got {got} of {n}"))
-            };
-        }
-        env.step(10_000);
-    }
-    Err("the sink never got everything".into())
-}
-
-/// Step a little, then check the recorder got `count` datagrams of `size` in order.
-pub fn check_udp_tx(env: &Env, size: usize, count: u32) -> Result<(), String> {
-    for _ in 0..1000 {
-        if env.udp_recorded().len() >= count as usize {
-            break;
-        }
-        env.step(10_000);
-    }
-    let got = env.udp_recorded();
-    if got.len() != count as usize {
-        return Err(format!("recorder got {} of {count} datagrams", got.len()));
-    }
-    for (i, d) in got.iter().enumerate() {
-        if *d != env::payload(i as u64, size) {
-            return Err(format!("datagram {i} corrupt"));
-        }
     }
     Ok(())
 }

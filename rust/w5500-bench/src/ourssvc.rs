@@ -5,13 +5,11 @@ use w5500_driver::bsd::Os;
 use w5500_iface::{Iface, IfaceConfig, IfaceEvent, Ipv4Config};
 use w5500_sim::lan::standard;
 
-use crate::cpu::drv;
 use crate::env::{Env, MAC};
+use crate::mark::drv;
 use crate::ours::{setup, BenchOs};
-use crate::work::{Run, Work};
+use crate::work::{Run, Work, DNS_NAME};
 
-/// The name looked up (an A record in the standard LAN's zone).
-pub const NAME: &str = "http.sim.lan";
 /// Seed for DHCP xids and DNS ids/ports.
 const SEED: u64 = 0x5eed_0001;
 
@@ -75,7 +73,7 @@ pub fn run(env: &Env, w: &Work) -> Result<Run, String> {
             i.up().map_err(|e| format!("up: {e}"))?;
             env.start();
             let t0 = env.now_us();
-            let a = drv(|| i.resolve(NAME)).map_err(|e| format!("resolve: {e:?}"))?;
+            let a = drv(|| i.resolve(DNS_NAME)).map_err(|e| format!("resolve: {e:?}"))?;
             let r = done(env, t0)?;
             if !a.addrs.contains(&standard::HTTP) {
                 return Err(format!("wrong answer {:?}", a.addrs));

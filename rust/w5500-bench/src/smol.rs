@@ -24,8 +24,8 @@ use w5500_regs::{
 };
 use w5500_sim::lan::standard;
 
-use crate::cpu::{drv, excl};
 use crate::env::{self, BenchSpi, Env, CHIP_UDP_PORT, SINK_PORT, SOURCE_PORT};
+use crate::mark::{drv, excl};
 use crate::work::{Run, Work};
 
 const S0: Sn = Sn::Sn0;
@@ -347,10 +347,8 @@ fn echo_once(env: &Env, net: &mut Net, h: SocketHandle, i: u64) -> Result<(), St
 }
 
 /// Run `w` with smoltcp over MACRAW.
+/// (The DHCP and DNS workloads are [`crate::smolsvc`]'s.)
 pub fn run(env: &Env, w: &Work) -> Result<Run, String> {
-    if matches!(w, Work::Dhcp | Work::Dns) {
-        return crate::smolsvc::run(env, w);
-    }
     let mut net = Net::new(env, true)?;
     let net = &mut net;
     match *w {
@@ -434,7 +432,7 @@ pub fn run(env: &Env, w: &Work) -> Result<Run, String> {
                     Step::Idle
                 })
             })?;
-            crate::ours::wait_sink(env, n)?;
+            env.wait_sink(n)?;
             r
         }
         Work::UdpTx { size, count } => {
@@ -468,7 +466,7 @@ pub fn run(env: &Env, w: &Work) -> Result<Run, String> {
                 left = left.saturating_sub(1);
                 Ok(if left == 0 { Step::Done } else { Step::Idle })
             })?;
-            crate::ours::check_udp_tx(env, size, count)?;
+            env.check_udp_tx(size, count)?;
             r
         }
         Work::UdpRx { size, count } => {

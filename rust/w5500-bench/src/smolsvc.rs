@@ -4,8 +4,8 @@ use smoltcp::socket::{dhcpv4, dns};
 use smoltcp::wire::{DnsQueryType, IpAddress};
 use w5500_sim::lan::standard;
 
-use crate::cpu::drv;
 use crate::env::Env;
+use crate::mark::drv;
 use crate::smol::{Net, Step};
 use crate::work::{Run, Work};
 
@@ -39,7 +39,7 @@ pub fn run(env: &Env, w: &Work) -> Result<Run, String> {
                     got = Some(c.address.address());
                     return Ok(Step::Done);
                 }
-                if crate::cpu::excl(|| env.now_us()) > deadline {
+                if crate::mark::excl(|| env.now_us()) > deadline {
                     return Err("no lease within 60 s".into());
                 }
                 Ok(Step::Idle)
@@ -63,7 +63,7 @@ pub fn run(env: &Env, w: &Work) -> Result<Run, String> {
                 let cx = net.iface.context();
                 net.sockets.get_mut::<dns::Socket>(h).start_query(
                     cx,
-                    crate::ourssvc::NAME,
+                    crate::work::DNS_NAME,
                     DnsQueryType::A,
                 )
             })
@@ -79,7 +79,7 @@ pub fn run(env: &Env, w: &Work) -> Result<Run, String> {
                     Err(dns::GetQueryResultError::Pending) => {}
                     Err(e) => return Err(format!("dns: {e:?}")),
                 }
-                if crate::cpu::excl(|| env.now_us()) > deadline {
+                if crate::mark::excl(|| env.now_us()) > deadline {
                     return Err("no answer within 10 s".into());
                 }
                 Ok(Step::Idle)

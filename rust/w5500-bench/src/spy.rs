@@ -111,7 +111,7 @@ fn is_status(bsb: u8, addr: u16, len: usize) -> bool {
 impl<D: SpiDevice> SpiDevice for Spy<D> {
     fn transaction(&mut self, ops: &mut [Operation<'_, u8>]) -> Result<(), Self::Error> {
         // The SPI device and the simulated chip are not driver code (CPU measurement).
-        crate::cpu::excl(|| self.account(ops))
+        crate::mark::excl(|| self.account(ops))
     }
 }
 

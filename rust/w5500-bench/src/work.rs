@@ -3,6 +3,9 @@
 use crate::env::Buffers;
 use crate::spy::Counts;
 
+/// The name the DNS workload looks up (an A record in the standard LAN's zone).
+pub const DNS_NAME: &str = "http.sim.lan";
+
 /// A workload on the in-memory LAN.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Work {

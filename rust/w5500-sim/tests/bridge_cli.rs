@@ -106,6 +106,52 @@ fn cli_refuses_bad_input() {
     }
 }
 
+/// Stopped by SIGTERM, SIGINT or SIGHUP, the binary removes its Unix socket file and ends
+/// with that signal; each wait is bounded (5 s), and a bridge that outlives it is killed.
+#[test]
+fn binary_removes_its_socket_file_when_stopped_by_a_signal() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::time::{Duration, Instant};
+    let dir = std::env::temp_dir().join(format!("w5500-sim-signal-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, number) in [("TERM", 15), ("INT", 2), ("HUP", 1)] {
+        let path = dir.join(format!("{name}.sock"));
+        let mut child = Proc::new(env!("CARGO_BIN_EXE_w5500-sim"))
+            .args(["--listen", &format!("unix:{}", path.display())])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !path.exists() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(path.exists(), "SIG{name}: no socket file within 5 s");
+        let sent = Proc::new("kill")
+            .args(["-s", name, &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill -s {name}");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if Instant::now() >= deadline {
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let Some(status) = status else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("SIG{name}: the bridge still ran 5 s after the signal");
+        };
+        assert_eq!(status.signal(), Some(number), "SIG{name}: {status:?}");
+        assert!(!path.exists(), "SIG{name}: socket file left behind");
+    }
+    std::fs::remove_dir(&dir).unwrap();
+}
+
 #[test]
 fn binary_refuses_a_non_loopback_listen_address() {
     let out = Proc::new(env!("CARGO_BIN_EXE_w5500-sim"))

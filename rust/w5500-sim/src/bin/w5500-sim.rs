@@ -2,12 +2,19 @@
 //! images on the native boards) over a Unix socket or loopback TCP, on the simulator's standard
 //! in-memory LAN or, with `--backend hostnet`, on the host network of the namespace it runs in.
 //! The wire protocol is documented in `w5500_sim::bridge`.
+//!
+//! Stopped by SIGTERM, SIGINT or SIGHUP, it removes its Unix socket file before it ends (with
+//! that signal, as the signal's default action would).
 
+use std::path::Path;
 use std::process::ExitCode;
 
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+
 use w5500_sim::bridge::{
-    parse_args, Backend, ClockMode, Command, HostNetOptions, Listener, Options, RegisterFile,
-    Server, ServerConfig, USAGE,
+    parse_args, Backend, ClockMode, Command, HostNetOptions, ListenAddr, Listener, Options,
+    RegisterFile, Server, ServerConfig, USAGE,
 };
 use w5500_sim::hostnet::{HostNet, HostNetConfig};
 use w5500_sim::lan::stream::FileBody;
@@ -102,8 +109,47 @@ fn build_lan(opts: &Options) -> Result<Lan, String> {
     Ok(lan)
 }
 
+/// Removes the Unix socket file at `path` when a stop signal (SIGTERM, SIGINT, SIGHUP) comes:
+/// their default action ends the process at once, without the [`Listener`]'s drop that
+/// removes it on a normal exit. `signals` are registered before the socket is bound, so none
+/// is missed; a thread waits for the first, removes the file if it is still the one this
+/// process bound (same device and inode: another bridge may have replaced it since), then ends
+/// the process with that signal's default action. Nothing waits on the serving thread, so the
+/// stop takes as long as one unlink.
+fn remove_socket_on_signal(mut signals: Signals, path: &Path) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::symlink_metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let bound = (meta.dev(), meta.ino());
+    let path = path.to_path_buf();
+    std::thread::Builder::new()
+        .name("stop-signals".into())
+        .spawn(move || {
+            if let Some(sig) = signals.forever().next() {
+                let same =
+                    std::fs::symlink_metadata(&path).is_ok_and(|m| (m.dev(), m.ino()) == bound);
+                if same {
+                    let _ = std::fs::remove_file(&path);
+                }
+                let _ = signal_hook::low_level::emulate_default_handler(sig);
+                // Not reached: the default action of these signals ends the process.
+                std::process::exit(128 + sig);
+            }
+        })
+        .map(drop)
+        .map_err(|e| format!("signal thread: {e}"))
+}
+
 fn run(opts: &Options) -> Result<(), String> {
+    let stop_signals = match &opts.listen {
+        ListenAddr::Unix(_) => Some(
+            Signals::new([SIGTERM, SIGINT, SIGHUP]).map_err(|e| format!("signal handlers: {e}"))?,
+        ),
+        ListenAddr::Tcp(_) => None,
+    };
     let listener = Listener::bind(&opts.listen).map_err(|e| format!("{}: {e}", opts.listen))?;
+    if let (Some(signals), ListenAddr::Unix(path)) = (stop_signals, &opts.listen) {
+        remove_socket_on_signal(signals, path)?;
+    }
     let shown = listener
         .local_addr()
         .map(|a| a.to_string())

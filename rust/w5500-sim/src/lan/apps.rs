@@ -116,6 +116,17 @@ impl HttpContent {
         self
     }
 
+    /// The fixed routes, in the order they were added: each path and its body's length in
+    /// bytes (what a usage text or a test lists).
+    pub fn routes(&self) -> impl Iterator<Item = (&str, u64)> + '_ {
+        self.routes.iter().map(|(p, b)| (p.as_str(), b.len()))
+    }
+
+    /// The prefix of [`HttpContent::sized_pattern`], if set (`/bytes/` in [`super::Lan::standard`]).
+    pub fn sized_prefix(&self) -> Option<&str> {
+        self.sized_prefix.as_deref()
+    }
+
     fn get(&self, path: &str) -> Option<Body> {
         if let Some((_, b)) = self.routes.iter().find(|(p, _)| p == path) {
             return Some(b.clone());

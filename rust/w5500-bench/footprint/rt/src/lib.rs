@@ -25,7 +25,9 @@ extern "C" {
 /// Called by the hardware only.
 #[no_mangle]
 pub unsafe extern "C" fn Reset() -> ! {
-    probe_main()
+    // SAFETY: `probe_main` is the probe binary's entry point (`#[no_mangle]`, never returns);
+    // this is its only caller.
+    unsafe { probe_main() }
 }
 
 #[link_section = ".vector_table.sp"]

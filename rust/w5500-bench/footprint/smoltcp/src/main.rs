@@ -169,6 +169,11 @@ impl Device for Macraw {
         }
         let len = self.recv()?;
         // Split borrows: the frame lives in `rx`, the TX token needs the device.
+        // SAFETY: the frame is `self.rx[..len]`, initialised and in bounds (`get` checked it).
+        // The TX token's `&mut Macraw` never touches `rx` (it writes `tx`, `tx_wr`, `busy` and
+        // the SPI device), and smoltcp gives both tokens the lifetime of this borrow of the
+        // device, so the frame is not written while the shared slice lives. (The probe is
+        // linked and measured, never run.)
         let rx: &[u8] = unsafe { &*(self.rx.get(..len)? as *const [u8]) };
         Some((Rx(rx), Tx(self)))
     }
@@ -257,8 +262,11 @@ pub extern "C" fn probe_main() -> ! {
     let mut cfg = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac)));
     cfg.random_seed = u64::from(input());
     let now = || Instant::from_millis(now_ms() as i64);
+    // SAFETY: the only reference to IFACE, made once before the loop (single-threaded
+    // probe, no interrupt handler touches it).
     let iface: &'static mut Interface =
         unsafe { (*addr_of_mut!(IFACE)).write(Interface::new(cfg, &mut st.dev, now())) };
+    // SAFETY: the only reference to SOCKETS, made once before the loop, as for IFACE.
     let sockets: &'static mut SocketSet<'static> =
         unsafe { (*addr_of_mut!(SOCKETS)).write(SocketSet::new(&mut st.storage[..])) };
     let tcp_h = sockets.add(tcp::Socket::new(
