@@ -7,7 +7,9 @@
 #  3. cross builds of w5500-zephyr for thumbv7em-none-eabihf (with the emulator core) and
 #     thumbv6m-none-eabi (without: the simulator needs atomic compare-and-swap), and for
 #     thumbv7m-none-eabi with the optional features (DNS over TCP, DHCP probe, DNS cache)
-#     all off and all on;
+#     all off and all on; and as a zephyr-lang-rust application builds it (an rlib, no
+#     features, the image's Kconfig from DOTCONFIG: CONFIG_RUST, CONFIG_RUST_ALLOC and the
+#     in-image simulator on);
 #  4. the devicetree binding and the Kconfig parsed by Zephyr's Python libraries from PyPI
 #     (devicetree, kconfiglib; pinned in scripts/static/requirements.txt) in a venv under
 #     $TMPDIR, against stand-ins in scripts/static;
@@ -56,6 +58,12 @@ cargo clippy -p w5500-zephyr --target thumbv7m-none-eabi --no-default-features -
 cargo rustc -p w5500-zephyr --lib --profile zephyr --target thumbv7m-none-eabi --no-default-features --features panic-handler --crate-type staticlib
 cargo clippy -p w5500-zephyr --target thumbv7m-none-eabi --features dns-tcp -- -D warnings
 cargo rustc -p w5500-zephyr --lib --profile zephyr --target thumbv7m-none-eabi --features dns-tcp --crate-type staticlib
+# A zephyr-lang-rust application (samples/rust_client): no cargo features, Kconfig from the
+# image's .config (rust/w5500-zephyr/src/build_cfg.rs), the simulator on.
+printf 'CONFIG_RUST=y\nCONFIG_RUST_ALLOC=y\nCONFIG_W5500_OFFLOAD_EMUL=y\n' > "$tmp/w5500_rustapp.config"
+DOTCONFIG="$tmp/w5500_rustapp.config" cargo clippy -p w5500-zephyr --lib --target thumbv7m-none-eabi --no-default-features -- -D warnings
+DOTCONFIG="$tmp/w5500_rustapp.config" cargo build -p w5500-zephyr --lib --release --target thumbv7m-none-eabi --no-default-features
+rm -f "$tmp/w5500_rustapp.config"
 
 step "devicetree binding and Kconfig (PyPI devicetree, kconfiglib)"
 venv=$(w5500_static_venv)

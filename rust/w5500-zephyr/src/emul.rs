@@ -95,7 +95,7 @@ pub unsafe extern "C" fn w5500_rs_emul_init(now_us: u64) -> i32 {
 fn embedded_lan() -> Lan {
     let mut lan = Lan::standard();
     crate::emul_lan::bound_for_image(&mut lan);
-    #[cfg(all(feature = "global-alloc", not(test)))]
+    #[cfg(all(w5500_global_alloc, not(test)))]
     lan.set_memory_guard(Some(crate::heap::guard()));
     lan
 }

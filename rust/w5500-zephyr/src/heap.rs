@@ -26,7 +26,7 @@ unsafe impl GlobalAlloc for KernelHeap {
 static HEAP: KernelHeap = KernelHeap;
 
 /// The heap's use as the kernel counts it (chunks in use, headers included).
-#[cfg(feature = "emul-core")]
+#[cfg(w5500_emul)]
 fn heap_use() -> w5500_sim::lan::HeapUse {
     let (mut used, mut free) = (0usize, 0usize);
     // SAFETY: plain call into the shim with two writable outs.
@@ -47,7 +47,7 @@ fn heap_use() -> w5500_sim::lan::HeapUse {
 
 /// The LAN's heap guard: refuse new work when less than an eighth of the heap (at least
 /// 16 KiB) would stay free.
-#[cfg(feature = "emul-core")]
+#[cfg(w5500_emul)]
 pub(crate) fn guard() -> w5500_sim::lan::MemoryGuard {
     let cap = heap_use().capacity;
     w5500_sim::lan::MemoryGuard {

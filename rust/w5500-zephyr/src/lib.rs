@@ -47,7 +47,7 @@ pub mod build_cfg;
 pub mod ctl;
 #[cfg(w5500_emul)]
 pub mod emul;
-#[cfg(any(feature = "emul-core", test))]
+#[cfg(any(w5500_emul, test))]
 mod emul_lan;
 pub mod exports;
 pub mod gai;
