@@ -24,6 +24,31 @@ pub struct Ipv4Config {
 }
 
 /// How the interface starts.
+///
+/// # Example
+/// ```
+/// use std::net::Ipv4Addr;
+///
+/// use w5500_iface::{IfaceConfig, Ipv4Config};
+///
+/// let mac = [0x02, 0x08, 0xdc, 0x12, 0x34, 0x56];
+/// // DHCP (the default) with a host name from the MAC, and a fallback DNS server.
+/// let cfg = IfaceConfig::new(mac, 0x1234_5678)
+///     .with_hostname_template("w5500-{}")
+///     .with_dns_servers(&[Ipv4Addr::new(9, 9, 9, 9)]);
+/// assert!(cfg.dhcp);
+/// assert_eq!(cfg.hostname.as_deref(), Some("w5500-123456"));
+///
+/// // A static address instead of DHCP.
+/// let fixed = Ipv4Config {
+///     ip: Ipv4Addr::new(192, 168, 1, 50),
+///     netmask: Ipv4Addr::new(255, 255, 255, 0),
+///     gateway: Some(Ipv4Addr::new(192, 168, 1, 1)),
+/// };
+/// let cfg = IfaceConfig::new(mac, 0x1234_5678).with_static(fixed, true);
+/// assert!(!cfg.dhcp);
+/// assert_eq!(cfg.static_ipv4, Some(fixed));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IfaceConfig {
     /// The chip's MAC address (also DHCP `chaddr` and client identifier).

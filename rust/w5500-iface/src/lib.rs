@@ -6,6 +6,70 @@
 //! sans-IO [`dhcp::Client`] and [`dns::Resolver`] of `w5500-netsvc`, and moves their messages
 //! through chip sockets.
 //!
+//! # Example
+//! The interface on a simulated W5500 (`w5500-sim`, with `w5500-testkit` as the OS layer):
+//! DHCP on the simulator's standard LAN, a name resolved through the DNS server the lease
+//! names, and an application socket to it.
+//! ```
+//! use w5500_driver::bsd::{Bsd, MsgFlags, Os};
+//! use w5500_driver::chip::Config;
+//! use w5500_driver::stack::{SockType, StackConfig};
+//! use w5500_iface::{Hints, Iface, IfaceConfig, IfaceEvent};
+//! use w5500_sim::lan::{standard, Lan};
+//! use w5500_sim::sim::Sim;
+//! use w5500_testkit::{Rig, RigConfig};
+//!
+//! // The chip, brought up with no address, on a LAN with a DHCP and a DNS server.
+//! let mac = [0x02, 0x08, 0xdc, 0x12, 0x34, 0x56];
+//! let chip = RigConfig {
+//!     chip: Config::new(mac),
+//!     stack: StackConfig::default(),
+//!     int_pin: true,
+//!     poll_ms: 50,
+//! };
+//! let rig = Rig::new(Sim::new(Lan::standard()), chip)?;
+//! let os = rig.bsd.os();
+//!
+//! // The interface over the chip's sockets; `up()` is `net_if_up`.
+//! let mut iface = Iface::new(Bsd::new(os), IfaceConfig::new(mac, 0x1234_5678));
+//! iface.up()?;
+//!
+//! // The worker: poll, hand the events to the OS, sleep until INTn or the time poll named.
+//! let mut bound = false;
+//! for _ in 0..1_000 {
+//!     let now = os.now_ms();
+//!     let next = iface.poll(now);
+//!     while let Some(event) = iface.take_event() {
+//!         bound |= event == IfaceEvent::DhcpBound;
+//!     }
+//!     if bound {
+//!         break;
+//!     }
+//!     let seen = os.epoch();
+//!     os.wait(None, seen, next.unwrap_or(now + 50).max(now + 1));
+//! }
+//! assert!(bound);
+//! assert_eq!(iface.ipv4().map(|c| c.ip), Some(standard::POOL_START));
+//!
+//! // getaddrinfo (blocks, keeps the interface running) through the lease's DNS server.
+//! let list = iface
+//!     .getaddrinfo(Some("http.sim.lan"), Some("80"), &Hints::default())
+//!     .map_err(|e| format!("getaddrinfo: EAI {}", e.code()))?;
+//! let server = list.entries[0].addr;
+//! assert_eq!(*server.ip(), standard::HTTP);
+//!
+//! // An application socket on its own handle over the same OS: an HTTP GET.
+//! let bsd = &rig.bsd;
+//! let s = bsd.socket(SockType::Stream)?;
+//! bsd.connect(s, server)?;
+//! bsd.send(s, b"GET / HTTP/1.0\r\n\r\n", None, MsgFlags::default())?;
+//! let mut reply = [0u8; 64];
+//! let (n, _) = bsd.recv(s, &mut reply, MsgFlags::default())?;
+//! assert!(reply[..n].starts_with(b"HTTP/1.1 200"));
+//! bsd.close(s)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # How the OS layer drives it
 //! - A worker calls [`Iface::poll`] whenever INTn fired or the time it returned has come. It
 //!   services the chip, follows the PHY link, runs the DHCP timers, moves DHCP datagrams

@@ -13,6 +13,57 @@ impl<O: Os, const C: usize> Iface<O, C> {
     /// After a failed service pass (a chip that stopped answering, an SPI bus error) the
     /// answer is a poll period on at the earliest: the deadlines the pass could not serve are
     /// in the past, and "now" would make the caller spin for as long as the chip is gone.
+    ///
+    /// # Example
+    /// DHCP on the simulator's standard LAN: the events the worker hands to the OS layer
+    /// (RFC 2131 §3.1), with the lease's address programmed into the chip.
+    /// ```
+    /// # use w5500_driver::bsd::{Bsd, Os};
+    /// # use w5500_driver::chip::Config;
+    /// # use w5500_driver::stack::StackConfig;
+    /// # use w5500_iface::{dhcp, Iface, IfaceConfig, IfaceEvent};
+    /// # use w5500_sim::lan::{standard, Lan};
+    /// # use w5500_sim::sim::Sim;
+    /// # use w5500_testkit::{Rig, RigConfig};
+    /// # let mac = [0x02, 0x08, 0xdc, 0x12, 0x34, 0x56];
+    /// # let chip = RigConfig {
+    /// #     chip: Config::new(mac),
+    /// #     stack: StackConfig::default(),
+    /// #     int_pin: true,
+    /// #     poll_ms: 50,
+    /// # };
+    /// # let rig = Rig::new(Sim::new(Lan::standard()), chip)?;
+    /// # let os = rig.bsd.os();
+    /// let mut iface = Iface::new(Bsd::new(os), IfaceConfig::new(mac, 7));
+    /// iface.up()?;
+    /// let mut events = Vec::new();
+    /// while !events.contains(&IfaceEvent::DnsServers(iface.dns_servers())) && events.len() < 8 {
+    ///     let now = os.now_ms();
+    ///     let next = iface.poll(now);
+    ///     events.extend(std::iter::from_fn(|| iface.take_event()));
+    ///     os.wait(None, os.epoch(), next.unwrap_or(now + 50).max(now + 1));
+    /// }
+    /// let lease = iface.lease().expect("a lease");
+    /// assert_eq!(
+    ///     events,
+    ///     [
+    ///         IfaceEvent::LinkUp { speed_100: true, full_duplex: true },
+    ///         IfaceEvent::AddressAdded {
+    ///             ip: lease.address,
+    ///             mask: lease.subnet_mask,
+    ///             gw: lease.gateway,
+    ///             from_dhcp: true,
+    ///         },
+    ///         IfaceEvent::DhcpBound,
+    ///         IfaceEvent::DnsServers(iface.dns_servers()),
+    ///     ]
+    /// );
+    /// assert_eq!(lease.address, standard::POOL_START);
+    /// assert_eq!(iface.dhcp_state(), dhcp::State::Bound);
+    /// // SIPR as the chip holds it.
+    /// assert_eq!(os.with_stack(|s| s.chip().ipv4())?.0, lease.address);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn poll(&mut self, now: u64) -> Option<u64> {
         let poll_all = !self.os().has_interrupt_pin();
         let failed = match self.with_stack(|s| s.service(now, poll_all)) {

@@ -95,6 +95,59 @@ struct Offer {
 }
 
 /// The DHCP client. See the module docs for the driving loop.
+///
+/// # Example
+/// A lease from the DHCP server of the simulator's standard LAN (`w5500-sim`): a host of
+/// the LAN stands in for the chip's UDP socket on port 68.
+/// ```
+/// use std::net::Ipv4Addr;
+///
+/// use w5500_netsvc::dhcp::{Client, Config, Event, State, MAX_REQUEST_LEN};
+/// use w5500_sim::lan::{standard, Lan};
+/// use w5500_sim::net::Network;
+/// use w5500_sim::time::Instant;
+///
+/// let mut lan = Lan::standard();
+/// let port68 = lan.add_simple_host("dut", Ipv4Addr::new(10, 77, 0, 60));
+/// lan.bind_udp_recorder(port68, 68);
+///
+/// let mac = [0x02, 0x08, 0xdc, 0x12, 0x34, 0x56];
+/// let mut client = Client::new(Config::new(mac, 42));
+/// let mut buf = [0u8; MAX_REQUEST_LEN];
+/// let mut taken = 0;
+/// client.start(lan.now().as_millis());
+/// for _ in 0..100 {
+///     let now = lan.now().as_millis();
+///     // DISCOVER, then REQUEST: broadcast from port 68 to port 67.
+///     while let Some(t) = client.poll_transmit(now, &mut buf) {
+///         lan.udp_send(port68, 68, t.dst, &buf[..t.len]);
+///     }
+///     while let Some(event) = client.poll_event() {
+///         match event {
+///             // RFC 2131 §4.4.1: nobody answered the ARP probe, the address is free.
+///             Event::Probe(_) => client.probe_result(false, now),
+///             Event::Bound => println!("bound: {:?}", client.lease()),
+///             _ => {}
+///         }
+///     }
+///     if client.state() == State::Bound {
+///         break;
+///     }
+///     // 10 ms of the LAN, then the datagrams that came in (OFFER, then ACK).
+///     lan.poll(Instant::from_millis(now + 10));
+///     let arrived = lan.udp_recorded(port68, 68);
+///     for d in arrived.iter().skip(taken) {
+///         client.handle(lan.now().as_millis(), d.src, &d.payload);
+///     }
+///     taken = arrived.len();
+/// }
+/// let lease = client.lease().expect("a lease");
+/// assert_eq!(lease.address, standard::POOL_START);
+/// assert_eq!(lease.gateway, Some(standard::GATEWAY));
+/// assert_eq!(lease.dns_servers[0], standard::GATEWAY);
+/// // Bound until T1: the socket on port 68 may be closed and used for something else.
+/// assert!(!client.needs_socket());
+/// ```
 #[derive(Clone, Debug)]
 pub struct Client {
     cfg: Config,
