@@ -5,7 +5,9 @@
 mod support;
 
 use std::collections::HashSet;
-use std::net::{Ipv4Addr, SocketAddrV4};
+#[cfg(feature = "dns-tcp")]
+use std::net::Ipv4Addr;
+use std::net::SocketAddrV4;
 use std::time::Duration;
 
 use support::dns_lan::{addrs, Rig};
