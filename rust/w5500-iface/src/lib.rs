@@ -6,6 +6,70 @@
 //! sans-IO [`dhcp::Client`] and [`dns::Resolver`] of `w5500-netsvc`, and moves their messages
 //! through chip sockets.
 //!
+//! # Example
+//! The interface on a simulated W5500 (`w5500-sim`, with `w5500-testkit` as the OS layer):
+//! DHCP on the simulator's standard LAN, a name resolved through the DNS server the lease
+//! names, and an application socket to it.
+//! ```
+//! use w5500_driver::bsd::{Bsd, MsgFlags, Os};
+//! use w5500_driver::chip::Config;
+//! use w5500_driver::stack::{SockType, StackConfig};
+//! use w5500_iface::{Hints, Iface, IfaceConfig, IfaceEvent};
+//! use w5500_sim::lan::{standard, Lan};
+//! use w5500_sim::sim::Sim;
+//! use w5500_testkit::{Rig, RigConfig};
+//!
+//! // The chip, brought up with no address, on a LAN with a DHCP and a DNS server.
+//! let mac = [0x02, 0x08, 0xdc, 0x12, 0x34, 0x56];
+//! let chip = RigConfig {
+//!     chip: Config::new(mac),
+//!     stack: StackConfig::default(),
+//!     int_pin: true,
+//!     poll_ms: 50,
+//! };
+//! let rig = Rig::new(Sim::new(Lan::standard()), chip)?;
+//! let os = rig.bsd.os();
+//!
+//! // The interface over the chip's sockets; `up()` is `net_if_up`.
+//! let mut iface = Iface::new(Bsd::new(os), IfaceConfig::new(mac, 0x1234_5678));
+//! iface.up()?;
+//!
+//! // The worker: poll, hand the events to the OS, sleep until INTn or the time poll named.
+//! let mut bound = false;
+//! for _ in 0..1_000 {
+//!     let now = os.now_ms();
+//!     let next = iface.poll(now);
+//!     while let Some(event) = iface.take_event() {
+//!         bound |= event == IfaceEvent::DhcpBound;
+//!     }
+//!     if bound {
+//!         break;
+//!     }
+//!     let seen = os.epoch();
+//!     os.wait(None, seen, next.unwrap_or(now + 50).max(now + 1));
+//! }
+//! assert!(bound);
+//! assert_eq!(iface.ipv4().map(|c| c.ip), Some(standard::POOL_START));
+//!
+//! // getaddrinfo (blocks, keeps the interface running) through the lease's DNS server.
+//! let list = iface
+//!     .getaddrinfo(Some("http.sim.lan"), Some("80"), &Hints::default())
+//!     .map_err(|e| format!("getaddrinfo: EAI {}", e.code()))?;
+//! let server = list.entries[0].addr;
+//! assert_eq!(*server.ip(), standard::HTTP);
+//!
+//! // An application socket on its own handle over the same OS: an HTTP GET.
+//! let bsd = &rig.bsd;
+//! let s = bsd.socket(SockType::Stream)?;
+//! bsd.connect(s, server)?;
+//! bsd.send(s, b"GET / HTTP/1.0\r\n\r\n", None, MsgFlags::default())?;
+//! let mut reply = [0u8; 64];
+//! let (n, _) = bsd.recv(s, &mut reply, MsgFlags::default())?;
+//! assert!(reply[..n].starts_with(b"HTTP/1.1 200"));
+//! bsd.close(s)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # How the OS layer drives it
 //! - A worker calls [`Iface::poll`] whenever INTn fired or the time it returned has come. It
 //!   services the chip, follows the PHY link, runs the DHCP timers, moves DHCP datagrams
@@ -84,17 +148,29 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod address;
+mod config;
+mod control;
+mod dhcp_io;
+mod event;
 mod lookup;
+mod probe;
+mod status;
+mod updown;
+mod worker;
 
-use core::net::{Ipv4Addr, SocketAddrV4};
+use core::net::Ipv4Addr;
 
 use heapless::{Deque, Vec};
 use w5500_driver::bsd::{Bsd, Os};
 use w5500_driver::chip::PhyStatus;
-use w5500_driver::regs::PhyMode;
-use w5500_driver::stack::{RecvFlags, SockOpt, SockType, SocketId, Stack};
-use w5500_driver::Error;
+use w5500_driver::stack::{SocketId, Stack};
 
+use config::dhcp_config;
+use probe::Probe;
+
+pub use config::{DnsList, IfaceConfig, Ipv4Config};
+pub use event::IfaceEvent;
 pub use w5500_netsvc::dhcp;
 pub use w5500_netsvc::dhcp::{Hostname, Lease};
 pub use w5500_netsvc::dns;
@@ -143,171 +219,6 @@ const DHCP_MAX_DATAGRAM: usize = dhcp::DEFAULT_MAX_MESSAGE_SIZE as usize - 28;
 // The client builds its messages in the same buffer.
 const _: () = assert!(BUF_LEN >= dhcp::MAX_REQUEST_LEN);
 
-/// A list of DNS servers.
-pub type DnsList = Vec<Ipv4Addr, MAX_SERVERS>;
-
-/// An IPv4 configuration for the chip.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Ipv4Config {
-    /// Address (SIPR).
-    pub ip: Ipv4Addr,
-    /// Subnet mask (SUBR).
-    pub netmask: Ipv4Addr,
-    /// Default gateway (GAR); `None` programs 0.0.0.0.
-    pub gateway: Option<Ipv4Addr>,
-}
-
-/// How the interface starts.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct IfaceConfig {
-    /// The chip's MAC address (also DHCP `chaddr` and client identifier).
-    pub mac: [u8; 6],
-    /// Host name sent in DHCP option 12 (see [`IfaceConfig::with_hostname_template`]).
-    pub hostname: Option<Hostname>,
-    /// Run DHCP. When false the static configuration is used.
-    pub dhcp: bool,
-    /// Static configuration used when DHCP is off (at start or after [`Iface::dhcp_stop`]).
-    pub static_ipv4: Option<Ipv4Config>,
-    /// DNS servers asked after the ones DHCP gives (or alone, with a static configuration).
-    pub dns_servers: DnsList,
-    /// An address to confirm with INIT-REBOOT at the first start (e.g. kept in flash).
-    pub requested_ip: Option<Ipv4Addr>,
-    /// Seed for DHCP `xid`s and jitter and for DNS ids and ports (from a hardware RNG).
-    pub seed: u64,
-    /// Probe a new DHCP address before using it (RFC 2131 §4.4.1; only with the `dhcp-probe`
-    /// feature).
-    pub probe: bool,
-    /// Send DHCPRELEASE in [`Iface::down`]. Without it the address is remembered and
-    /// confirmed with INIT-REBOOT at the next [`Iface::up`].
-    pub release_on_down: bool,
-    /// DNS: wait per UDP try, ms.
-    pub dns_timeout_ms: u32,
-    /// DNS: time for one TCP try, ms.
-    pub dns_tcp_timeout_ms: u32,
-    /// DNS: rounds over the server list.
-    pub dns_attempts: u8,
-}
-
-impl IfaceConfig {
-    /// DHCP on, no host name, no static fallback, probe on, RELEASE on down, DNS 2 s per try,
-    /// 4 s per TCP try, 2 rounds.
-    pub fn new(mac: [u8; 6], seed: u64) -> Self {
-        IfaceConfig {
-            mac,
-            hostname: None,
-            dhcp: true,
-            static_ipv4: None,
-            dns_servers: Vec::new(),
-            requested_ip: None,
-            seed,
-            probe: true,
-            release_on_down: true,
-            dns_timeout_ms: 2_000,
-            dns_tcp_timeout_ms: 4_000,
-            dns_attempts: 2,
-        }
-    }
-
-    /// Builder: host name from a template (`"w5500-{}"`: `{}` becomes the last three MAC
-    /// bytes in hex; see [`dhcp::hostname_from_template`]).
-    pub fn with_hostname_template(mut self, template: &str) -> Self {
-        self.hostname = dhcp::hostname_from_template(template, self.mac);
-        self
-    }
-
-    /// Builder: a static configuration; with `dhcp_off` it is used at once.
-    pub fn with_static(mut self, cfg: Ipv4Config, dhcp_off: bool) -> Self {
-        self.static_ipv4 = Some(cfg);
-        if dhcp_off {
-            self.dhcp = false;
-        }
-        self
-    }
-
-    /// Builder: fallback DNS servers (at most [`MAX_SERVERS`]).
-    pub fn with_dns_servers(mut self, servers: &[Ipv4Addr]) -> Self {
-        self.dns_servers = list(servers);
-        self
-    }
-}
-
-fn list(servers: &[Ipv4Addr]) -> DnsList {
-    let mut v = DnsList::new();
-    for s in servers.iter().take(MAX_SERVERS) {
-        let _ = v.push(*s);
-    }
-    v
-}
-
-/// What the OS layer must learn about (see the crate docs for the Zephyr mapping).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum IfaceEvent {
-    /// The PHY reports a link (carrier on).
-    LinkUp {
-        /// 100 Mbit/s, else 10.
-        speed_100: bool,
-        /// Full duplex.
-        full_duplex: bool,
-    },
-    /// The link went away (carrier off); an address and its lease are kept.
-    LinkDown,
-    /// An address is configured on the chip.
-    AddressAdded {
-        /// The address.
-        ip: Ipv4Addr,
-        /// Its subnet mask.
-        mask: Ipv4Addr,
-        /// The default gateway.
-        gw: Option<Ipv4Addr>,
-        /// From a DHCP lease (`NET_ADDR_DHCP`), else static (`NET_ADDR_MANUAL`).
-        from_dhcp: bool,
-    },
-    /// The address is no longer configured (lease lost, released, replaced, interface down).
-    AddressRemoved {
-        /// The address.
-        ip: Ipv4Addr,
-    },
-    /// DHCP bound a new lease (after its `AddressAdded`).
-    DhcpBound,
-    /// The lease was renewed by its server (or confirmed by INIT-REBOOT).
-    DhcpRenewed,
-    /// The lease was extended by some server while rebinding.
-    DhcpRebound,
-    /// The lease expired or was refused (after its `AddressRemoved`).
-    DhcpLost,
-    /// The offered address was in use (probe answered): DHCPDECLINE sent, starting over.
-    DhcpDeclined(Ipv4Addr),
-    /// The DNS servers in use changed (DHCP first, then configured ones).
-    DnsServers(DnsList),
-    /// The chip lost its registers (brown-out, reset pulse) and the driver programmed it
-    /// again: TCP connections failed with `ECONNRESET`, UDP sockets were opened again, and a
-    /// DHCP lease is being confirmed with INIT-REBOOT (RFC 2131 §3.2).
-    ChipReset,
-}
-
-/// A [`embedded_hal::delay::DelayNs`] on the [`Os`] clock (for the PHY mode change).
-struct OsDelay<'a, O: Os>(&'a O);
-
-impl<O: Os> embedded_hal::delay::DelayNs for OsDelay<'_, O> {
-    fn delay_ns(&mut self, ns: u32) {
-        let ms = u64::from(ns).div_ceil(1_000_000).max(1);
-        let end = self.0.now_ms().saturating_add(ms);
-        for _ in 0..1_000 {
-            if self.0.now_ms() >= end {
-                break;
-            }
-            self.0.wait(None, self.0.epoch(), end);
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug)]
-struct Probe {
-    sock: SocketId,
-    saved_retry: (u16, u8),
-    deadline: u64,
-}
-
 /// The network interface. See the crate docs. `C` is the number of DNS cache entries.
 pub struct Iface<O: Os, const C: usize = DNS_CACHE> {
     bsd: Bsd<O>,
@@ -340,14 +251,6 @@ pub struct Iface<O: Os, const C: usize = DNS_CACHE> {
     /// the worker comes back a poll period later instead of at once.
     service_failing: bool,
     buf: [u8; BUF_LEN],
-}
-
-fn dhcp_config(cfg: &IfaceConfig, requested: Option<Ipv4Addr>) -> dhcp::Config {
-    let mut c = dhcp::Config::new(cfg.mac, cfg.seed);
-    c.hostname = cfg.hostname.clone();
-    c.requested_ip = requested;
-    c.probe = cfg.probe;
-    c
 }
 
 impl<O: Os> Iface<O> {
@@ -420,682 +323,5 @@ impl<O: Os, const C: usize> Iface<O, C> {
 
     fn with_stack<R>(&self, f: impl FnOnce(&mut Stack<O::Spi>) -> R) -> R {
         self.bsd.os().with_stack(f)
-    }
-
-    /// The next event for the OS layer.
-    pub fn take_event(&mut self) -> Option<IfaceEvent> {
-        self.events.pop_front()
-    }
-
-    fn emit(&mut self, e: IfaceEvent) {
-        if self.events.is_full() {
-            log::warn!("iface: event queue full, dropping the oldest");
-            let _ = self.events.pop_front();
-        }
-        let _ = self.events.push_back(e);
-    }
-
-    /// The lease (DHCP) or static configuration in use, readable at any time.
-    pub fn lease(&self) -> Option<Lease> {
-        self.addr.as_ref().map(|(l, _)| l.clone())
-    }
-
-    /// The address configured on the chip, if any.
-    pub fn ipv4(&self) -> Option<Ipv4Config> {
-        self.addr.as_ref().map(|(l, _)| Ipv4Config {
-            ip: l.address,
-            netmask: l.subnet_mask,
-            gateway: l.gateway,
-        })
-    }
-
-    /// The link as last reported (down before the first reading and while down).
-    pub fn link(&self) -> PhyStatus {
-        match self.link {
-            Some(l) if !self.phy_off => l,
-            _ => PhyStatus {
-                link_up: false,
-                speed_100: false,
-                full_duplex: false,
-            },
-        }
-    }
-
-    /// The host name sent to DHCP.
-    pub fn hostname(&self) -> Option<&str> {
-        self.cfg.hostname.as_ref().map(|h| h.as_str())
-    }
-
-    /// The DHCP client's state.
-    pub fn dhcp_state(&self) -> dhcp::State {
-        self.dhcp.state()
-    }
-
-    /// The address DHCP would ask for next (keep it in flash for
-    /// [`IfaceConfig::requested_ip`]).
-    pub fn remembered_address(&self) -> Option<Ipv4Addr> {
-        self.dhcp.remembered_address()
-    }
-
-    /// The DNS servers in use, in order.
-    pub fn dns_servers(&self) -> DnsList {
-        self.resolver.servers()
-    }
-
-    /// True while a DNS lookup is in progress (for diagnostics and the soak tests: the
-    /// resolver must be idle between lookups).
-    pub fn dns_busy(&self) -> bool {
-        self.resolver.is_busy()
-    }
-
-    /// True when DHCP is enabled (it runs while the interface is up and no static address
-    /// is set).
-    pub fn dhcp_enabled(&self) -> bool {
-        self.dhcp_on
-    }
-
-    /// The static configuration set (at run time or by configuration), if any; while one is
-    /// set DHCP does not run.
-    pub fn static_ipv4(&self) -> Option<Ipv4Config> {
-        self.static_ip
-    }
-
-    /// True when the interface is administratively up.
-    pub fn is_up(&self) -> bool {
-        self.admin_up
-    }
-
-    fn dhcp_active(&self) -> bool {
-        self.dhcp_on && self.admin_up && self.static_ip.is_none()
-    }
-
-    // ---- address bookkeeping ------------------------------------------------------------
-
-    fn program(&self, ip: Ipv4Addr, mask: Ipv4Addr, gw: Option<Ipv4Addr>) {
-        let gw = gw.unwrap_or(Ipv4Addr::UNSPECIFIED);
-        if let Err(e) = self.with_stack(|s| s.set_ipv4(ip, mask, gw)) {
-            log::error!("iface: programming {ip}/{mask} via {gw} failed: {e}");
-        }
-    }
-
-    fn apply(&mut self, lease: Lease, from_dhcp: bool) {
-        let same = self.addr.as_ref().is_some_and(|(l, _)| {
-            l.address == lease.address
-                && l.subnet_mask == lease.subnet_mask
-                && l.gateway == lease.gateway
-        });
-        if !same {
-            self.remove_address();
-            self.program(lease.address, lease.subnet_mask, lease.gateway);
-            self.emit(IfaceEvent::AddressAdded {
-                ip: lease.address,
-                mask: lease.subnet_mask,
-                gw: lease.gateway,
-                from_dhcp,
-            });
-        }
-        self.addr = Some((lease, from_dhcp));
-    }
-
-    fn remove_address(&mut self) {
-        if let Some((l, _)) = self.addr.take() {
-            self.program(
-                Ipv4Addr::UNSPECIFIED,
-                Ipv4Addr::UNSPECIFIED,
-                Some(Ipv4Addr::UNSPECIFIED),
-            );
-            self.emit(IfaceEvent::AddressRemoved { ip: l.address });
-        }
-    }
-
-    fn update_dns(&mut self) {
-        let mut merged = DnsList::new();
-        for s in self.dhcp_dns.iter().chain(self.manual_dns.iter()) {
-            if !s.is_unspecified() && !s.is_broadcast() && !merged.contains(s) {
-                let _ = merged.push(*s);
-            }
-        }
-        self.resolver.set_servers(&merged);
-        if merged != self.reported_dns {
-            self.reported_dns = merged.clone();
-            self.emit(IfaceEvent::DnsServers(merged));
-        }
-    }
-
-    fn apply_static(&mut self) {
-        if let Some(c) = self.static_ip {
-            if self.admin_up {
-                let lease = Lease::manual(c.ip, c.netmask, c.gateway, &[]);
-                self.apply(lease, false);
-            }
-        }
-    }
-
-    // ---- runtime control -------------------------------------------------------------------
-
-    /// Use a static address: programs the chip at once (when up) and stops DHCP (without
-    /// RELEASE; the DHCP address, if any, is removed first).
-    pub fn set_static_ipv4(&mut self, ip: Ipv4Addr, netmask: Ipv4Addr, gateway: Option<Ipv4Addr>) {
-        self.stop_client(false);
-        self.static_ip = Some(Ipv4Config {
-            ip,
-            netmask,
-            gateway,
-        });
-        if self.addr.as_ref().is_some_and(|(_, dhcp)| *dhcp) {
-            self.remove_address();
-        }
-        self.dhcp_dns.clear();
-        self.update_dns();
-        self.apply_static();
-    }
-
-    /// Drop the static address; DHCP starts again if it is enabled.
-    pub fn clear_static_ipv4(&mut self) {
-        if self.static_ip.take().is_some() && self.addr.as_ref().is_some_and(|(_, d)| !*d) {
-            self.remove_address();
-        }
-        self.dhcp_started = false;
-    }
-
-    /// Enable DHCP (it replaces a static configuration and starts at the next
-    /// [`Iface::poll`] once the link is up).
-    pub fn dhcp_start(&mut self) {
-        if self.static_ip.take().is_some() {
-            self.remove_address();
-        }
-        if !self.dhcp_on {
-            self.dhcp_on = true;
-            self.dhcp_started = false;
-        }
-    }
-
-    /// Disable DHCP without a RELEASE (like Zephyr's `net_dhcpv4_stop`): the DHCP address is
-    /// removed and the configured static address, if any, takes over.
-    pub fn dhcp_stop(&mut self) {
-        self.dhcp_on = false;
-        self.stop_client(false);
-        if self.addr.as_ref().is_some_and(|(_, d)| *d) {
-            self.remove_address();
-        }
-        self.dhcp_dns.clear();
-        self.update_dns();
-        if self.static_ip.is_none() {
-            self.static_ip = self.cfg.static_ipv4;
-        }
-        self.apply_static();
-    }
-
-    /// Set the host name sent in DHCP option 12 from a template (as
-    /// [`IfaceConfig::with_hostname_template`]; empty: no option 12). Like MicroPython's
-    /// `network.hostname(name)`, it is applied when DHCP next starts (at once if it has not
-    /// started yet, else after [`Iface::down`]/[`Iface::up`] or [`Iface::dhcp_start`]).
-    pub fn set_hostname_template(&mut self, template: &str) {
-        self.cfg.hostname = if template.is_empty() {
-            None
-        } else {
-            dhcp::hostname_from_template(template, self.cfg.mac)
-        };
-    }
-
-    /// Replace the configured DNS servers (asked after the DHCP ones).
-    pub fn set_dns_servers(&mut self, servers: &[Ipv4Addr]) {
-        self.manual_dns = list(servers);
-        self.update_dns();
-    }
-
-    /// Stop the DHCP client: with `release`, a RELEASE is queued when a lease is held (and
-    /// the address forgotten); without, the client is made anew, remembering the address
-    /// for INIT-REBOOT.
-    fn stop_client(&mut self, release: bool) {
-        if release {
-            let now = self.now();
-            self.dhcp.release(now);
-        } else {
-            let remembered = self.dhcp.remembered_address();
-            self.dhcp.reset(dhcp_config(&self.cfg, remembered));
-        }
-        self.dhcp_started = false;
-        self.cancel_probe();
-        self.pending_probe = None;
-        if !release {
-            self.close_dhcp_socket();
-        }
-    }
-
-    fn close_dhcp_socket(&mut self) {
-        if let Some(id) = self.dhcp_sock.take() {
-            let _ = self.bsd.close(id);
-        }
-        self.socket_wait_until = None;
-    }
-
-    // ---- up / down ---------------------------------------------------------------------------
-
-    /// `net_if_up`: power the PHY up again if [`Iface::down`] powered it down, program a
-    /// static configuration, and let DHCP start once the link is up.
-    pub fn up(&mut self) -> Result<(), Error> {
-        if self.admin_up {
-            return Ok(());
-        }
-        self.admin_up = true;
-        if self.phy_off {
-            let os = self.bsd.os();
-            os.with_stack(|s| {
-                s.refresh_link_now();
-                s.chip().set_phy_mode(PhyMode::Auto, &mut OsDelay(os))
-            })?;
-            self.phy_off = false;
-        }
-        self.dhcp_started = false;
-        self.apply_static();
-        self.update_dns();
-        let now = self.now();
-        self.poll(now);
-        Ok(())
-    }
-
-    /// `net_if_down`: DHCPRELEASE when bound (unless [`IfaceConfig::release_on_down`] is
-    /// off), FIN on every TCP connection (waiting at most [`DOWN_LINGER_MS`]), then CLOSE on
-    /// every chip socket (application sockets get `ENETDOWN`), the address cleared, and the
-    /// PHY powered down.
-    pub fn down(&mut self) -> Result<(), Error> {
-        if !self.admin_up {
-            return Ok(());
-        }
-        let releasing = self.cfg.release_on_down
-            && self.addr.as_ref().is_some_and(|(_, d)| *d)
-            && self.dhcp.lease().is_some();
-        if releasing {
-            self.stop_client(true);
-            self.send_release();
-        } else {
-            self.stop_client(false);
-        }
-        self.close_dhcp_socket();
-        self.cancel_probe();
-        // FIN on every connection, bounded wait, then CLOSE everything.
-        let n = self.with_stack(|s| s.disconnect_all()).unwrap_or(0);
-        if n > 0 {
-            let end = self.now().saturating_add(DOWN_LINGER_MS);
-            // LAST_ACK ends without an interrupt (the ACK of our FIN raises nothing), so
-            // besides INTn the loop looks again after 1, 2, 4 … ms (a handful of reads
-            // within the linger), not only at the safety poll.
-            let mut step = 1u64;
-            for _ in 0..10_000 {
-                let seen = self.os().epoch();
-                let now = self.now();
-                let open = self
-                    .with_stack(|s| s.any_connection_open())
-                    .unwrap_or(false);
-                if !open || now >= end {
-                    break;
-                }
-                let until = end.min(now.saturating_add(step));
-                step = step.saturating_mul(2);
-                let _ = self.bsd.wait_for_news(None, seen, Some(until));
-            }
-        }
-        let r = self.with_stack(|s| s.abort_all(Error::NetworkDown));
-        self.os().notify_all();
-        self.remove_address();
-        self.dhcp_dns.clear();
-        self.update_dns();
-        let os = self.bsd.os();
-        let phy = os.with_stack(|s| s.chip().set_phy_mode(PhyMode::PowerDown, &mut OsDelay(os)));
-        self.phy_off = phy.is_ok();
-        if self.link.is_some_and(|l| l.link_up) {
-            self.emit(IfaceEvent::LinkDown);
-        }
-        self.link = None;
-        self.admin_up = false;
-        r.and(phy)
-    }
-
-    /// Send the RELEASE the client queued, and wait (bounded) until it left the chip.
-    fn send_release(&mut self) {
-        let sock = match self.dhcp_sock {
-            Some(s) => Some(s),
-            None => self.open_dhcp_socket().ok(),
-        };
-        let Some(sock) = sock else {
-            log::warn!("iface: no socket free for DHCPRELEASE; the lease will time out");
-            while self.dhcp.poll_event().is_some() {}
-            return;
-        };
-        self.dhcp_sock = Some(sock);
-        let now = self.now();
-        if let Some(t) = self.dhcp.poll_transmit(now, &mut self.buf) {
-            let data = self.buf.get(..t.len).unwrap_or(&[]);
-            let sent = self
-                .bsd
-                .os()
-                .with_stack(|s| s.send(sock, data, Some(t.dst)));
-            if sent.is_ok() {
-                // SEND_OK (or TIMEOUT) reaches the stack through the service routine, which
-                // `wait_for_news` runs after each wait.
-                let end = now.saturating_add(RELEASE_WAIT_MS);
-                for _ in 0..1_000 {
-                    let seen = self.os().epoch();
-                    match self.with_stack(|s| s.send_done(sock)) {
-                        Ok(false) if self.now() < end => {}
-                        _ => break,
-                    }
-                    let _ = self.bsd.wait_for_news(Some(sock), seen, Some(end));
-                }
-            }
-        }
-        self.handle_dhcp_events();
-    }
-
-    // ---- the worker step ----------------------------------------------------------------
-
-    /// The worker step: service the chip, follow the link, run DHCP and the probe. Returns
-    /// when it next needs to run (ms on the [`Os`] clock); call it earlier when INTn fires.
-    ///
-    /// After a failed service pass (a chip that stopped answering, an SPI bus error) the
-    /// answer is a poll period on at the earliest: the deadlines the pass could not serve are
-    /// in the past, and "now" would make the caller spin for as long as the chip is gone.
-    pub fn poll(&mut self, now: u64) -> Option<u64> {
-        let poll_all = !self.os().has_interrupt_pin();
-        let failed = match self.with_stack(|s| s.service(now, poll_all)) {
-            Ok(()) => {
-                if core::mem::take(&mut self.service_failing) {
-                    log::info!("iface: the chip answers again");
-                }
-                false
-            }
-            Err(e) => {
-                if !core::mem::replace(&mut self.service_failing, true) {
-                    log::warn!("iface: service failed: {e}");
-                }
-                true
-            }
-        };
-        self.os().notify_all();
-        self.check_chip_reset(now);
-        self.check_link(now);
-        self.run_dhcp(now);
-        let next = self.next_wake(now);
-        if failed {
-            let later = now.saturating_add(self.os().poll_interval_ms().max(1));
-            return Some(next.map_or(later, |n| n.max(later)));
-        }
-        next
-    }
-
-    /// After the stack recovered from a chip reset: tell the OS layer, drop a probe whose
-    /// socket the reset ended, and confirm the lease with INIT-REBOOT (the stack has already
-    /// programmed the address back into SIPR).
-    fn check_chip_reset(&mut self, now: u64) {
-        let n = self.with_stack(|s| s.chip_resets());
-        if n == self.chip_resets_seen {
-            return;
-        }
-        self.chip_resets_seen = n;
-        self.emit(IfaceEvent::ChipReset);
-        self.cancel_probe();
-        self.pending_probe = None;
-        if self.dhcp_active() && self.dhcp_started {
-            self.dhcp.link_changed(true, now);
-        }
-    }
-
-    fn check_link(&mut self, now: u64) {
-        if self.phy_off {
-            return;
-        }
-        let l = self.with_stack(|s| s.link());
-        let was_up = self.link.is_some_and(|p| p.link_up);
-        self.link = Some(l);
-        if l.link_up && !was_up {
-            self.emit(IfaceEvent::LinkUp {
-                speed_100: l.speed_100,
-                full_duplex: l.full_duplex,
-            });
-            if self.dhcp_active() && self.dhcp_started {
-                // RFC 2131 §3.2: confirm the address with INIT-REBOOT.
-                self.dhcp.link_changed(true, now);
-            }
-        } else if !l.link_up && was_up {
-            self.emit(IfaceEvent::LinkDown);
-            if self.dhcp_active() && self.dhcp_started {
-                self.dhcp.link_changed(false, now);
-            }
-        }
-        if l.link_up && self.dhcp_active() && !self.dhcp_started {
-            if self.dhcp.config().hostname != self.cfg.hostname {
-                // A host name set since the client was made: it starts afresh with it.
-                let remembered = self.dhcp.remembered_address();
-                self.dhcp.reset(dhcp_config(&self.cfg, remembered));
-            }
-            self.dhcp.start(now);
-            self.dhcp_started = true;
-        }
-    }
-
-    fn open_dhcp_socket(&mut self) -> Result<SocketId, Error> {
-        let any = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, DHCP_CLIENT_PORT);
-        let id = self.with_stack(|s| s.socket_service(SockType::Datagram))?;
-        let r = self.with_stack(|s| {
-            s.set_option(id, SockOpt::Broadcast(true))?;
-            s.bind(id, any)
-        });
-        match r {
-            Ok(()) => Ok(id),
-            Err(e) => {
-                let _ = self.bsd.close(id);
-                Err(e)
-            }
-        }
-    }
-
-    fn run_dhcp(&mut self, now: u64) {
-        if !(self.dhcp_active() && self.dhcp_started) {
-            if self.dhcp_sock.is_some() && !self.dhcp.needs_socket() {
-                self.close_dhcp_socket();
-            }
-            return;
-        }
-        self.dhcp.poll(now);
-        self.handle_dhcp_events();
-        self.drive_probe(now);
-        if self.dhcp.needs_socket() {
-            if self.dhcp_sock.is_none() && self.socket_wait_until.is_none_or(|t| now >= t) {
-                match self.open_dhcp_socket() {
-                    Ok(id) => {
-                        self.dhcp_sock = Some(id);
-                        self.socket_wait_until = None;
-                    }
-                    Err(e) => {
-                        log::debug!("iface: no socket for DHCP ({e}), waiting");
-                        self.socket_wait_until = Some(now.saturating_add(SOCKET_RETRY_MS));
-                    }
-                }
-            }
-            if let Some(id) = self.dhcp_sock {
-                self.dhcp_io(id, now);
-            }
-        }
-        self.handle_dhcp_events();
-        self.drive_probe(now);
-        if !self.dhcp.needs_socket() && self.dhcp_sock.is_some() {
-            self.close_dhcp_socket();
-        }
-    }
-
-    fn dhcp_io(&mut self, id: SocketId, now: u64) {
-        for _ in 0..16 {
-            let os = self.bsd.os();
-            let buf = &mut self.buf;
-            match os.with_stack(|s| s.recv_datagram(id, buf, RecvFlags::default())) {
-                Ok((n, _, from)) => {
-                    let data = self.buf.get(..n).unwrap_or(&[]);
-                    self.dhcp.handle(now, from, data);
-                }
-                Err(Error::WouldBlock) => break,
-                Err(e) => {
-                    log::debug!("iface: DHCP socket: {e}");
-                    break;
-                }
-            }
-        }
-        for _ in 0..4 {
-            let Some(t) = self.dhcp.poll_transmit(now, &mut self.buf) else {
-                break;
-            };
-            let data = self.buf.get(..t.len).unwrap_or(&[]);
-            let r = self.bsd.os().with_stack(|s| s.send(id, data, Some(t.dst)));
-            match r {
-                Ok(_) => log::debug!("iface: DHCP {:?} to {}", t.message_type, t.dst),
-                // Lost like a datagram on the wire: the client retransmits.
-                Err(e) => log::debug!("iface: DHCP {:?} not sent: {e}", t.message_type),
-            }
-        }
-    }
-
-    fn handle_dhcp_events(&mut self) {
-        for _ in 0..dhcp::EVENT_QUEUE * 2 {
-            let Some(ev) = self.dhcp.poll_event() else {
-                break;
-            };
-            match ev {
-                dhcp::Event::Bound => self.on_lease(IfaceEvent::DhcpBound),
-                dhcp::Event::Renewed => self.on_lease(IfaceEvent::DhcpRenewed),
-                dhcp::Event::Rebound => self.on_lease(IfaceEvent::DhcpRebound),
-                dhcp::Event::Lost => {
-                    self.remove_address();
-                    self.emit(IfaceEvent::DhcpLost);
-                    self.dhcp_dns.clear();
-                    self.update_dns();
-                }
-                dhcp::Event::Probe(ip) => self.pending_probe = Some(ip),
-                dhcp::Event::Declined(ip) => self.emit(IfaceEvent::DhcpDeclined(ip)),
-                dhcp::Event::Released => self.remove_address(),
-            }
-        }
-    }
-
-    /// A lease from the client: program it (AddressAdded when the address is new, e.g. an
-    /// INIT-REBOOT after `down()` reports the lease as Bound), then the DHCP event, then DNS.
-    fn on_lease(&mut self, kind: IfaceEvent) {
-        // The client's lease as the event is taken (events are drained right after each
-        // client call, so it is the one the event announced).
-        let Some(l) = self.dhcp.lease().cloned() else {
-            return;
-        };
-        self.dhcp_dns = list(&l.dns_servers);
-        self.apply(l, true);
-        self.emit(kind);
-        self.update_dns();
-    }
-
-    // ---- the address probe ------------------------------------------------------------------
-
-    fn drive_probe(&mut self, now: u64) {
-        if !dhcp::PROBE {
-            // Compiled out (no `dhcp-probe`): the client never asks for a probe.
-            return;
-        }
-        if self.probe.is_none() {
-            if let Some(ip) = self.pending_probe {
-                match self.start_probe(ip, now) {
-                    Ok(p) => {
-                        self.probe = Some(p);
-                        self.pending_probe = None;
-                    }
-                    Err(Error::NoFreeSocket) => {
-                        // Retried on the next poll; the client counts "no answer" as free
-                        // after its own timeout.
-                        if self.dhcp.state() != dhcp::State::Probing {
-                            self.pending_probe = None;
-                        }
-                    }
-                    Err(e) => {
-                        log::warn!("iface: probe of {ip} failed to start ({e}): taking it as free");
-                        self.pending_probe = None;
-                        self.dhcp.probe_result(false, now);
-                    }
-                }
-            }
-        }
-        let Some(p) = self.probe else { return };
-        let verdict = match self.with_stack(|s| s.send_done(p.sock)) {
-            // SEND_OK: the ARP request was answered, the address is taken.
-            Ok(true) => Some(true),
-            Ok(false) if now < p.deadline => None,
-            Ok(false) => Some(false),
-            // TIMEOUT (ARPTO): nobody has the address.
-            Err(Error::HostUnreachable) => Some(false),
-            Err(e) => {
-                log::warn!("iface: probe error {e}: taking the address as free");
-                Some(false)
-            }
-        };
-        if let Some(in_use) = verdict {
-            self.cancel_probe();
-            self.dhcp.probe_result(in_use, now);
-            self.handle_dhcp_events();
-        }
-    }
-
-    fn start_probe(&mut self, ip: Ipv4Addr, now: u64) -> Result<Probe, Error> {
-        let sock = self.with_stack(|s| s.socket_service(SockType::Datagram))?;
-        let r = self.with_stack(|s| -> Result<(u16, u8), Error> {
-            s.bind(sock, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0))?;
-            let saved = s.retry()?;
-            s.set_retry(PROBE_RTR, PROBE_RCR)?;
-            if let Err(e) = s.send(sock, &[0], Some(SocketAddrV4::new(ip, PROBE_PORT))) {
-                let _ = s.set_retry(saved.0, saved.1);
-                return Err(e);
-            }
-            Ok(saved)
-        });
-        match r {
-            Ok(saved_retry) => Ok(Probe {
-                sock,
-                saved_retry,
-                deadline: now.saturating_add(PROBE_GUARD_MS),
-            }),
-            Err(e) => {
-                let _ = self.bsd.close(sock);
-                Err(e)
-            }
-        }
-    }
-
-    fn cancel_probe(&mut self) {
-        if !dhcp::PROBE {
-            return;
-        }
-        if let Some(p) = self.probe.take() {
-            let (t, c) = p.saved_retry;
-            if let Err(e) = self.with_stack(|s| s.set_retry(t, c)) {
-                log::error!("iface: restoring RTR/RCR failed: {e}");
-            }
-            let _ = self.bsd.close(p.sock);
-        }
-    }
-
-    fn next_wake(&self, now: u64) -> Option<u64> {
-        let mut t = self.with_stack(|s| s.next_deadline_ms());
-        let mut min = |v: Option<u64>| {
-            if let Some(v) = v {
-                t = Some(t.map_or(v, |x| x.min(v)));
-            }
-        };
-        if self.dhcp_active() && self.dhcp_started {
-            if self.dhcp.needs_socket() && self.dhcp_sock.is_none() {
-                min(self.socket_wait_until);
-            } else {
-                min(self.dhcp.poll_at());
-            }
-            if self.dhcp_sock.is_some() || self.probe.is_some() || self.pending_probe.is_some() {
-                min(Some(
-                    now.saturating_add(self.os().poll_interval_ms().max(1)),
-                ));
-            }
-        }
-        t.map(|v| v.max(now))
     }
 }

@@ -49,6 +49,57 @@ impl<O: Os, const C: usize> Iface<O, C> {
     /// chip socket bound to the resolver's random source port, a truncated reply is asked
     /// again over TCP, and a lookup that finds no free hardware socket fails at once with
     /// `EAI_AGAIN` (see the socket-sharing policy in the crate docs).
+    ///
+    /// # Example
+    /// On the simulator's standard LAN, with a static address and its DNS server:
+    /// ```
+    /// use w5500_iface::dns::gai::flags;
+    /// use w5500_iface::dns::SockType;
+    /// use w5500_iface::{GaiError, Hints, Iface, IfaceConfig, Ipv4Config};
+    /// # use w5500_driver::bsd::Bsd;
+    /// # use w5500_driver::chip::Config;
+    /// # use w5500_driver::stack::StackConfig;
+    /// use w5500_sim::lan::{standard, Lan};
+    /// # use w5500_sim::sim::Sim;
+    /// # use w5500_testkit::{Rig, RigConfig};
+    /// # let mac = [0x02, 0x08, 0xdc, 0x12, 0x34, 0x56];
+    /// # let chip = RigConfig {
+    /// #     chip: Config::new(mac),
+    /// #     stack: StackConfig::default(),
+    /// #     int_pin: true,
+    /// #     poll_ms: 50,
+    /// # };
+    /// # let rig = Rig::new(Sim::new(Lan::standard()), chip)?;
+    ///
+    /// let static_ipv4 = Ipv4Config {
+    ///     ip: standard::CHIP_STATIC,
+    ///     netmask: standard::NETMASK,
+    ///     gateway: Some(standard::GATEWAY),
+    /// };
+    /// let cfg = IfaceConfig::new(mac, 7)
+    ///     .with_static(static_ipv4, true)
+    ///     .with_dns_servers(&[standard::GATEWAY]);
+    /// let mut iface = Iface::new(Bsd::new(rig.bsd.os()), cfg);
+    /// iface.up()?;
+    ///
+    /// // A CNAME chain (www → http), TCP only, with the canonical name.
+    /// let hints = Hints {
+    ///     flags: flags::AI_CANONNAME,
+    ///     socktype: SockType::Stream,
+    ///     ..Hints::default()
+    /// };
+    /// let list = iface
+    ///     .getaddrinfo(Some("www.sim.lan"), Some("80"), &hints)
+    ///     .map_err(|e| format!("getaddrinfo: EAI {}", e.code()))?;
+    /// assert_eq!(list.entries.len(), 1);
+    /// assert_eq!(*list.entries[0].addr.ip(), standard::HTTP);
+    /// assert_eq!(list.canonical.map(|n| n.to_string()).as_deref(), Some("http.sim.lan"));
+    ///
+    /// // A name the zone does not have: EAI_NONAME.
+    /// let err = iface.getaddrinfo(Some("nobody.sim.lan"), None, &Hints::default());
+    /// assert_eq!(err.err(), Some(GaiError::NoName));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn getaddrinfo(
         &mut self,
         node: Option<&str>,

@@ -9,6 +9,11 @@
 //!
 //! - [`dhcp`]: RFC 2131/2132 client.
 //! - [`dns`]: RFC 1035 stub resolver with a getaddrinfo-shaped front end.
+//!
+//! Examples that run against the simulator's LAN (`w5500-sim`): a lease from its DHCP server
+//! ([`dhcp::Client`]), a name from its DNS server ([`dns::Resolver`]), and getaddrinfo's
+//! argument rules ([`dns::Resolver::getaddrinfo`]). The interface that carries both over the
+//! chip's sockets, with its own examples, is `w5500-iface`.
 #![cfg_attr(not(test), no_std)]
 #![cfg_attr(
     not(test),

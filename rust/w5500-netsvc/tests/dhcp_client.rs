@@ -1,10 +1,10 @@
 //! DHCP client state machine against hand-built server messages (RFC 2131, RFC 2132).
 
-mod dhcp_support;
+mod support;
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
-use dhcp_support::*;
+use support::dhcp::*;
 use w5500_netsvc::dhcp::wire::MessageType;
 use w5500_netsvc::dhcp::{
     hostname_from_template, lease_times, Client, Config, Lease, State, INFINITE, MAX_REQUEST_LEN,

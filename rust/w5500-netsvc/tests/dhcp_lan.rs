@@ -1,11 +1,11 @@
 //! The DHCP client on the simulator's LAN, against its `DhcpServer` fixtures (RFC 2131).
 //! Simulated time: a whole lease lifecycle runs in milliseconds of test time.
 
-mod dhcp_support;
+mod support;
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
-use dhcp_support::*;
+use support::dhcp::*;
 use w5500_netsvc::dhcp::{Config, State};
 use w5500_sim::lan::dhcp::{msg, DhcpConfig, DhcpFault, LogDir, RequestKind};
 use w5500_sim::lan::{standard as s, Lan};

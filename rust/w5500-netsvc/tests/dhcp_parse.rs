@@ -1,11 +1,11 @@
 //! DHCP codec: reply parsing edge cases (RFC 2131 §2/§4.1, RFC 2132 §2–§9) and request
 //! building, cross-checked with the simulator's independent codec.
 
-mod dhcp_support;
+mod support;
 
 use std::net::Ipv4Addr;
 
-use dhcp_support::*;
+use support::dhcp::*;
 use w5500_netsvc::dhcp::wire::{self, parse, MessageType, ParseError, Request, MAX_REQUEST_LEN};
 use w5500_sim::lan::dhcp::{msg, opt, DhcpMessage};
 

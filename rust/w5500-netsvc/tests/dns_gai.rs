@@ -1,10 +1,10 @@
 //! getaddrinfo (POSIX.1-2017, glibc conventions): every hint combination and EAI_* code.
 
-mod dns_support;
+mod support;
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
-use dns_support::*;
+use support::dns::*;
 use w5500_netsvc::dns::gai::{flags::*, SERVICES};
 use w5500_netsvc::dns::{
     AddrInfoList, DnsError, Family, GaiError, GaiLookup, GaiRequest, Hints, NameError, Protocol,

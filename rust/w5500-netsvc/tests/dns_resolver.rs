@@ -1,12 +1,12 @@
 //! The resolver state machine against hand-built replies: validation, RCODEs, failover,
 //! retries and timing, TCP fallback, CNAME re-queries, the cache.
 
-mod dns_support;
+mod support;
 
 use std::collections::HashSet;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
-use dns_support::*;
+use support::dns::*;
 use w5500_netsvc::dns::{
     Config, DnsError, Lookup, NameError, Resolver, Source, Transmit, MAX_SERVERS,
 };

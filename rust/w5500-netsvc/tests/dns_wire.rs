@@ -1,11 +1,11 @@
 //! The DNS message parser against hand-built packets: names, compression limits, the answer
 //! section, and strict numeric addresses.
 
-mod dns_support;
+mod support;
 
 use std::net::Ipv4Addr;
 
-use dns_support::*;
+use support::dns::*;
 use w5500_netsvc::dns::name::{looks_numeric, parse_dotted_quad, Name, NameError};
 use w5500_netsvc::dns::wire::{
     self, check_reply, extract, read_name, ExtractError, ParseError, Reject, MAX_CNAME_HOPS,

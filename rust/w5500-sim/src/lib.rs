@@ -5,6 +5,45 @@
 //! chip-select pin) exactly as it would talk to the chip, with 16-bit addresses, control bytes,
 //! variable- and fixed-length data modes, and burst auto-increment.
 //!
+//! # Example
+//! A driver's first SPI frames (DS §2.2: two address bytes, a control byte, data) on a
+//! simulated chip on the in-memory LAN: VERSIONR, then SIPR written and read back as bursts.
+//! ```
+//! use std::cell::RefCell;
+//! use std::time::Duration;
+//!
+//! use embedded_hal::spi::{Operation, SpiDevice};
+//! use w5500_sim::regs::{common, ctrl};
+//! use w5500_sim::{Lan, Sim, SimSpiDevice};
+//!
+//! let sim = RefCell::new(Sim::new(Lan::standard()));
+//! // The PLL locks 1 ms after reset; until then every read returns 0.
+//! sim.borrow_mut().advance(Duration::from_millis(1));
+//! let mut spi = SimSpiDevice::new(&sim);
+//!
+//! // Block 0 (common registers), read, variable-length data mode: control byte 0x00.
+//! let [hi, lo] = common::VERSIONR.to_be_bytes();
+//! let mut version = [0u8; 1];
+//! spi.transaction(&mut [
+//!     Operation::Write(&[hi, lo, ctrl::OM_VDM]),
+//!     Operation::Read(&mut version),
+//! ])?;
+//! assert_eq!(version, [0x04]);
+//!
+//! // SIPR, four bytes from one address (auto-increment), written then read back.
+//! let [hi, lo] = common::SIPR.to_be_bytes();
+//! spi.write(&[hi, lo, ctrl::RWB_WRITE | ctrl::OM_VDM, 10, 77, 0, 50])?;
+//! let mut sipr = [0u8; 4];
+//! spi.transaction(&mut [
+//!     Operation::Write(&[hi, lo, ctrl::OM_VDM]),
+//!     Operation::Read(&mut sipr),
+//! ])?;
+//! assert_eq!(sipr, [10, 77, 0, 50]);
+//! // Nothing the datasheet forbids was done.
+//! assert!(sim.borrow().violations().is_empty());
+//! # Ok::<(), w5500_sim::SimError>(())
+//! ```
+//!
 //! # Layers
 //! - [`time`]: simulated time; the test owns the clock.
 //! - [`net`]: the frames that cross the cable and the [`net::Network`] trait behind the PHY.

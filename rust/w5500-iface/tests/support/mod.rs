@@ -1,6 +1,10 @@
 //! Shared rig: the simulated chip on the standard LAN, an [`Iface`] over it, and loops that
 //! run the interface on the simulated clock.
+//!
+//! [`realpeer`]: the set-up of the tests against real peers in network namespaces.
 #![allow(dead_code)]
+
+pub mod realpeer;
 
 use std::net::Ipv4Addr;
 
@@ -10,12 +14,15 @@ use w5500_driver::stack::StackConfig;
 use w5500_iface::{Iface, IfaceConfig, IfaceEvent};
 use w5500_sim::lan::dhcp::{DhcpServer, LogDir};
 use w5500_sim::lan::{standard, HostId, Lan};
+use w5500_sim::net::Network;
 use w5500_sim::sim::Sim;
 use w5500_testkit::{Rig, RigConfig, SimOs};
 
 pub const MAC: [u8; 6] = [0x02, 0x08, 0xdc, 0x12, 0x34, 0x56];
 
-pub type TestIface<'a> = Iface<&'a SimOs<Lan>>;
+/// The interface on the simulated chip of a [`Rig`] (on the in-memory LAN unless said
+/// otherwise).
+pub type TestIface<'a, N = Lan> = Iface<&'a SimOs<N>>;
 
 /// The chip on `lan` with no address (DHCP will give one).
 pub fn rig_on(lan: Lan, reserved: u8) -> Rig<Lan> {
@@ -35,7 +42,7 @@ pub fn rig(reserved: u8) -> Rig<Lan> {
     rig_on(Lan::standard(), reserved)
 }
 
-pub fn iface<'a>(rig: &'a Rig<Lan>, cfg: IfaceConfig) -> TestIface<'a> {
+pub fn iface<'a, N: Network + Send>(rig: &'a Rig<N>, cfg: IfaceConfig) -> TestIface<'a, N> {
     Iface::new(Bsd::new(rig.bsd.os()), cfg)
 }
 
@@ -43,7 +50,7 @@ pub fn cfg() -> IfaceConfig {
     IfaceConfig::new(MAC, 0x1234_5678).with_hostname_template("w5500-{}")
 }
 
-pub fn os<'a>(i: &TestIface<'a>) -> &'a SimOs<Lan> {
+pub fn os<'a, N: Network + Send>(i: &TestIface<'a, N>) -> &'a SimOs<N> {
     i.bsd().os()
 }
 
@@ -125,7 +132,7 @@ pub fn dhcp_received(
 }
 
 /// SIPR, SUBR, GAR as the chip holds them.
-pub fn chip_ipv4(rig: &Rig<Lan>) -> (Ipv4Addr, Ipv4Addr, Ipv4Addr) {
+pub fn chip_ipv4<N: Network + Send>(rig: &Rig<N>) -> (Ipv4Addr, Ipv4Addr, Ipv4Addr) {
     rig.bsd.os().with_stack(|s| s.chip().ipv4().unwrap())
 }
 

@@ -404,6 +404,47 @@ impl<const C: usize, const T: usize> Resolver<C, T> {
     /// getaddrinfo: check the arguments, answer at once when possible, else start the lookup
     /// ([`GaiLookup::Pending`]; finish with [`GaiRequest::finish`] on
     /// [`Resolver::poll_result`]'s value).
+    ///
+    /// # Example
+    /// A numeric host needs no lookup; a name does (driven as in the [`Resolver`] example).
+    /// ```
+    /// use std::net::{Ipv4Addr, SocketAddrV4};
+    ///
+    /// use w5500_netsvc::dns::gai::flags;
+    /// use w5500_netsvc::dns::{Config, GaiError, GaiLookup, Hints, Protocol, Resolver, SockType};
+    ///
+    /// let mut resolver: Resolver = Resolver::new(Config::new(7));
+    /// resolver.set_servers(&[Ipv4Addr::new(10, 77, 0, 1)]);
+    /// let tcp = Hints { socktype: SockType::Stream, ..Hints::default() };
+    ///
+    /// // "10.77.0.10", "http": one TCP entry, no traffic.
+    /// match resolver.getaddrinfo(Some("10.77.0.10"), Some("http"), &tcp, 0) {
+    ///     Ok(GaiLookup::Ready(list)) => {
+    ///         assert_eq!(list.entries.len(), 1);
+    ///         let http = SocketAddrV4::new(Ipv4Addr::new(10, 77, 0, 10), 80);
+    ///         assert_eq!(list.entries[0].addr, http);
+    ///         assert_eq!(list.entries[0].protocol, Protocol::Tcp);
+    ///     }
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// // AI_NUMERICHOST with a name: EAI_NONAME, also without traffic.
+    /// let numeric = Hints { flags: flags::AI_NUMERICHOST, ..Hints::default() };
+    /// assert_eq!(
+    ///     resolver.getaddrinfo(Some("http.sim.lan"), None, &numeric, 0).err(),
+    ///     Some(GaiError::NoName)
+    /// );
+    /// // A name: the lookup runs; its answer becomes the list.
+    /// let GaiLookup::Pending(request) =
+    ///     resolver.getaddrinfo(Some("http.sim.lan"), Some("80"), &tcp, 0)?
+    /// else {
+    ///     panic!("a name needs a lookup");
+    /// };
+    /// assert!(resolver.poll_transmit(0).is_some()); // the query, for the OS layer to send
+    /// resolver.cancel();
+    /// // Without an answer (here: cancelled), the request ends in an EAI_* error.
+    /// assert!(request.finish(None).is_err());
+    /// # Ok::<(), GaiError>(())
+    /// ```
     pub fn getaddrinfo(
         &mut self,
         node: Option<&str>,

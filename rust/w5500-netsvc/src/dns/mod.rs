@@ -300,6 +300,58 @@ impl Query {
 /// reassembly buffer for [`Resolver::handle_tcp`] (0 when the OS layer reassembles the
 /// reply itself, e.g. in the chip's socket buffer, and hands it to
 /// [`Resolver::handle_tcp_reply`] whole).
+///
+/// # Example
+/// A name looked up at the DNS server of the simulator's standard LAN (`w5500-sim`): a host
+/// of the LAN stands in for the chip's UDP socket on the query's random port.
+/// ```
+/// use std::net::Ipv4Addr;
+///
+/// use w5500_netsvc::dns::{Config, Lookup, Resolver, Source, Transmit};
+/// use w5500_sim::lan::{standard, Lan};
+/// use w5500_sim::net::Network;
+/// use w5500_sim::time::Instant;
+///
+/// let mut lan = Lan::standard();
+/// let host = lan.add_simple_host("dut", Ipv4Addr::new(10, 77, 0, 60));
+///
+/// let mut resolver: Resolver = Resolver::new(Config::new(0x5eed));
+/// resolver.set_servers(&[standard::GATEWAY]); // e.g. from the DHCP lease
+/// let now = lan.now().as_millis();
+/// assert_eq!(resolver.start("www.sim.lan", now), Ok(Lookup::Pending));
+/// let mut port = 0;
+/// let answer = loop {
+///     let now = lan.now().as_millis();
+///     // One UDP try: a fresh socket bound to `src_port`, the query to the server.
+///     while let Some(t) = resolver.poll_transmit(now) {
+///         if let Transmit::Udp { server, src_port, payload } = t {
+///             port = src_port;
+///             lan.bind_udp_recorder(host, port);
+///             lan.udp_send(host, port, server, &payload);
+///         }
+///     }
+///     if let Some(result) = resolver.poll_result() {
+///         break result;
+///     }
+///     // 10 ms of the LAN, then what came in on the try's port.
+///     lan.poll(Instant::from_millis(now + 10));
+///     for d in lan.udp_recorded(host, port) {
+///         resolver.handle_udp(lan.now().as_millis(), d.src, port, &d.payload);
+///     }
+///     resolver.poll(lan.now().as_millis());
+/// };
+/// let answer = answer.expect("an answer");
+/// // www.sim.lan is a CNAME of http.sim.lan (RFC 1034 §3.6.2).
+/// assert_eq!(answer.addrs[0], standard::HTTP);
+/// assert_eq!(answer.canonical.to_string(), "http.sim.lan");
+/// assert_eq!(answer.source, Source::Network);
+/// // Asked again: from the cache, no traffic.
+/// let now = lan.now().as_millis();
+/// assert!(matches!(
+///     resolver.start("www.sim.lan", now),
+///     Ok(Lookup::Ready(a)) if a.source == Source::Cache
+/// ));
+/// ```
 #[derive(Clone, Debug)]
 pub struct Resolver<const C: usize = 8, const T: usize = TCP_BUF> {
     cfg: Config,
