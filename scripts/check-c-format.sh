@@ -4,8 +4,8 @@
 # tests/ and samples/, less the cbindgen header (generated). Prints, per file, how many places
 # clang-format would change, and with -v its diff.
 #   scripts/check-c-format.sh [--report-only] [-v] [FILE...]
-#     --report-only   print the findings and exit 0 (scripts/test-all runs it so until the C
-#                     style pass has landed; then without, so that a finding fails)
+#     --report-only   print the findings and exit 0 (scripts/test-all runs it without: a finding
+#                     fails)
 #     -v              also print what clang-format would write, as a diff
 # The pinned clang-format (scripts/lib/setup.sh: Debian's clang-format-19) is installed when
 # missing; CLANG_FORMAT=<command> uses another one.
@@ -64,7 +64,7 @@ fi
 echo "check-c-format: $files of $# files differ from .clang-format in $places places" \
 	"(scripts/check-c-format.sh -v shows how; $clang_format -i FILE rewrites)"
 if [ "$report_only" = 1 ]; then
-	echo "check-c-format: report only, not failing (the C style pass will make it enforcing)"
+	echo "check-c-format: report only, not failing"
 	exit 0
 fi
 exit 1

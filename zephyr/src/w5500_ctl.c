@@ -49,7 +49,8 @@ void w5500_offload_ctl_iface_init(struct w5500_offload_data *d)
 	}
 #if defined(CONFIG_W5500_OFFLOAD_DHCP_HOSTNAME_ZEPHYR)
 	/* Zephyr's hostname (net_hostname_init ran in net_init before the interfaces); the
-	 * native Ethernet L2 appends the link address under NET_HOSTNAME_UNIQUE, and so do we. */
+	 * native Ethernet L2 appends the link address under NET_HOSTNAME_UNIQUE, and so do we.
+	 */
 	(void)net_hostname_set_postfix(d->mac, sizeof(d->mac));
 	(void)w5500_rs_set_hostname(net_hostname_get());
 #endif
@@ -124,8 +125,7 @@ int w5500_offload_get_lease(const struct device *dev, struct w5500_offload_lease
 	return 0;
 }
 
-int w5500_offload_set_dns_servers(const struct device *dev, const w5_in_addr_t *servers,
-				  size_t n)
+int w5500_offload_set_dns_servers(const struct device *dev, const w5_in_addr_t *servers, size_t n)
 {
 	uint8_t list[W5500_RS_DNS_MAX][4] = { 0 };
 
@@ -215,6 +215,7 @@ int w5500_offload_free_sockets(const struct device *dev)
 
 bool w5500_offload_is_connected(const struct device *dev)
 {
+	static const uint8_t unspecified[4];
 	struct w5500_offload_data *d = instance(dev);
 	W5500RsLease l;
 
@@ -222,5 +223,5 @@ bool w5500_offload_is_connected(const struct device *dev)
 	    !net_if_is_carrier_ok(d->iface) || w5500_rs_lease(&l) < 0) {
 		return false;
 	}
-	return memcmp(l.ipv4.addr, ((uint8_t[4]){ 0 }), 4) != 0;
+	return memcmp(l.ipv4.addr, unspecified, sizeof(unspecified)) != 0;
 }

@@ -150,14 +150,16 @@ static const struct spi_emul_api w5500_emul_api = {
 };
 
 /* The simulator is built on its work queue too (its LAN takes kilobytes of stack), not on
- * the main thread that runs device init. */
+ * the main thread that runs device init.
+ */
 static void emul_init_fn(struct k_work *work)
 {
 	struct emul_request *req = CONTAINER_OF(work, struct emul_request, work);
 
 	k_mutex_lock(&emul_lock, K_FOREVER);
 	(void)w5500_rs_emul_init(now_us());
-	if (CONFIG_W5500_OFFLOAD_EMUL_DHCP_LEASE_S != 3600 || CONFIG_W5500_OFFLOAD_EMUL_DHCP_T1_S != 0) {
+	if (CONFIG_W5500_OFFLOAD_EMUL_DHCP_LEASE_S != 3600 ||
+	    CONFIG_W5500_OFFLOAD_EMUL_DHCP_T1_S != 0) {
 		(void)w5500_rs_emul_dhcp_lease(CONFIG_W5500_OFFLOAD_EMUL_DHCP_LEASE_S,
 					       CONFIG_W5500_OFFLOAD_EMUL_DHCP_T1_S, 0);
 	}
@@ -299,7 +301,7 @@ int w5500_emul_peer_close(int h)
 	return r < 0 ? -EIO : 0;
 }
 
-#define W5500_EMUL_DEFINE(inst)                                                              \
+#define W5500_EMUL_DEFINE(inst)                                                                    \
 	EMUL_DT_INST_DEFINE(inst, w5500_emul_init, NULL, NULL, &w5500_emul_api, NULL);
 
 DT_INST_FOREACH_STATUS_OKAY(W5500_EMUL_DEFINE)

@@ -65,8 +65,8 @@ static uint64_t now_us(void)
 static void report(int r)
 {
 	if (!failed) {
-		LOG_ERR("w5500-sim bridge: %s (%d); SPI frames fail with -EIO", w5500_bridge_error(bridge),
-			r);
+		LOG_ERR("w5500-sim bridge: %s (%d); SPI frames fail with -EIO",
+			w5500_bridge_error(bridge), r);
 		failed = true;
 		next_reconnect_ms = k_uptime_get() + RECONNECT_MS;
 	}
@@ -161,7 +161,8 @@ static int to_segments(const struct spi_buf_set *tx_bufs, const struct spi_buf_s
 }
 
 static int w5500_emul_bridge_io(const struct emul *target, const struct spi_config *config,
-				const struct spi_buf_set *tx_bufs, const struct spi_buf_set *rx_bufs)
+				const struct spi_buf_set *tx_bufs,
+				const struct spi_buf_set *rx_bufs)
 {
 	struct w5500_bridge_seg segs[W5500_BRIDGE_MAX_SEGS];
 	size_t n;
@@ -204,7 +205,8 @@ static int w5500_emul_bridge_init(const struct emul *target, const struct device
 	r = w5500_bridge_connect(bridge, bridge_path(), CONFIG_W5500_OFFLOAD_EMUL_BRIDGE_WAIT_MS,
 				 CONFIG_W5500_OFFLOAD_EMUL_BRIDGE_TIMEOUT_MS);
 	if (r != W5500_BRIDGE_OK) {
-		/* Like the other native drivers without their host resource: stop with the cause. */
+		/* Like the other native drivers without their host resource: stop with the cause.
+		 */
 		posix_print_error_and_exit("w5500-sim bridge: %s\n", w5500_bridge_error(bridge));
 	}
 	LOG_INF("w5500-sim bridge: unix:%s, %s clock, SPI %u Hz", bridge_path(),
@@ -251,7 +253,7 @@ static void w5500_emul_bridge_cleanup(void)
 NATIVE_TASK(w5500_emul_bridge_options, PRE_BOOT_1, 50);
 NATIVE_TASK(w5500_emul_bridge_cleanup, ON_EXIT, 50);
 
-#define W5500_EMUL_BRIDGE_DEFINE(inst)                                                       \
+#define W5500_EMUL_BRIDGE_DEFINE(inst)                                                             \
 	EMUL_DT_INST_DEFINE(inst, w5500_emul_bridge_init, NULL, NULL, &w5500_emul_bridge_api, NULL);
 
 DT_INST_FOREACH_STATUS_OKAY(W5500_EMUL_BRIDGE_DEFINE)

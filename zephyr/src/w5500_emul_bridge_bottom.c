@@ -41,11 +41,11 @@ enum {
 	OP_ADVANCE = 0x41,
 };
 
-#define HDR_LEN 5U
+#define HDR_LEN         5U
 #define HELLO_REPLY_LEN 11U
-#define RETRY_MS 50U
-#define MSG_KEEP 160U /* bytes of a bridge error message kept */
-#define MAX_TIMEOUT_MS 600000U /* longer timeouts are clamped (poll takes an int) */
+#define RETRY_MS        50U
+#define MSG_KEEP        160U    /* bytes of a bridge error message kept */
+#define MAX_TIMEOUT_MS  600000U /* longer timeouts are clamped (poll takes an int) */
 
 struct w5500_bridge {
 	int fd; /* -1 while down */
@@ -63,28 +63,36 @@ struct w5500_bridge {
 /* One expected reply of an exchange. */
 struct expect {
 	uint8_t op;
-	uint8_t *dst;   /* where an OK payload goes (NULL when none is expected) */
-	size_t len;     /* exact length of an OK payload */
+	uint8_t *dst; /* where an OK payload goes (NULL when none is expected) */
+	size_t len;   /* exact length of an OK payload */
 };
 
 static const char *op_name(uint8_t op)
 {
 	switch (op) {
-	case OP_HELLO: return "HELLO";
-	case OP_BYE: return "BYE";
-	case OP_SELECT: return "SELECT";
-	case OP_TRANSFER: return "TRANSFER";
-	case OP_DESELECT: return "DESELECT";
-	case OP_GET_TIME: return "GET_TIME";
-	case OP_ADVANCE: return "ADVANCE";
-	default: return "?";
+	case OP_HELLO:
+		return "HELLO";
+	case OP_BYE:
+		return "BYE";
+	case OP_SELECT:
+		return "SELECT";
+	case OP_TRANSFER:
+		return "TRANSFER";
+	case OP_DESELECT:
+		return "DESELECT";
+	case OP_GET_TIME:
+		return "GET_TIME";
+	case OP_ADVANCE:
+		return "ADVANCE";
+	default:
+		return "?";
 	}
 }
 
 static const char *status_name(uint8_t st)
 {
-	static const char *const names[] = { "OK", "BAD_REQUEST", "BAD_STATE", "UNSUPPORTED",
-					     "TOO_LARGE", "VERSION" };
+	static const char *const names[] = { "OK",          "BAD_REQUEST", "BAD_STATE",
+					     "UNSUPPORTED", "TOO_LARGE",   "VERSION" };
 
 	return st < sizeof(names) / sizeof(names[0]) ? names[st] : "unknown status";
 }
@@ -266,14 +274,16 @@ static int exchange(struct w5500_bridge *b, size_t out_len, const struct expect 
 			if (got == 0 || (got < 0 && errno == ECONNRESET)) {
 				return fail(b, W5500_BRIDGE_E_CLOSED,
 					    "the bridge closed the connection (waiting for the "
-					    "reply to %s)", op_name(ex[ri].op));
+					    "reply to %s)",
+					    op_name(ex[ri].op));
 			}
 			if (got < 0) {
 				if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
 					continue;
 				}
-				return fail(b, W5500_BRIDGE_E_CLOSED, "receiving the reply to %s: %s",
-					    op_name(ex[ri].op), strerror(errno));
+				return fail(b, W5500_BRIDGE_E_CLOSED,
+					    "receiving the reply to %s: %s", op_name(ex[ri].op),
+					    strerror(errno));
 			}
 			if (hdr_got < HDR_LEN) {
 				hdr_got += (size_t)got;
@@ -287,8 +297,8 @@ static int exchange(struct w5500_bridge *b, size_t out_len, const struct expect 
 				if (pay_len > W5500_BRIDGE_MAX_FRAME) {
 					return fail(b, W5500_BRIDGE_E_PROTOCOL,
 						    "reply to %s announces %u bytes (above the "
-						    "protocol's 1 MiB)", op_name(ex[ri].op),
-						    (unsigned int)pay_len);
+						    "protocol's 1 MiB)",
+						    op_name(ex[ri].op), (unsigned int)pay_len);
 				}
 				if (st == 0 && pay_len != ex[ri].len) {
 					return fail(b, W5500_BRIDGE_E_PROTOCOL,
@@ -313,8 +323,9 @@ static int exchange(struct w5500_bridge *b, size_t out_len, const struct expect 
 			}
 			if (st != 0) {
 				msg[msg_len] = '\0';
-				return fail(b, W5500_BRIDGE_E_REFUSED, "%s refused: status %u (%s): %s",
-					    op_name(ex[ri].op), (unsigned int)st, status_name(st),
+				return fail(b, W5500_BRIDGE_E_REFUSED,
+					    "%s refused: status %u (%s): %s", op_name(ex[ri].op),
+					    (unsigned int)st, status_name(st),
 					    msg_len > 0 ? msg : "(no message)");
 			}
 			ri++;
@@ -365,7 +376,8 @@ static int hello(struct w5500_bridge *b)
 	}
 	if (memcmp(reply, "W5SB", 4) != 0) {
 		return fail(b, W5500_BRIDGE_E_PROTOCOL,
-			    "unix:%s is not a w5500-sim bridge (HELLO reply without W5SB)", b->path);
+			    "unix:%s is not a w5500-sim bridge (HELLO reply without W5SB)",
+			    b->path);
 	}
 	if (reply[4] != 0 || reply[5] != 1 || reply[6] > 1) {
 		return fail(b, W5500_BRIDGE_E_PROTOCOL,
@@ -433,8 +445,10 @@ int w5500_bridge_connect(struct w5500_bridge *b, const char *path, uint32_t wait
 			sleep_ms(left < RETRY_MS ? (uint32_t)left : RETRY_MS);
 			continue;
 		}
-		set_err(b, "cannot connect to the bridge at unix:%s: %s (start w5500-sim --listen "
-			   "unix:%s first)", path, strerror(e), path);
+		set_err(b,
+			"cannot connect to the bridge at unix:%s: %s (start w5500-sim --listen "
+			"unix:%s first)",
+			path, strerror(e), path);
 		return W5500_BRIDGE_E_CONNECT;
 	}
 	b->fd = fd;

@@ -64,7 +64,8 @@ enum w5500_bridge_clock {
 #define W5500_BRIDGE_MAX_FRAME (1U << 20)
 
 /** One piece of a chip-select frame: len bytes clocked out from tx (NULL: zeros) while len
- *  bytes are clocked in to rx (NULL: discarded). */
+ *  bytes are clocked in to rx (NULL: discarded).
+ */
 struct w5500_bridge_seg {
 	const uint8_t *tx;
 	uint8_t *rx;

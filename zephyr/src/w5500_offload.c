@@ -60,7 +60,7 @@ struct w5500_call {
 #if defined(CONFIG_W5500_OFFLOAD_DNS)
 	const char *node;
 	const char *service;
-	const W5500RsAiHints *hints;
+	const struct W5500RsAiHints *hints;
 	W5500RsAddrinfo *out;
 	size_t max;
 	size_t n;
@@ -85,12 +85,13 @@ static inline void addr_from(w5_in_addr_t *a, const uint8_t b[4])
 	memcpy(a, b, 4);
 }
 
-#define IP4_FMT "%u.%u.%u.%u"
+#define IP4_FMT     "%u.%u.%u.%u"
 #define IP4_ARGS(b) (b)[0], (b)[1], (b)[2], (b)[3]
 
 /* The address on the net_if: bookkeeping only (the chip's SIPR/SUBR/GAR are programmed by
  * Rust). NET_EVENT_IPV4_ADDR_ADD/DEL come from net_if_ipv4_addr_add/rm where Zephyr has
- * them for an offloaded interface, else (3.4 offload-only) from the driver itself. */
+ * them for an offloaded interface, else (3.4 offload-only) from the driver itself.
+ */
 static void address_added(struct w5500_offload_data *d, const W5500RsEvent *ev)
 {
 	if (d->have_addr) {
@@ -145,7 +146,8 @@ static void dns_servers(const W5500RsEvent *ev)
 	LOG_INF("DNS servers: %u (first " IP4_FMT ")", ev->n_dns, IP4_ARGS(ev->dns[0]));
 #if defined(CONFIG_DNS_RESOLVER)
 	/* Zephyr's own resolver, if the application uses it directly (getaddrinfo() goes to
-	 * the driver's DNS offload, which already has them). */
+	 * the driver's DNS offload, which already has them).
+	 */
 	static char text[W5500_RS_DNS_MAX][16];
 	const char *list[W5500_RS_DNS_MAX + 1] = { 0 };
 
@@ -185,9 +187,10 @@ void w5500_offload_handle_events(struct w5500_offload_data *d)
 		case W5500_RS_EVENT_KIND_DHCP_RENEWED:
 		case W5500_RS_EVENT_KIND_DHCP_REBOUND:
 			/* As Zephyr's own client: raised on every (re)entry to BOUND. No struct
-			 * net_if_dhcpv4 without the native client: no info payload. */
+			 * net_if_dhcpv4 without the native client: no info payload.
+			 */
 			LOG_INF("DHCP %s, lease %u s",
-				ev.kind == W5500_RS_EVENT_KIND_DHCP_BOUND	? "bound"
+				ev.kind == W5500_RS_EVENT_KIND_DHCP_BOUND     ? "bound"
 				: ev.kind == W5500_RS_EVENT_KIND_DHCP_RENEWED ? "renewed"
 									      : "rebound",
 				ev.lease_s);
@@ -214,8 +217,7 @@ void w5500_offload_handle_events(struct w5500_offload_data *d)
 /* --- worker ---------------------------------------------------------------------------- */
 
 #if HAS_INT_GPIO
-static void w5500_int_handler(const struct device *port, struct gpio_callback *cb,
-			      uint32_t pins)
+static void w5500_int_handler(const struct device *port, struct gpio_callback *cb, uint32_t pins)
 {
 	struct w5500_offload_data *d = CONTAINER_OF(cb, struct w5500_offload_data, int_cb);
 
@@ -242,7 +244,8 @@ static void w5500_worker(void *p1, void *p2, void *p3)
 
 	ARG_UNUSED(p3);
 	/* First the Rust initialisation, for w5500_offload_init (which waits for it; its call
-	 * is gone once it has the result). */
+	 * is gone once it has the result).
+	 */
 	{
 		struct w5500_call *init = p2;
 		int r = w5500_rs_init(init->rc);
@@ -298,29 +301,44 @@ static void w5500_worker(void *p1, void *p2, void *p3)
 static int eai(int name)
 {
 	switch (name) {
-	case W5500_RS_EAI_NO_NAME: return DNS_EAI_NONAME;
-	case W5500_RS_EAI_AGAIN: return DNS_EAI_AGAIN;
-	case W5500_RS_EAI_FAIL: return DNS_EAI_FAIL;
-	case W5500_RS_EAI_SERVICE: return DNS_EAI_SERVICE;
-	case W5500_RS_EAI_SOCKTYPE: return DNS_EAI_SOCKTYPE;
-	case W5500_RS_EAI_BAD_FLAGS: return DNS_EAI_BADFLAGS;
-	case W5500_RS_EAI_MEMORY: return DNS_EAI_MEMORY;
-	case W5500_RS_EAI_FAMILY: return DNS_EAI_FAMILY;
-	case W5500_RS_EAI_SYSTEM: errno = EIO; return DNS_EAI_SYSTEM;
-	default: return DNS_EAI_FAIL;
+	case W5500_RS_EAI_NO_NAME:
+		return DNS_EAI_NONAME;
+	case W5500_RS_EAI_AGAIN:
+		return DNS_EAI_AGAIN;
+	case W5500_RS_EAI_FAIL:
+		return DNS_EAI_FAIL;
+	case W5500_RS_EAI_SERVICE:
+		return DNS_EAI_SERVICE;
+	case W5500_RS_EAI_SOCKTYPE:
+		return DNS_EAI_SOCKTYPE;
+	case W5500_RS_EAI_BAD_FLAGS:
+		return DNS_EAI_BADFLAGS;
+	case W5500_RS_EAI_MEMORY:
+		return DNS_EAI_MEMORY;
+	case W5500_RS_EAI_FAMILY:
+		return DNS_EAI_FAMILY;
+	case W5500_RS_EAI_SYSTEM:
+		errno = EIO;
+		return DNS_EAI_SYSTEM;
+	default:
+		return DNS_EAI_FAIL;
 	}
 }
 
 /* getaddrinfo on the worker thread (see struct w5500_call); from the worker itself, or
- * before it runs, directly. Callers are served one at a time, in turn. */
-static int w5500_offload_lookup(const char *node, const char *service,
-				const W5500RsAiHints *hints, W5500RsAddrinfo *out, size_t max,
-				size_t *n)
+ * before it runs, directly. Callers are served one at a time, in turn.
+ */
+static int w5500_offload_lookup(const char *node, const char *service, const W5500RsAiHints *hints,
+				W5500RsAddrinfo *out, size_t max, size_t *n)
 {
 	static K_MUTEX_DEFINE(lookup_lock);
 	struct w5500_offload_data *d = w5500_offload_instance;
 	struct w5500_call c = {
-		.node = node, .service = service, .hints = hints, .out = out, .max = max,
+		.node = node,
+		.service = service,
+		.hints = hints,
+		.out = out,
+		.max = max,
 	};
 
 	if (d == NULL || k_current_get() == &w5500_worker_thread) {
@@ -339,15 +357,17 @@ static int w5500_offload_lookup(const char *node, const char *service,
 /* The values Rust reads as they are (rust/w5500-zephyr/src/abi.rs). */
 BUILD_ASSERT(W5_SOCK_STREAM == 1 && W5_SOCK_DGRAM == 2, "socket types");
 BUILD_ASSERT(W5_IPPROTO_TCP == 6 && W5_IPPROTO_UDP == 17, "protocols");
-BUILD_ASSERT(W5_AI_PASSIVE == W5500_RS_AI_PASSIVE && W5_AI_CANONNAME == W5500_RS_AI_CANONNAME &&
-		     W5_AI_NUMERICHOST == W5500_RS_AI_NUMERICHOST &&
-		     W5_AI_NUMERICSERV == W5500_RS_AI_NUMERICSERV,
+BUILD_ASSERT((W5_AI_PASSIVE == W5500_RS_AI_PASSIVE) && (W5_AI_CANONNAME == W5500_RS_AI_CANONNAME) &&
+		     (W5_AI_NUMERICHOST == W5500_RS_AI_NUMERICHOST) &&
+		     (W5_AI_NUMERICSERV == W5500_RS_AI_NUMERICSERV),
 	     "getaddrinfo flags");
 
 /* Result nodes come from a heap of our own, so the DNS offload works without
- * CONFIG_HEAP_MEM_POOL_SIZE. */
+ * CONFIG_HEAP_MEM_POOL_SIZE.
+ */
 K_HEAP_DEFINE(w5500_ai_heap, CONFIG_W5500_OFFLOAD_DNS_RESULTS *
-			     (sizeof(struct zsock_addrinfo) + 2 * sizeof(void *)) + 64);
+					     (sizeof(struct zsock_addrinfo) + 2 * sizeof(void *)) +
+				     64);
 
 static void w5500_freeaddrinfo(struct zsock_addrinfo *res)
 {
@@ -363,7 +383,8 @@ static void w5500_freeaddrinfo(struct zsock_addrinfo *res)
  * releases), from Rust's plain results. Names are resolved by the driver's DNS client over
  * the chip: this blocks the caller (bounded by the resolver's timers, seconds at worst) while
  * the interface keeps running (see rust/w5500-zephyr/src/instance.rs). AI_CANONNAME is
- * accepted, but ai_canonname stays NULL. */
+ * accepted, but ai_canonname stays NULL.
+ */
 static int w5500_getaddrinfo(const char *node, const char *service,
 			     const struct zsock_addrinfo *hints, struct zsock_addrinfo **res)
 {
@@ -380,7 +401,8 @@ static int w5500_getaddrinfo(const char *node, const char *service,
 	if (hints != NULL) {
 		/* Passed through for Rust's one check of them (rust/w5500-netsvc/src/dns/gai.rs);
 		 * only the family's number differs between libcs. Flags outside POSIX's set are
-		 * dropped, as Zephyr's own getaddrinfo() ignores them. */
+		 * dropped, as Zephyr's own getaddrinfo() ignores them.
+		 */
 		h.family = hints->ai_family == W5_AF_UNSPEC  ? W5500_RS_FAMILY_UNSPEC
 			   : hints->ai_family == W5_AF_INET  ? W5500_RS_FAMILY_INET
 			   : hints->ai_family == W5_AF_INET6 ? W5500_RS_FAMILY_INET6
@@ -412,8 +434,8 @@ static int w5500_getaddrinfo(const char *node, const char *service,
 		ai->ai_family = W5_AF_INET;
 		ai->ai_socktype = out[i].socktype == W5500_RS_SOCK_TYPE_DATAGRAM ? W5_SOCK_DGRAM
 										 : W5_SOCK_STREAM;
-		ai->ai_protocol = ai->ai_socktype == W5_SOCK_DGRAM ? W5_IPPROTO_UDP
-								   : W5_IPPROTO_TCP;
+		ai->ai_protocol =
+			ai->ai_socktype == W5_SOCK_DGRAM ? W5_IPPROTO_UDP : W5_IPPROTO_TCP;
 		ai->ai_addrlen = sizeof(w5_sockaddr_in_t);
 		ai->ai_addr = (w5_sockaddr_t *)in;
 		*tail = ai;
@@ -437,7 +459,8 @@ void w5500_offload_dns_init(void)
 /* --- network interface --------------------------------------------------------------------- */
 
 /* net_if_up/net_if_down (admin state; net_if_up runs at boot unless NET_IF_NO_AUTO_START).
- * Called with the net_if lock held; takes the driver's interface lock (never the reverse). */
+ * Called with the net_if lock held; takes the driver's interface lock (never the reverse).
+ */
 static int w5500_iface_enable(const struct net_if *iface, bool state)
 {
 	int r;
@@ -458,7 +481,8 @@ static void w5500_iface_init(struct net_if *iface)
 	/* With NET_NATIVE_IPV4 off nobody else sets it, and the IPv4 setters would fail. */
 	net_if_flag_set(iface, NET_IF_IPV4);
 	/* Offloaded interfaces start with carrier on; the PHY decides (never "up" without a
-	 * cable). The worker turns it on at the first LinkUp event. */
+	 * cable). The worker turns it on at the first LinkUp event.
+	 */
 	net_if_carrier_off(iface);
 	w5500_offload_ctl_iface_init(d);
 #if defined(CONFIG_W5500_OFFLOAD_DNS)
@@ -603,24 +627,23 @@ static int w5500_offload_init(const struct device *dev)
 }
 
 /* Per-socket buffer sizes from devicetree, or 2 KB each (the chip's reset plan). */
-#define W5500_BUF_KB(inst, prop)                                                             \
-	COND_CODE_1(DT_INST_NODE_HAS_PROP(inst, prop), (DT_INST_PROP(inst, prop)),           \
-		    ({2, 2, 2, 2, 2, 2, 2, 2}))
+#define W5500_BUF_KB(inst, prop)                                                                   \
+	COND_CODE_1(DT_INST_NODE_HAS_PROP(inst, prop), (DT_INST_PROP(inst, prop)),                 \
+		    ({ 2, 2, 2, 2, 2, 2, 2, 2 }))
 
-#define W5500_OFFLOAD_DEFINE(inst)                                                           \
-	static struct w5500_offload_data w5500_offload_data_##inst;                          \
-	static const struct w5500_offload_config w5500_offload_config_##inst = {             \
-		.spi = W5_SPI_DT_SPEC_INST_GET(inst, SPI_WORD_SET(8) | SPI_TRANSFER_MSB),    \
-		.int_gpio = GPIO_DT_SPEC_INST_GET_OR(inst, int_gpios, {0}),                  \
-		.reset_gpio = GPIO_DT_SPEC_INST_GET_OR(inst, reset_gpios, {0}),              \
-		.mac = DT_INST_PROP_OR(inst, local_mac_address, {0}),                        \
-		.tx_buf_kb = W5500_BUF_KB(inst, tx_buffer_sizes_kb),                         \
-		.rx_buf_kb = W5500_BUF_KB(inst, rx_buffer_sizes_kb),                         \
-	};                                                                                   \
-	NET_DEVICE_DT_INST_OFFLOAD_DEFINE(inst, w5500_offload_init, NULL,                    \
-					  &w5500_offload_data_##inst,                        \
-					  &w5500_offload_config_##inst,                      \
-					  CONFIG_W5500_OFFLOAD_INIT_PRIORITY, &w5500_if_api, \
-					  NET_ETH_MTU);
+#define W5500_OFFLOAD_DEFINE(inst)                                                                 \
+	static struct w5500_offload_data w5500_offload_data_##inst;                                \
+	static const struct w5500_offload_config w5500_offload_config_##inst = {                   \
+		.spi = W5_SPI_DT_SPEC_INST_GET(inst, SPI_WORD_SET(8) | SPI_TRANSFER_MSB),          \
+		.int_gpio = GPIO_DT_SPEC_INST_GET_OR(inst, int_gpios, { 0 }),                      \
+		.reset_gpio = GPIO_DT_SPEC_INST_GET_OR(inst, reset_gpios, { 0 }),                  \
+		.mac = DT_INST_PROP_OR(inst, local_mac_address, { 0 }),                            \
+		.tx_buf_kb = W5500_BUF_KB(inst, tx_buffer_sizes_kb),                               \
+		.rx_buf_kb = W5500_BUF_KB(inst, rx_buffer_sizes_kb),                               \
+	};                                                                                         \
+	NET_DEVICE_DT_INST_OFFLOAD_DEFINE(                                                         \
+		inst, w5500_offload_init, NULL, &w5500_offload_data_##inst,                        \
+		&w5500_offload_config_##inst, CONFIG_W5500_OFFLOAD_INIT_PRIORITY, &w5500_if_api,   \
+		NET_ETH_MTU);
 
 DT_INST_FOREACH_STATUS_OKAY(W5500_OFFLOAD_DEFINE)

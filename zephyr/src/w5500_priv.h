@@ -21,7 +21,8 @@
 #define W5500_OFFLOAD_SOCKETS 8
 
 /** One offloaded socket as the fd table sees it. Storage is static, so a pending k_poll()
- *  never sees freed memory after close(). */
+ *  never sees freed memory after close().
+ */
 struct w5500_sock {
 	/** Rust socket id, or -1 when the slot is free. */
 	int32_t id;
@@ -55,7 +56,8 @@ struct w5500_offload_data {
 	/** Serialises every Rust stack call (the SPI bus of the chip). */
 	struct k_mutex stack_lock;
 	/** Guards the interface (DHCP/DNS state). Lock order: fd lock, interface lock, stack
-	 *  lock, wait lock (see rust/w5500-zephyr/src/instance.rs). */
+	 *  lock, wait lock (see rust/w5500-zephyr/src/instance.rs).
+	 */
 	struct k_mutex iface_lock;
 	/** Wake-up epoch, condvar and its mutex (Os::wait / Os::notify_all). */
 	struct k_mutex wait_lock;

@@ -62,7 +62,8 @@ static int cmd_sockets(const struct shell *sh, size_t argc, char **argv)
 		if (id < 0 || w5500_rs_socket_info(id, &info) < 0) {
 			continue;
 		}
-		shell_print(sh, "%-3d %04x  %-4s  %3u.%3u.%3u.%3u:%-5u  %3u.%3u.%3u.%3u:%-5u  %s%s%s%s",
+		shell_print(sh,
+			    "%-3d %04x  %-4s  %3u.%3u.%3u.%3u:%-5u  %3u.%3u.%3u.%3u:%-5u  %s%s%s%s",
 			    d->socks[i].fd, (unsigned int)id,
 			    info.socktype == W5500_RS_SOCK_TYPE_STREAM ? "tcp" : "udp",
 			    IP4(info.local.addr), info.local.port, IP4(info.peer.addr),
@@ -76,9 +77,9 @@ static int cmd_sockets(const struct shell *sh, size_t argc, char **argv)
 	return 0;
 }
 
-SHELL_STATIC_SUBCMD_SET_CREATE(w5500_cmds,
+SHELL_STATIC_SUBCMD_SET_CREATE(
+	w5500_cmds,
 	SHELL_CMD(status, NULL, "Link, IPv4 configuration and free hardware sockets", cmd_status),
-	SHELL_CMD(sockets, NULL, "Open offloaded sockets", cmd_sockets),
-	SHELL_SUBCMD_SET_END);
+	SHELL_CMD(sockets, NULL, "Open offloaded sockets", cmd_sockets), SHELL_SUBCMD_SET_END);
 
 SHELL_CMD_REGISTER(w5500, &w5500_cmds, "WIZnet W5500 offload driver", NULL);

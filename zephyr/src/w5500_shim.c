@@ -197,14 +197,14 @@ FUNC_NORETURN void w5500_shim_panic(void)
  * simulator instead and this heap would be dead RAM; with the bridge the simulator runs
  * in the w5500-sim process (the rule: rust/w5500-zephyr/src/build_cfg.rs).
  */
-#if defined(CONFIG_W5500_OFFLOAD_EMUL) && !defined(CONFIG_W5500_OFFLOAD_EMUL_BRIDGE) && \
+#if defined(CONFIG_W5500_OFFLOAD_EMUL) && !defined(CONFIG_W5500_OFFLOAD_EMUL_BRIDGE) &&            \
 	!(defined(CONFIG_RUST) && defined(CONFIG_RUST_ALLOC))
 K_HEAP_DEFINE(w5500_emul_heap, CONFIG_W5500_OFFLOAD_EMUL_HEAP_SIZE);
 
 void *w5500_shim_malloc(size_t size, size_t align)
 {
-	void *p = k_heap_aligned_alloc(&w5500_emul_heap, MAX(align, sizeof(void *)), size,
-				       K_NO_WAIT);
+	void *p =
+		k_heap_aligned_alloc(&w5500_emul_heap, MAX(align, sizeof(void *)), size, K_NO_WAIT);
 
 	if (p == NULL) {
 		LOG_ERR("simulator heap exhausted (%zu bytes)", size);

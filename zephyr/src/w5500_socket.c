@@ -35,42 +35,72 @@ static const struct socket_op_vtable w5500_vtable;
 int w5500_offload_errno(int name)
 {
 	switch (name) {
-	case W5500_RS_ERRNO_EIO: return EIO;
-	case W5500_RS_ERRNO_ENODEV: return ENODEV;
-	case W5500_RS_ERRNO_EAGAIN: return EAGAIN;
-	case W5500_RS_ERRNO_ETIMEDOUT: return ETIMEDOUT;
-	case W5500_RS_ERRNO_ECONNREFUSED: return ECONNREFUSED;
-	case W5500_RS_ERRNO_ECONNRESET: return ECONNRESET;
-	case W5500_RS_ERRNO_ECONNABORTED: return ECONNABORTED;
-	case W5500_RS_ERRNO_ENOTCONN: return ENOTCONN;
-	case W5500_RS_ERRNO_EISCONN: return EISCONN;
-	case W5500_RS_ERRNO_EINPROGRESS: return EINPROGRESS;
-	case W5500_RS_ERRNO_EALREADY: return EALREADY;
-	case W5500_RS_ERRNO_ENFILE: return ENFILE;
-	case W5500_RS_ERRNO_EADDRINUSE: return EADDRINUSE;
-	case W5500_RS_ERRNO_EADDRNOTAVAIL: return EADDRNOTAVAIL;
-	case W5500_RS_ERRNO_EINVAL: return EINVAL;
-	case W5500_RS_ERRNO_EBADF: return EBADF;
-	case W5500_RS_ERRNO_EMSGSIZE: return EMSGSIZE;
-	case W5500_RS_ERRNO_ENETDOWN: return ENETDOWN;
-	case W5500_RS_ERRNO_ENETUNREACH: return ENETUNREACH;
-	case W5500_RS_ERRNO_EHOSTUNREACH: return EHOSTUNREACH;
-	case W5500_RS_ERRNO_EOPNOTSUPP: return EOPNOTSUPP;
-	case W5500_RS_ERRNO_EPROTONOSUPPORT: return EPROTONOSUPPORT;
-	case W5500_RS_ERRNO_EAFNOSUPPORT: return EAFNOSUPPORT;
-	case W5500_RS_ERRNO_EPROTOTYPE: return EPROTOTYPE;
-	case W5500_RS_ERRNO_ENOPROTOOPT: return ENOPROTOOPT;
-	case W5500_RS_ERRNO_EPIPE: return EPIPE;
-	case W5500_RS_ERRNO_EDESTADDRREQ: return EDESTADDRREQ;
-	case W5500_RS_ERRNO_EACCES: return EACCES;
-	case W5500_RS_ERRNO_ENOBUFS: return ENOBUFS;
-	case W5500_RS_ERRNO_EFAULT: return EFAULT;
-	default: return EIO;
+	case W5500_RS_ERRNO_EIO:
+		return EIO;
+	case W5500_RS_ERRNO_ENODEV:
+		return ENODEV;
+	case W5500_RS_ERRNO_EAGAIN:
+		return EAGAIN;
+	case W5500_RS_ERRNO_ETIMEDOUT:
+		return ETIMEDOUT;
+	case W5500_RS_ERRNO_ECONNREFUSED:
+		return ECONNREFUSED;
+	case W5500_RS_ERRNO_ECONNRESET:
+		return ECONNRESET;
+	case W5500_RS_ERRNO_ECONNABORTED:
+		return ECONNABORTED;
+	case W5500_RS_ERRNO_ENOTCONN:
+		return ENOTCONN;
+	case W5500_RS_ERRNO_EISCONN:
+		return EISCONN;
+	case W5500_RS_ERRNO_EINPROGRESS:
+		return EINPROGRESS;
+	case W5500_RS_ERRNO_EALREADY:
+		return EALREADY;
+	case W5500_RS_ERRNO_ENFILE:
+		return ENFILE;
+	case W5500_RS_ERRNO_EADDRINUSE:
+		return EADDRINUSE;
+	case W5500_RS_ERRNO_EADDRNOTAVAIL:
+		return EADDRNOTAVAIL;
+	case W5500_RS_ERRNO_EINVAL:
+		return EINVAL;
+	case W5500_RS_ERRNO_EBADF:
+		return EBADF;
+	case W5500_RS_ERRNO_EMSGSIZE:
+		return EMSGSIZE;
+	case W5500_RS_ERRNO_ENETDOWN:
+		return ENETDOWN;
+	case W5500_RS_ERRNO_ENETUNREACH:
+		return ENETUNREACH;
+	case W5500_RS_ERRNO_EHOSTUNREACH:
+		return EHOSTUNREACH;
+	case W5500_RS_ERRNO_EOPNOTSUPP:
+		return EOPNOTSUPP;
+	case W5500_RS_ERRNO_EPROTONOSUPPORT:
+		return EPROTONOSUPPORT;
+	case W5500_RS_ERRNO_EAFNOSUPPORT:
+		return EAFNOSUPPORT;
+	case W5500_RS_ERRNO_EPROTOTYPE:
+		return EPROTOTYPE;
+	case W5500_RS_ERRNO_ENOPROTOOPT:
+		return ENOPROTOOPT;
+	case W5500_RS_ERRNO_EPIPE:
+		return EPIPE;
+	case W5500_RS_ERRNO_EDESTADDRREQ:
+		return EDESTADDRREQ;
+	case W5500_RS_ERRNO_EACCES:
+		return EACCES;
+	case W5500_RS_ERRNO_ENOBUFS:
+		return ENOBUFS;
+	case W5500_RS_ERRNO_EFAULT:
+		return EFAULT;
+	default:
+		return EIO;
 	}
 }
 
-static struct w5500_sock *sock_alloc(struct w5500_offload_data *d, int32_t id, uint8_t type,
-				     int fd)
+static struct w5500_sock *sock_alloc(struct w5500_offload_data *d, int32_t id, uint8_t type, int fd)
 {
 	struct w5500_sock *s = &d->socks[id & W5500_RS_SOCKET_INDEX_MASK];
 
@@ -116,7 +146,8 @@ void w5500_offload_sockets_init(struct w5500_offload_data *d)
  */
 
 /* EINVAL for a short length, EFAULT for NULL, EAFNOSUPPORT for non-IPv4. Longer lengths are
- * accepted (as Zephyr's own sockets do). */
+ * accepted (as Zephyr's own sockets do).
+ */
 static int from_sockaddr(const w5_sockaddr_t *addr, w5_socklen_t len, W5500RsSockaddr *out)
 {
 	w5_sockaddr_in_t in;
@@ -141,7 +172,8 @@ static int from_sockaddr(const w5_sockaddr_t *addr, w5_socklen_t len, W5500RsSoc
 
 /* Store the address truncated to *len and set *len to its full size (POSIX). Skipped when
  * either pointer is NULL: accept() and recvfrom() then still return their socket and data
- * (Linux would fail with EFAULT after taking them). */
+ * (Linux would fail with EFAULT after taking them).
+ */
 static void to_sockaddr(const W5500RsSockaddr *a, w5_sockaddr_t *addr, w5_socklen_t *len)
 {
 	w5_sockaddr_in_t in = { 0 };
@@ -182,7 +214,8 @@ static uint32_t msg_flags(int flags)
 
 /* IPv4 TCP and UDP only: anything else is left to other socket providers (TLS, for one,
  * registers SOCK_STREAM with its own protocols); with none, zsock_socket() reports
- * EAFNOSUPPORT. AF_UNSPEC is no family to create a socket in (Linux: EAFNOSUPPORT). */
+ * EAFNOSUPPORT. AF_UNSPEC is no family to create a socket in (Linux: EAFNOSUPPORT).
+ */
 static bool w5500_is_supported(int family, int type, int proto)
 {
 	if (family != W5_AF_INET) {
@@ -201,8 +234,8 @@ static bool w5500_is_supported(int family, int type, int proto)
 int w5500_offload_socket_create(int family, int type, int proto)
 {
 	struct w5500_offload_data *d = w5500_offload_instance;
-	uint8_t rtype = type == W5_SOCK_STREAM ? W5500_RS_SOCK_TYPE_STREAM
-					       : W5500_RS_SOCK_TYPE_DATAGRAM;
+	uint8_t rtype =
+		type == W5_SOCK_STREAM ? W5500_RS_SOCK_TYPE_STREAM : W5500_RS_SOCK_TYPE_DATAGRAM;
 	struct w5500_sock *s;
 	int fd;
 	int32_t id;
@@ -246,7 +279,8 @@ static int w5500_accept(void *obj, w5_sockaddr_t *addr, w5_socklen_t *addrlen)
 	}
 	if (ls->type != W5500_RS_SOCK_TYPE_STREAM) {
 		/* POSIX: the socket type does not support accepting connections. Checked before
-		 * an fd is reserved, so a full fd table cannot hide it behind ENFILE. */
+		 * an fd is reserved, so a full fd table cannot hide it behind ENFILE.
+		 */
 		w5_free_fd(fd);
 		errno = EOPNOTSUPP;
 		return -1;
@@ -294,7 +328,8 @@ static int w5500_bind(void *obj, const w5_sockaddr_t *addr, w5_socklen_t addrlen
 }
 
 /* ECONNREFUSED, ETIMEDOUT (SO_SNDTIMEO or the chip's retries), EINPROGRESS, EALREADY,
- * EISCONN, ENETDOWN, ENETUNREACH. */
+ * EISCONN, ENETDOWN, ENETUNREACH.
+ */
 static int w5500_connect(void *obj, const w5_sockaddr_t *addr, w5_socklen_t addrlen)
 {
 	struct w5500_sock *s = obj;
@@ -344,7 +379,8 @@ static ssize_t w5500_sendto(void *obj, const void *buf, size_t len, int flags,
 
 	if (s->type == W5500_RS_SOCK_TYPE_STREAM) {
 		/* POSIX sendto(): "If the socket is connection-mode, dest_addr shall be
-		 * ignored." */
+		 * ignored."
+		 */
 		dest = NULL;
 	}
 	if (dest != NULL) {
@@ -352,13 +388,12 @@ static ssize_t w5500_sendto(void *obj, const void *buf, size_t len, int flags,
 			return -1;
 		}
 	}
-	return ret_size(w5500_rs_send(s->id, buf, len, dest != NULL ? &a : NULL,
-				      msg_flags(flags)));
+	return ret_size(w5500_rs_send(s->id, buf, len, dest != NULL ? &a : NULL, msg_flags(flags)));
 }
 
 /* EAGAIN, ENOTCONN, ECONNRESET, EBADF (closed meanwhile). */
-static ssize_t w5500_recvfrom(void *obj, void *buf, size_t max_len, int flags,
-			      w5_sockaddr_t *src, w5_socklen_t *addrlen)
+static ssize_t w5500_recvfrom(void *obj, void *buf, size_t max_len, int flags, w5_sockaddr_t *src,
+			      w5_socklen_t *addrlen)
 {
 	struct w5500_sock *s = obj;
 	W5500RsSockaddr a;
@@ -385,7 +420,8 @@ static ssize_t w5500_write(void *obj, const void *buf, size_t sz)
 #define W5_IOV_MAX 1024
 
 /* msg and its iovec array can be used: EFAULT for NULL where memory is needed, EMSGSIZE for
- * more than W5_IOV_MAX iovecs. */
+ * more than W5_IOV_MAX iovecs.
+ */
 static int msg_ok(const w5_msghdr_t *msg)
 {
 	if (msg == NULL) {
@@ -412,11 +448,12 @@ static int msg_ok(const w5_msghdr_t *msg)
 /* TCP: the iovecs in turn, as one stream (a short write stops it, and what went is
  * returned). UDP: gathered into one datagram (the chip sends one per SEND) in a bounce
  * buffer; EMSGSIZE beyond it. No iovecs: an empty send (UDP: EMSGSIZE, the chip cannot
- * send an empty datagram). */
+ * send an empty datagram).
+ */
 static ssize_t w5500_sendmsg(void *obj, const w5_msghdr_t *msg, int flags)
 {
-	static uint8_t bounce[CONFIG_W5500_OFFLOAD_MSG_BUFFER_SIZE];
 	static K_MUTEX_DEFINE(bounce_lock);
+	static uint8_t bounce[CONFIG_W5500_OFFLOAD_MSG_BUFFER_SIZE];
 	struct w5500_sock *s = obj;
 	size_t len = 0;
 	ssize_t r;
@@ -464,8 +501,7 @@ static ssize_t w5500_sendmsg(void *obj, const w5_msghdr_t *msg, int flags)
 		memcpy(&bounce[len], msg->msg_iov[i].iov_base, msg->msg_iov[i].iov_len);
 		len += msg->msg_iov[i].iov_len;
 	}
-	r = w5500_sendto(obj, len > 0 ? bounce : NULL, len, flags, msg->msg_name,
-			 msg->msg_namelen);
+	r = w5500_sendto(obj, len > 0 ? bounce : NULL, len, flags, msg->msg_name, msg->msg_namelen);
 	k_mutex_unlock(&bounce_lock);
 	return r;
 }
@@ -542,13 +578,15 @@ static int opt_int(const void *optval, w5_socklen_t optlen, int *out)
 }
 
 /* The longest timeout the driver holds (ms in 32 bits: 49.7 days), and how SO_RCVTIMEO and
- * SO_SNDTIMEO read it back: {4294967, 295000}. */
+ * SO_SNDTIMEO read it back: {4294967, 295000}.
+ */
 #define W5_TIMEOUT_MAX_MS UINT32_MAX
 
 /* struct zsock_timeval (libc timeval; tv_sec 64-bit with newlib/picolibc, 32-bit elsewhere)
  * -> ms, rounded up; {0, 0} is "forever", as POSIX says. A timeout longer than the driver can
  * hold is the longest it can: clamped before any multiplication, so no tv_sec wraps around.
- * EDOM for a negative tv_sec or a tv_usec outside 0..999999 (as Linux). */
+ * EDOM for a negative tv_sec or a tv_usec outside 0..999999 (as Linux).
+ */
 static int opt_timeval_ms(const void *optval, w5_socklen_t optlen, uint32_t *ms)
 {
 	struct zsock_timeval tv;
@@ -592,9 +630,15 @@ static int w5500_setsockopt(void *obj, int level, int optname, const void *optva
 
 	if (level == W5_SOL_SOCKET) {
 		switch (optname) {
-		case W5_SO_REUSEADDR: opt = W5500_RS_OPT_REUSE_ADDR; break;
-		case W5_SO_KEEPALIVE: opt = W5500_RS_OPT_KEEP_ALIVE; break;
-		case W5_SO_BROADCAST: opt = W5500_RS_OPT_BROADCAST; break;
+		case W5_SO_REUSEADDR:
+			opt = W5500_RS_OPT_REUSE_ADDR;
+			break;
+		case W5_SO_KEEPALIVE:
+			opt = W5500_RS_OPT_KEEP_ALIVE;
+			break;
+		case W5_SO_BROADCAST:
+			opt = W5500_RS_OPT_BROADCAST;
+			break;
 		case W5_SO_RCVTIMEO:
 		case W5_SO_SNDTIMEO:
 			if (opt_timeval_ms(optval, optlen, &value) < 0) {
@@ -640,7 +684,8 @@ static int w5500_setsockopt(void *obj, int level, int optname, const void *optva
 }
 
 /* Room for a value of `size` bytes: EFAULT for a NULL optlen, EINVAL when *optlen is
- * shorter, EFAULT for a NULL optval. */
+ * shorter, EFAULT for a NULL optval.
+ */
 static int opt_room(void *optval, w5_socklen_t *optlen, size_t size)
 {
 	w5_socklen_t room;
@@ -699,8 +744,7 @@ static int get_rs_opt(struct w5500_sock *s, W5500RsOpt opt, bool timeval, void *
 	return 0;
 }
 
-static int w5500_getsockopt(void *obj, int level, int optname, void *optval,
-			    w5_socklen_t *optlen)
+static int w5500_getsockopt(void *obj, int level, int optname, void *optval, w5_socklen_t *optlen)
 {
 	struct w5500_sock *s = obj;
 	int r;
@@ -725,7 +769,8 @@ static int w5500_getsockopt(void *obj, int level, int optname, void *optval,
 		return put_int(optval, optlen, r == 0 ? 0 : w5500_offload_errno(r));
 	case W5_SO_TYPE:
 		return put_int(optval, optlen,
-			       s->type == W5500_RS_SOCK_TYPE_STREAM ? W5_SOCK_STREAM : W5_SOCK_DGRAM);
+			       s->type == W5500_RS_SOCK_TYPE_STREAM ? W5_SOCK_STREAM
+								    : W5_SOCK_DGRAM);
 	case W5_SO_PROTOCOL:
 		return put_int(optval, optlen,
 			       s->type == W5500_RS_SOCK_TYPE_STREAM ? W5_IPPROTO_TCP
@@ -771,8 +816,8 @@ static short revents(int bits, short events)
 }
 
 /* Adds exactly one event per pfd. -ENOMEM when the array is full, -EALREADY when ready. */
-static int poll_prepare(struct w5500_sock *s, struct zsock_pollfd *pfd,
-			struct k_poll_event **pev, struct k_poll_event *pev_end)
+static int poll_prepare(struct w5500_sock *s, struct zsock_pollfd *pfd, struct k_poll_event **pev,
+			struct k_poll_event *pev_end)
 {
 	int bits;
 

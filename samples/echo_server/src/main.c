@@ -106,7 +106,8 @@ int main(void)
 					zsock_close(c);
 				}
 			} else {
-				fds[slot] = (struct zsock_pollfd){ .fd = c, .events = ZSOCK_POLLIN };
+				fds[slot] =
+					(struct zsock_pollfd){ .fd = c, .events = ZSOCK_POLLIN };
 				printf("client %d connected\n", c);
 			}
 		}

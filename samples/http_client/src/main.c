@@ -24,8 +24,7 @@
 static K_SEM_DEFINE(l4_up, 0, 1);
 static struct net_mgmt_event_callback l4_cb;
 
-static void on_l4(struct net_mgmt_event_callback *cb, w5_mgmt_event_t event,
-		  struct net_if *iface)
+static void on_l4(struct net_mgmt_event_callback *cb, w5_mgmt_event_t event, struct net_if *iface)
 {
 	ARG_UNUSED(cb);
 	ARG_UNUSED(iface);
@@ -73,8 +72,7 @@ int main(void)
 		return 0;
 	}
 	zsock_freeaddrinfo(res);
-	len = snprintf(buf, sizeof(buf),
-		       "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n",
+	len = snprintf(buf, sizeof(buf), "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n",
 		       CONFIG_SAMPLE_HTTP_PATH, CONFIG_SAMPLE_HTTP_HOST);
 	if (zsock_send(fd, buf, len, 0) != len) {
 		printf("send: errno %d\n", errno);

@@ -48,13 +48,14 @@
 #error "zephyr/version.h does not define ZEPHYR_VERSION_CODE"
 #endif
 
-#define W5_AT_LEAST(a, b, c) (ZEPHYR_VERSION_CODE >= ZEPHYR_VERSION(a, b, c))
+#define W5_AT_LEAST(a, b, c) (ZEPHYR_VERSION(a, b, c) <= ZEPHYR_VERSION_CODE)
 
 /* ---- struct socket_op_vtable ------------------------------------------------------ */
 /* Before 4.3 the struct lives in the private sockets_internal.h (zephyr/CMakeLists.txt adds
  * subsys/net/lib/sockets to the include path). Zephyr PR #92963 ("net: sockets: Move socket
  * vtable definition", merged 2025-07-10, in 4.3) moved it into <zephyr/net/socket.h>, included
- * above; from 4.3 on the private header is not included, so nothing here depends on it. */
+ * above; from 4.3 on the private header is not included, so nothing here depends on it.
+ */
 #if !W5_AT_LEAST(4, 3, 0)
 #include "sockets_internal.h"
 #endif
@@ -100,39 +101,39 @@ typedef struct iovec w5_iovec_t;
 
 /* Option names: the ZSOCK_ spellings exist from 4.4; before, the plain ones are Zephyr's. */
 #if W5_AT_LEAST(4, 4, 0)
-#define W5_SOL_SOCKET   ZSOCK_SOL_SOCKET
-#define W5_SO_REUSEADDR ZSOCK_SO_REUSEADDR
-#define W5_SO_TYPE      ZSOCK_SO_TYPE
-#define W5_SO_ERROR     ZSOCK_SO_ERROR
-#define W5_SO_BROADCAST ZSOCK_SO_BROADCAST
-#define W5_SO_KEEPALIVE ZSOCK_SO_KEEPALIVE
-#define W5_SO_RCVTIMEO  ZSOCK_SO_RCVTIMEO
-#define W5_SO_SNDTIMEO  ZSOCK_SO_SNDTIMEO
-#define W5_SO_PROTOCOL  ZSOCK_SO_PROTOCOL
-#define W5_SO_DOMAIN    ZSOCK_SO_DOMAIN
-#define W5_TCP_NODELAY  ZSOCK_TCP_NODELAY
-#define W5_SHUT_RD      ZSOCK_SHUT_RD
-#define W5_SHUT_WR      ZSOCK_SHUT_WR
-#define W5_SHUT_RDWR    ZSOCK_SHUT_RDWR
+#define W5_SOL_SOCKET     ZSOCK_SOL_SOCKET
+#define W5_SO_REUSEADDR   ZSOCK_SO_REUSEADDR
+#define W5_SO_TYPE        ZSOCK_SO_TYPE
+#define W5_SO_ERROR       ZSOCK_SO_ERROR
+#define W5_SO_BROADCAST   ZSOCK_SO_BROADCAST
+#define W5_SO_KEEPALIVE   ZSOCK_SO_KEEPALIVE
+#define W5_SO_RCVTIMEO    ZSOCK_SO_RCVTIMEO
+#define W5_SO_SNDTIMEO    ZSOCK_SO_SNDTIMEO
+#define W5_SO_PROTOCOL    ZSOCK_SO_PROTOCOL
+#define W5_SO_DOMAIN      ZSOCK_SO_DOMAIN
+#define W5_TCP_NODELAY    ZSOCK_TCP_NODELAY
+#define W5_SHUT_RD        ZSOCK_SHUT_RD
+#define W5_SHUT_WR        ZSOCK_SHUT_WR
+#define W5_SHUT_RDWR      ZSOCK_SHUT_RDWR
 #define W5_AI_PASSIVE     ZSOCK_AI_PASSIVE
 #define W5_AI_NUMERICHOST ZSOCK_AI_NUMERICHOST
 #define W5_AI_NUMERICSERV ZSOCK_AI_NUMERICSERV
 #define W5_AI_CANONNAME   ZSOCK_AI_CANONNAME
 #else
-#define W5_SOL_SOCKET   SOL_SOCKET
-#define W5_SO_REUSEADDR SO_REUSEADDR
-#define W5_SO_TYPE      SO_TYPE
-#define W5_SO_ERROR     SO_ERROR
-#define W5_SO_BROADCAST SO_BROADCAST
-#define W5_SO_KEEPALIVE SO_KEEPALIVE
-#define W5_SO_RCVTIMEO  SO_RCVTIMEO
-#define W5_SO_SNDTIMEO  SO_SNDTIMEO
-#define W5_SO_PROTOCOL  SO_PROTOCOL
-#define W5_SO_DOMAIN    SO_DOMAIN
-#define W5_TCP_NODELAY  TCP_NODELAY
-#define W5_SHUT_RD      ZSOCK_SHUT_RD
-#define W5_SHUT_WR      ZSOCK_SHUT_WR
-#define W5_SHUT_RDWR    ZSOCK_SHUT_RDWR
+#define W5_SOL_SOCKET     SOL_SOCKET
+#define W5_SO_REUSEADDR   SO_REUSEADDR
+#define W5_SO_TYPE        SO_TYPE
+#define W5_SO_ERROR       SO_ERROR
+#define W5_SO_BROADCAST   SO_BROADCAST
+#define W5_SO_KEEPALIVE   SO_KEEPALIVE
+#define W5_SO_RCVTIMEO    SO_RCVTIMEO
+#define W5_SO_SNDTIMEO    SO_SNDTIMEO
+#define W5_SO_PROTOCOL    SO_PROTOCOL
+#define W5_SO_DOMAIN      SO_DOMAIN
+#define W5_TCP_NODELAY    TCP_NODELAY
+#define W5_SHUT_RD        ZSOCK_SHUT_RD
+#define W5_SHUT_WR        ZSOCK_SHUT_WR
+#define W5_SHUT_RDWR      ZSOCK_SHUT_RDWR
 #define W5_AI_PASSIVE     AI_PASSIVE
 #define W5_AI_NUMERICHOST AI_NUMERICHOST
 #define W5_AI_NUMERICSERV AI_NUMERICSERV
@@ -157,39 +158,41 @@ typedef struct iovec w5_iovec_t;
 
 /* ---- fcntl through ioctl ------------------------------------------------------------ */
 #if defined(ZVFS_O_NONBLOCK)
-#define W5_F_GETFL     ZVFS_F_GETFL
-#define W5_F_SETFL     ZVFS_F_SETFL
-#define W5_O_NONBLOCK  ZVFS_O_NONBLOCK
+#define W5_F_GETFL    ZVFS_F_GETFL
+#define W5_F_SETFL    ZVFS_F_SETFL
+#define W5_O_NONBLOCK ZVFS_O_NONBLOCK
 #else
 /* Zephyr 3.4: <zephyr/posix/fcntl.h> values, passed unchanged by zsock_fcntl(). */
-#define W5_F_GETFL     3
-#define W5_F_SETFL     4
-#define W5_O_NONBLOCK  0x4000
+#define W5_F_GETFL    3
+#define W5_F_SETFL    4
+#define W5_O_NONBLOCK 0x4000
 #endif
 
 /* FIONBIO: 3.4's native socket sets O_NONBLOCK and reads no argument; later releases pass an
- * int * (non-zero: non-blocking), as Linux does. */
+ * int * (non-zero: non-blocking), as Linux does.
+ */
 #define W5_FIONBIO_HAS_ARG W5_AT_LEAST(4, 0, 0)
 
 /* ---- fd table ----------------------------------------------------------------------- */
 #if W5_AT_LEAST(4, 1, 0)
-#define W5_CLOSE_IS_CLOSE2 1
-#define w5_reserve_fd() zvfs_reserve_fd()
+#define W5_CLOSE_IS_CLOSE2          1
+#define w5_reserve_fd()             zvfs_reserve_fd()
 #define w5_finalize_fd(fd, obj, vt) zvfs_finalize_typed_fd((fd), (obj), (vt), ZVFS_MODE_IFSOCK)
-#define w5_free_fd(fd) zvfs_free_fd(fd)
+#define w5_free_fd(fd)              zvfs_free_fd(fd)
 #elif W5_AT_LEAST(3, 7, 0)
-#define W5_CLOSE_IS_CLOSE2 0
-#define w5_reserve_fd() zvfs_reserve_fd()
+#define W5_CLOSE_IS_CLOSE2          0
+#define w5_reserve_fd()             zvfs_reserve_fd()
 #define w5_finalize_fd(fd, obj, vt) zvfs_finalize_fd((fd), (obj), (vt))
-#define w5_free_fd(fd) zvfs_free_fd(fd)
+#define w5_free_fd(fd)              zvfs_free_fd(fd)
 #else
-#define W5_CLOSE_IS_CLOSE2 0
-#define w5_reserve_fd() z_reserve_fd()
+#define W5_CLOSE_IS_CLOSE2          0
+#define w5_reserve_fd()             z_reserve_fd()
 #define w5_finalize_fd(fd, obj, vt) z_finalize_fd((fd), (obj), (vt))
-#define w5_free_fd(fd) z_free_fd(fd)
+#define w5_free_fd(fd)              z_free_fd(fd)
 #endif
 /* The object, vtable and lock behind an fd (tests call the fd vtable's read/write, which
- * POSIX read()/write() reach). */
+ * POSIX read()/write() reach).
+ */
 #if W5_AT_LEAST(3, 7, 0)
 #define w5_get_fd_obj_and_vtable(fd, vt, lock) zvfs_get_fd_obj_and_vtable((fd), (vt), (lock))
 #else
@@ -213,7 +216,8 @@ typedef struct iovec w5_iovec_t;
 /* ---- net_if IPv4 bookkeeping ------------------------------------------------------------ */
 /* Zephyr 3.4 compiles net_if_ipv4_addr_add() and friends only with the native IPv4 stack;
  * an offload-only 3.4 image (CONFIG_NET_NATIVE=n) then has no address on the interface (the
- * chip still has it). Later releases keep them for offloaded interfaces. */
+ * chip still has it). Later releases keep them for offloaded interfaces.
+ */
 #if defined(CONFIG_NET_NATIVE_IPV4) || W5_AT_LEAST(4, 0, 0)
 #define W5_HAS_IPV4_BOOKKEEPING 1
 #else
@@ -221,8 +225,7 @@ typedef struct iovec w5_iovec_t;
 #endif
 
 #if W5_HAS_IPV4_BOOKKEEPING
-static inline void w5_if_set_netmask(struct net_if *iface, w5_in_addr_t *addr,
-				     w5_in_addr_t *mask)
+static inline void w5_if_set_netmask(struct net_if *iface, w5_in_addr_t *addr, w5_in_addr_t *mask)
 {
 #if W5_AT_LEAST(3, 6, 0)
 	(void)net_if_ipv4_set_netmask_by_addr(iface, addr, mask);
@@ -246,8 +249,7 @@ typedef uint32_t w5_mgmt_event_t;
 static inline int w5_dns_reconfigure(const char *servers[])
 {
 #if W5_AT_LEAST(4, 2, 0)
-	return dns_resolve_reconfigure(dns_resolve_get_default(), servers, NULL,
-				       DNS_SOURCE_DHCPV4);
+	return dns_resolve_reconfigure(dns_resolve_get_default(), servers, NULL, DNS_SOURCE_DHCPV4);
 #else
 	return dns_resolve_reconfigure(dns_resolve_get_default(), servers, NULL);
 #endif

@@ -48,11 +48,13 @@ extern "C" {
 #define W5500_OFFLOAD_HW_SOCKETS 8
 
 /** Largest UDP payload the chip sends or receives in one datagram: it does not fragment
- *  (1500-byte MTU - 20 IPv4 - 8 UDP). */
+ *  (1500-byte MTU - 20 IPv4 - 8 UDP).
+ */
 #define W5500_OFFLOAD_UDP_MAX 1472
 
 /** The IPv4 configuration and how it was obtained (MicroPython ipconfig('addr4'),
- *  ipconfig('gw4'), ipconfig('has_dhcp4'); Adafruit ifconfig, maintain_dhcp_lease). */
+ *  ipconfig('gw4'), ipconfig('has_dhcp4'); Adafruit ifconfig, maintain_dhcp_lease).
+ */
 struct w5500_offload_lease {
 	/** Address, netmask, gateway on the chip (all zero: none). */
 	w5_in_addr_t addr;
@@ -96,28 +98,32 @@ int w5500_offload_set_ipv4(const struct device *dev, const w5_in_addr_t *addr,
 			   const w5_in_addr_t *netmask, const w5_in_addr_t *gw);
 
 /** Enable DHCP: replaces a static address, starts once the link is up. Does not wait for a
- *  lease (wait for NET_EVENT_IPV4_DHCP_BOUND or NET_EVENT_IPV4_ADDR_ADD). */
+ *  lease (wait for NET_EVENT_IPV4_DHCP_BOUND or NET_EVENT_IPV4_ADDR_ADD).
+ */
 int w5500_offload_dhcp_start(const struct device *dev);
 
 /** Disable DHCP (no RELEASE, as net_dhcpv4_stop()); the configured static address (Kconfig
- *  W5500_OFFLOAD_STATIC_IPV4_*), if any, takes over. */
+ *  W5500_OFFLOAD_STATIC_IPV4_*), if any, takes over.
+ */
 int w5500_offload_dhcp_stop(const struct device *dev);
 
 /** The IPv4 configuration and lease. */
 int w5500_offload_get_lease(const struct device *dev, struct w5500_offload_lease *out);
 
 /** Replace the DNS servers asked after the ones DHCP gives (at most 2 are kept; @p n 0
- *  clears them). Takes effect for the next getaddrinfo(). */
-int w5500_offload_set_dns_servers(const struct device *dev, const w5_in_addr_t *servers,
-				  size_t n);
+ *  clears them). Takes effect for the next getaddrinfo().
+ */
+int w5500_offload_set_dns_servers(const struct device *dev, const w5_in_addr_t *servers, size_t n);
 
 /** The DNS servers in use (DHCP's first, then the configured ones): how many were written
- *  to @p servers (at most @p max). */
+ *  to @p servers (at most @p max).
+ */
 int w5500_offload_get_dns_servers(const struct device *dev, w5_in_addr_t *servers, size_t max);
 
 /** Set the DHCP host name (option 12) from a template: "{}" becomes the last three MAC
  *  bytes in upper-case hex. Applied when DHCP next starts (set it before net_if_up(), or
- *  take the interface down and up). NULL or "": no option 12. */
+ *  take the interface down and up). NULL or "": no option 12.
+ */
 int w5500_offload_set_hostname(const struct device *dev, const char *tmpl);
 
 /** The host name DHCP sends, NUL-terminated: its length, or -EMSGSIZE. */
@@ -127,12 +133,14 @@ int w5500_offload_get_hostname(const struct device *dev, char *buf, size_t len);
 int w5500_offload_get_link(const struct device *dev, struct w5500_offload_link *out);
 
 /** Retransmission timing (RTR in 100 us units, RCR retries; Adafruit rtr/rcr). A TCP peer
- *  that stops answering fails the call with ETIMEDOUT after the chip's retries. */
+ *  that stops answering fails the call with ETIMEDOUT after the chip's retries.
+ */
 int w5500_offload_set_retry(const struct device *dev, uint16_t time_100us, uint8_t count);
 int w5500_offload_get_retry(const struct device *dev, uint16_t *time_100us, uint8_t *count);
 
 /** Hardware sockets an application can still open (8 minus those in use minus those
- *  reserved for DHCP/DNS). */
+ *  reserved for DHCP/DNS).
+ */
 int w5500_offload_free_sockets(const struct device *dev);
 
 /** MicroPython isconnected(): admin up, carrier (PHY link) and an IPv4 address. */

@@ -61,8 +61,8 @@ int tcp_connected(const char *ip, uint16_t port, int ms)
 	set_timeout(fd, W5_SO_RCVTIMEO, ms);
 	set_timeout(fd, W5_SO_SNDTIMEO, ms);
 	addr_of(&a, ip, port);
-	zassert_ok(zsock_connect(fd, (w5_sockaddr_t *)&a, sizeof(a)), "connect %s:%u: %d", ip,
-		   port, errno);
+	zassert_ok(zsock_connect(fd, (w5_sockaddr_t *)&a, sizeof(a)), "connect %s:%u: %d", ip, port,
+		   errno);
 	return fd;
 }
 

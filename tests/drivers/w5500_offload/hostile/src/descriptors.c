@@ -32,8 +32,8 @@ static void every_entry_point_is_ebadf(int fd)
 	zassert_errno(zsock_recvmsg(fd, &msg, ZSOCK_MSG_DONTWAIT), EBADF);
 #endif
 	zassert_errno(zsock_recv(fd, buf, sizeof(buf), ZSOCK_MSG_DONTWAIT), EBADF);
-	zassert_errno(zsock_recvfrom(fd, buf, sizeof(buf), ZSOCK_MSG_DONTWAIT,
-				     (w5_sockaddr_t *)&a, &alen),
+	zassert_errno(zsock_recvfrom(fd, buf, sizeof(buf), ZSOCK_MSG_DONTWAIT, (w5_sockaddr_t *)&a,
+				     &alen),
 		      EBADF);
 	zassert_errno(zsock_setsockopt(fd, W5_SOL_SOCKET, W5_SO_REUSEADDR, &v, sizeof(v)), EBADF);
 	zassert_errno(zsock_getsockopt(fd, W5_SOL_SOCKET, W5_SO_TYPE, &v, &vlen), EBADF);
@@ -82,7 +82,8 @@ ZTEST(hostile_descriptors, test_closed_descriptors_are_ebadf_everywhere)
 }
 
 /* poll(): POLLNVAL for invalid descriptors next to a valid one, which is still reported;
- * a negative fd is ignored (POSIX). */
+ * a negative fd is ignored (POSIX).
+ */
 ZTEST(hostile_descriptors, test_poll_reports_pollnval_and_ignores_negative)
 {
 	struct zsock_pollfd p[4];
@@ -111,7 +112,8 @@ static K_WORK_DELAYABLE_DEFINE(closer_work, closer);
 
 /* A descriptor closed from another thread while a call waits on it: the call returns EBADF
  * (the driver wakes it) for recv and accept without a timeout, and for a connect to a host
- * that never answers (which would otherwise end with EHOSTUNREACH after the ARP timeout). */
+ * that never answers (which would otherwise end with EHOSTUNREACH after the ARP timeout).
+ */
 ZTEST(hostile_descriptors, test_close_from_another_thread_wakes_waiters_with_ebadf)
 {
 	w5_sockaddr_in_t a;

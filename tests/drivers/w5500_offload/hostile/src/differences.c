@@ -14,7 +14,8 @@
 
 /* A new, unconnected TCP socket polls POLLOUT|POLLHUP, as Linux and lwIP (it was POLLHUP
  * alone); a non-blocking connect then polls POLLOUT once connected (MicroPython's
- * connect_poll test). */
+ * connect_poll test).
+ */
 ZTEST(hostile_differences, test_unconnected_tcp_polls_out_and_hup)
 {
 	struct zsock_pollfd p;
@@ -37,11 +38,13 @@ ZTEST(hostile_differences, test_unconnected_tcp_polls_out_and_hup)
 /* connect() to this host (127.0.0.0/8, 0.0.0.0/8) or, for TCP, a broadcast or multicast
  * address is ENETUNREACH at once: the chip has no loopback and TCP has no broadcast (as
  * Linux's tcp_v4_connect). Before, the SYN went to the gateway and the call waited for the
- * chip's timeout (ETIMEDOUT). */
+ * chip's timeout (ETIMEDOUT).
+ */
 ZTEST(hostile_differences, test_connect_to_this_host_or_broadcast_is_enetunreach)
 {
-	const char *tcp_dst[] = { "127.0.0.1", "127.255.255.254", "0.0.0.0", "0.1.2.3",
-				  "255.255.255.255", "10.77.0.255", "224.0.0.1", "239.255.0.1" };
+	const char *const tcp_dst[] = { "127.0.0.1", "127.255.255.254", "0.0.0.0",
+					"0.1.2.3",   "255.255.255.255", "10.77.0.255",
+					"224.0.0.1", "239.255.0.1" };
 	w5_sockaddr_in_t a;
 	int t = tcp_socket();
 	int u = udp_socket();
@@ -63,7 +66,8 @@ ZTEST(hostile_differences, test_connect_to_this_host_or_broadcast_is_enetunreach
 }
 
 /* A zero-length recv() on a connected TCP socket returns 0 at once, with MSG_DONTWAIT too,
- * as Linux (it was EAGAIN); data waiting stays. */
+ * as Linux (it was EAGAIN); data waiting stays.
+ */
 ZTEST(hostile_differences, test_zero_length_tcp_recv_is_zero)
 {
 	char buf[4];
@@ -83,10 +87,12 @@ ZTEST(hostile_differences, test_zero_length_tcp_recv_is_zero)
 /* The chip cannot send an empty datagram (SEND transmits the bytes between Sn_TX_RD and
  * Sn_TX_WR; with none it sends nothing), so every way of asking for one is EMSGSIZE instead
  * of a success that sends nothing: sendto() of 0 bytes, send() on a connected socket,
- * sendmsg() without iovecs or with empty ones. On TCP they are 0. */
+ * sendmsg() without iovecs or with empty ones. On TCP they are 0.
+ */
 ZTEST(hostile_differences, test_empty_datagram_is_emsgsize)
 {
-	w5_iovec_t iov[2] = { { .iov_base = NULL, .iov_len = 0 }, { .iov_base = "", .iov_len = 0 } };
+	w5_iovec_t iov[2] = { { .iov_base = NULL, .iov_len = 0 },
+			      { .iov_base = "", .iov_len = 0 } };
 	w5_msghdr_t msg = { 0 };
 	w5_sockaddr_in_t echo;
 	char buf[4];
@@ -118,7 +124,8 @@ ZTEST(hostile_differences, test_empty_datagram_is_emsgsize)
 /* A socket just closed is available again: with every other hardware socket held, close()
  * on a connection and an immediate socket() gives a socket (it was ENFILE until the FIN
  * exchange ended), which works. The background close it replaced is cut short
- * (docs/SEMANTICS.md row 52, docs/RELIABILITY.md: the peer gets an RST instead of an ACK). */
+ * (docs/SEMANTICS.md row 52, docs/RELIABILITY.md: the peer gets an RST instead of an ACK).
+ */
 ZTEST(hostile_differences, test_socket_right_after_close_is_available)
 {
 	int held[USER_SOCKETS - 1];

@@ -60,7 +60,8 @@ static int fill_fd_table(int *fds, int max)
 
 /* A full fd table: socket() and accept() are ENFILE and take no hardware socket; the
  * connection waiting for accept() stays, and is accepted, with its data, once an fd is
- * free. */
+ * free.
+ */
 ZTEST(hostile_exhaustion, test_fd_table_runs_out_and_nothing_is_lost)
 {
 	static int reserved[256];
@@ -97,7 +98,8 @@ ZTEST(hostile_exhaustion, test_fd_table_runs_out_and_nothing_is_lost)
 }
 
 /* A listener with a backlog above the free hardware sockets takes them all (socket() is
- * then ENFILE), accepts, and gives every one back when closed. */
+ * then ENFILE), accepts, and gives every one back when closed.
+ */
 ZTEST(hostile_exhaustion, test_listener_takes_every_free_socket_and_gives_them_back)
 {
 	w5_sockaddr_in_t a;

@@ -11,7 +11,8 @@
 #include "hostile.h"
 
 /* Bits no flag of ours uses: MSG_OOB, MSG_DONTROUTE, MSG_CTRUNC, MSG_EOR, MSG_NOSIGNAL
- * (Linux numbers) and high bits. */
+ * (Linux numbers) and high bits.
+ */
 static const int ignored[] = { 0x01, 0x04, 0x08, 0x80, 0x4000, 0x10000, 0x40000000 };
 
 ZTEST(hostile_flags, test_recv_flags_on_tcp)
@@ -72,9 +73,9 @@ ZTEST(hostile_flags, test_recv_flags_on_udp)
 		      "WAITALL does not join datagrams");
 	zassert_mem_equal(buf, "datagram", 8);
 	for (size_t i = 0; i < ARRAY_SIZE(ignored); i++) {
-		zassert_equal(zsock_sendto(u, "z", 1, ignored[i], (w5_sockaddr_t *)&echo,
-					   sizeof(echo)),
-			      1, "flag 0x%x", ignored[i]);
+		zassert_equal(
+			zsock_sendto(u, "z", 1, ignored[i], (w5_sockaddr_t *)&echo, sizeof(echo)),
+			1, "flag 0x%x", ignored[i]);
 		zassert_equal(zsock_recv(u, buf, sizeof(buf), ignored[i]), 1, "flag 0x%x",
 			      ignored[i]);
 	}
@@ -83,7 +84,8 @@ ZTEST(hostile_flags, test_recv_flags_on_udp)
 }
 
 /* fcntl(): only O_NONBLOCK is a status flag a socket keeps; other commands are not
- * supported on this socket (EOPNOTSUPP, as Zephyr's own sockets). */
+ * supported on this socket (EOPNOTSUPP, as Zephyr's own sockets).
+ */
 ZTEST(hostile_flags, test_fcntl_commands_and_status_flags)
 {
 	const int other_cmd[] = { 0 /* F_DUPFD */, 1 /* F_GETFD */, 2 /* F_SETFD */, 99 };
@@ -121,7 +123,8 @@ ZTEST(hostile_flags, test_ioctl_requests)
 
 /* shutdown(): SHUT_RD, SHUT_WR, SHUT_RDWR on a connection; anything else EINVAL (POSIX);
  * a TCP socket that is not connected ENOTCONN. After SHUT_WR send() is EPIPE, after SHUT_RD
- * recv() returns 0. */
+ * recv() returns 0.
+ */
 ZTEST(hostile_flags, test_shutdown_how)
 {
 	const int bad[] = { -1, 3, 4, 0x100 };

@@ -37,29 +37,32 @@
 #define USER_SOCKETS (8 - CONFIG_W5500_OFFLOAD_RESERVED_SOCKETS)
 
 /** The IPv4 TCP MSS on Ethernet and the largest UDP payload the chip sends (no
- *  fragmentation, docs/SEMANTICS.md row 37). */
+ *  fragmentation, docs/SEMANTICS.md row 37).
+ */
 #define TCP_MSS 1460
 #define UDP_MAX 1472
 
 /** `expr` fails with -1 and errno `e`. */
-#define zassert_errno(expr, e)                                                                 \
-	do {                                                                                   \
-		errno = 0;                                                                     \
-		long _r = (long)(expr);                                                        \
-		int _e = errno;                                                                \
-		zassert_equal(_r, -1, "%s returned %ld (errno %d)", #expr, _r, _e);            \
-		zassert_equal(_e, (e), "%s: errno %d, expected %d (%s)", #expr, _e, (e), #e);  \
+#define zassert_errno(expr, e)                                                                     \
+	do {                                                                                       \
+		errno = 0;                                                                         \
+		long _r = (long)(expr);                                                            \
+		int _e = errno;                                                                    \
+		zassert_equal(_r, -1, "%s returned %ld (errno %d)", #expr, _r, _e);                \
+		zassert_equal(_e, (e), "%s: errno %d, expected %d (%s)", #expr, _e, (e), #e);      \
 	} while (0)
 
 /** The setup every suite shares: the interface is up with its address. */
 void *hostile_setup(void);
 
 /** After each test: close whatever a failed test left open, so that one failure does not
- *  fail the tests after it (the leak check itself is hostile_all_back, in the test). */
+ *  fail the tests after it (the leak check itself is hostile_all_back, in the test).
+ */
 void hostile_after(void *fixture);
 
 /** Every hardware socket free again (background closes given their 2 s linger) and the
- *  lowest fd the suite started with free again. */
+ *  lowest fd the suite started with free again.
+ */
 void hostile_all_back(void);
 
 void addr_of(w5_sockaddr_in_t *a, const char *ip, uint16_t port);

@@ -25,7 +25,8 @@ static void fill(size_t n, uint8_t seed)
 
 /* UDP: 0 is EMSGSIZE (the chip sends no empty datagram: SEND transmits what lies between
  * Sn_TX_RD and Sn_TX_WR), 1..1472 are echoed whole, 1473 is EMSGSIZE (no fragmentation),
- * SIZE_MAX is EFAULT (no buffer is that long; Linux says the same). */
+ * SIZE_MAX is EFAULT (no buffer is that long; Linux says the same).
+ */
 ZTEST(hostile_lengths, test_udp_datagram_lengths)
 {
 	const size_t ok[] = { 1, 2, TCP_MSS, UDP_MAX };
@@ -55,7 +56,8 @@ ZTEST(hostile_lengths, test_udp_datagram_lengths)
 
 /* A receive buffer shorter than the datagram (POSIX recvfrom): the datagram is truncated to
  * the buffer and its rest discarded, also for a buffer of 0 bytes (returns 0); MSG_TRUNC
- * returns the full length; the next datagram is intact. SIZE_MAX is EFAULT. */
+ * returns the full length; the next datagram is intact. SIZE_MAX is EFAULT.
+ */
 ZTEST(hostile_lengths, test_udp_receive_buffer_edges)
 {
 	w5_sockaddr_in_t echo;
@@ -85,7 +87,8 @@ ZTEST(hostile_lengths, test_udp_receive_buffer_edges)
 
 /* TCP: every length is a stream of that many bytes (0 sends nothing and returns 0; 1473 is
  * no limit on a stream), echoed back intact; SIZE_MAX is EFAULT both ways; a zero-length
- * recv() returns 0 at once. */
+ * recv() returns 0 at once.
+ */
 ZTEST(hostile_lengths, test_tcp_lengths)
 {
 	const size_t ok[] = { 1, TCP_MSS, UDP_MAX, UDP_MAX + 1 };
@@ -109,7 +112,8 @@ ZTEST(hostile_lengths, test_tcp_lengths)
 /* Address lengths: shorter than struct sockaddr_in is EINVAL (POSIX: "not a valid length
  * for the address family"); longer is accepted (as Zephyr's own sockets). An out-length
  * shorter than the address gets the address truncated and is set to its full size (POSIX
- * getsockname/recvfrom); a longer one is set to 16. */
+ * getsockname/recvfrom); a longer one is set to 16.
+ */
 ZTEST(hostile_lengths, test_address_lengths)
 {
 	const w5_socklen_t short_len[] = { 0, 1, 2, sizeof(w5_sockaddr_in_t) - 1 };
@@ -125,7 +129,8 @@ ZTEST(hostile_lengths, test_address_lengths)
 		zassert_errno(zsock_bind(u, (w5_sockaddr_t *)&a, short_len[i]), EINVAL);
 		addr_of(&a, ECHO_IP, 7);
 		zassert_errno(zsock_connect(u, (w5_sockaddr_t *)&a, short_len[i]), EINVAL);
-		zassert_errno(zsock_sendto(u, "x", 1, 0, (w5_sockaddr_t *)&a, short_len[i]), EINVAL);
+		zassert_errno(zsock_sendto(u, "x", 1, 0, (w5_sockaddr_t *)&a, short_len[i]),
+			      EINVAL);
 		zassert_ok(zsock_close(u));
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(long_len); i++) {
@@ -159,7 +164,8 @@ ZTEST(hostile_lengths, test_address_lengths)
 }
 
 /* listen() backlogs: below 1 counts as 1 (POSIX: "at least 0"; a connection is still
- * accepted, as Linux), above the free hardware sockets is capped by them; all are 0. */
+ * accepted, as Linux), above the free hardware sockets is capped by them; all are 0.
+ */
 ZTEST(hostile_lengths, test_listen_backlog_edges)
 {
 	const int backlog[] = { INT_MIN, -1, 0, 1, USER_SOCKETS + 1, INT_MAX };

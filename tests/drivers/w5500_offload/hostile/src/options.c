@@ -47,20 +47,39 @@ static const struct known known[] = {
 /* Options and levels the driver does not know (Linux numbers): SO_DEBUG, SO_DONTROUTE,
  * SO_SNDBUF, SO_RCVBUF, SO_OOBINLINE, SO_LINGER, SO_REUSEPORT, SO_RCVLOWAT, SO_SNDLOWAT,
  * SO_BINDTODEVICE; TCP_MAXSEG, TCP_KEEPIDLE/INTVL/CNT; IP_TOS, IP_TTL, IP_MULTICAST_IF/TTL/
- * LOOP; the UDP and IPv6 levels; made-up ones. */
+ * LOOP; the UDP and IPv6 levels; made-up ones.
+ */
 static const struct {
 	int level;
 	int name;
 } unknown[] = {
-	{ W5_SOL_SOCKET, 1 },    { W5_SOL_SOCKET, 5 },    { W5_SOL_SOCKET, 7 },
-	{ W5_SOL_SOCKET, 8 },    { W5_SOL_SOCKET, 10 },   { W5_SOL_SOCKET, 13 },
-	{ W5_SOL_SOCKET, 15 },   { W5_SOL_SOCKET, 18 },   { W5_SOL_SOCKET, 19 },
-	{ W5_SOL_SOCKET, 25 },   { W5_SOL_SOCKET, 9999 }, { W5_SOL_SOCKET, -1 },
-	{ W5_IPPROTO_TCP, 2 },   { W5_IPPROTO_TCP, 4 },   { W5_IPPROTO_TCP, 5 },
-	{ W5_IPPROTO_TCP, 6 },   { W5_IPPROTO_TCP, 9999 }, { W5_IPPROTO_IP, 1 },
-	{ W5_IPPROTO_IP, 2 },    { W5_IPPROTO_IP, 32 },   { W5_IPPROTO_IP, 33 },
-	{ W5_IPPROTO_IP, 34 },   { W5_IPPROTO_IP, 9999 }, { W5_IPPROTO_UDP, 1 },
-	{ 41, 1 },               { 255, 1 },              { 0x7fff, 1 },
+	{ W5_SOL_SOCKET, 1 },
+	{ W5_SOL_SOCKET, 5 },
+	{ W5_SOL_SOCKET, 7 },
+	{ W5_SOL_SOCKET, 8 },
+	{ W5_SOL_SOCKET, 10 },
+	{ W5_SOL_SOCKET, 13 },
+	{ W5_SOL_SOCKET, 15 },
+	{ W5_SOL_SOCKET, 18 },
+	{ W5_SOL_SOCKET, 19 },
+	{ W5_SOL_SOCKET, 25 },
+	{ W5_SOL_SOCKET, 9999 },
+	{ W5_SOL_SOCKET, -1 },
+	{ W5_IPPROTO_TCP, 2 },
+	{ W5_IPPROTO_TCP, 4 },
+	{ W5_IPPROTO_TCP, 5 },
+	{ W5_IPPROTO_TCP, 6 },
+	{ W5_IPPROTO_TCP, 9999 },
+	{ W5_IPPROTO_IP, 1 },
+	{ W5_IPPROTO_IP, 2 },
+	{ W5_IPPROTO_IP, 32 },
+	{ W5_IPPROTO_IP, 33 },
+	{ W5_IPPROTO_IP, 34 },
+	{ W5_IPPROTO_IP, 9999 },
+	{ W5_IPPROTO_UDP, 1 },
+	{ 41, 1 },
+	{ 255, 1 },
+	{ 0x7fff, 1 },
 	{ -1, 1 },
 };
 
@@ -123,8 +142,8 @@ static void check_set(int fd, const struct known *o, bool applies)
 		zassert_errno(zsock_setsockopt(fd, o->level, o->name, val, size), EADDRNOTAVAIL);
 		zassert_ok(zsock_setsockopt(fd, W5_IPPROTO_IP, W5_IP_ADD_MEMBERSHIP, val, size));
 	}
-	zassert_ok(zsock_setsockopt(fd, o->level, o->name, val, size + 4), "%s long: %d",
-		   o->label, errno);
+	zassert_ok(zsock_setsockopt(fd, o->level, o->name, val, size + 4), "%s long: %d", o->label,
+		   errno);
 	if (o->name == W5_IP_ADD_MEMBERSHIP && o->level == W5_IPPROTO_IP) {
 		zassert_ok(zsock_setsockopt(fd, W5_IPPROTO_IP, W5_IP_DROP_MEMBERSHIP, val, size));
 	}
@@ -210,14 +229,15 @@ static int get_int(int fd, int level, int name)
 	int v = -7;
 	w5_socklen_t len = sizeof(v);
 
-	zassert_ok(zsock_getsockopt(fd, level, name, &v, &len), "getsockopt %d/%d: %d", level,
-		   name, errno);
+	zassert_ok(zsock_getsockopt(fd, level, name, &v, &len), "getsockopt %d/%d: %d", level, name,
+		   errno);
 	return v;
 }
 
 /* Every settable flag reads back what was set: SO_REUSEADDR, SO_BROADCAST, SO_KEEPALIVE.
  * TCP_NODELAY reads 1 whatever was set: the chip sends each SEND at once (it has no
- * Nagle), which is what the option asks for. Before, these could be set but not read. */
+ * Nagle), which is what the option asks for. Before, these could be set but not read.
+ */
 ZTEST(hostile_options, test_flags_read_back)
 {
 	const int set[] = { 1, 0, 42, -1, 0 };
@@ -227,11 +247,16 @@ ZTEST(hostile_options, test_flags_read_back)
 	for (size_t i = 0; i < ARRAY_SIZE(set); i++) {
 		int want = set[i] != 0;
 
-		zassert_ok(zsock_setsockopt(t, W5_SOL_SOCKET, W5_SO_REUSEADDR, &set[i], sizeof(int)));
-		zassert_ok(zsock_setsockopt(u, W5_SOL_SOCKET, W5_SO_REUSEADDR, &set[i], sizeof(int)));
-		zassert_ok(zsock_setsockopt(u, W5_SOL_SOCKET, W5_SO_BROADCAST, &set[i], sizeof(int)));
-		zassert_ok(zsock_setsockopt(t, W5_SOL_SOCKET, W5_SO_KEEPALIVE, &set[i], sizeof(int)));
-		zassert_ok(zsock_setsockopt(t, W5_IPPROTO_TCP, W5_TCP_NODELAY, &set[i], sizeof(int)));
+		zassert_ok(
+			zsock_setsockopt(t, W5_SOL_SOCKET, W5_SO_REUSEADDR, &set[i], sizeof(int)));
+		zassert_ok(
+			zsock_setsockopt(u, W5_SOL_SOCKET, W5_SO_REUSEADDR, &set[i], sizeof(int)));
+		zassert_ok(
+			zsock_setsockopt(u, W5_SOL_SOCKET, W5_SO_BROADCAST, &set[i], sizeof(int)));
+		zassert_ok(
+			zsock_setsockopt(t, W5_SOL_SOCKET, W5_SO_KEEPALIVE, &set[i], sizeof(int)));
+		zassert_ok(
+			zsock_setsockopt(t, W5_IPPROTO_TCP, W5_TCP_NODELAY, &set[i], sizeof(int)));
 		zassert_equal(get_int(t, W5_SOL_SOCKET, W5_SO_REUSEADDR), want);
 		zassert_equal(get_int(u, W5_SOL_SOCKET, W5_SO_REUSEADDR), want);
 		zassert_equal(get_int(u, W5_SOL_SOCKET, W5_SO_BROADCAST), want);
@@ -264,7 +289,8 @@ struct tv_case {
  * (2^32 - 1 ms, 49.7 days) is clamped to it and reads back as {4294967, 295000}; it used to
  * be multiplied by 1000 before the clamp, so {18446744073709552, 0} became 384 ms and
  * {INT64_MAX, 999999} "forever" ({0, 0}). Negative or non-normalised values are EDOM (as
- * Linux) and leave the old value. */
+ * Linux) and leave the old value.
+ */
 ZTEST(hostile_options, test_timeouts_clamp_and_read_back)
 {
 	const struct tv_case cases[] = {
@@ -312,7 +338,8 @@ ZTEST(hostile_options, test_timeouts_clamp_and_read_back)
 		}
 	}
 	/* The finding's own value (2^64 / 1000, rounded up: times 1000 it wrapped to 384 ms),
-	 * where time_t holds it. */
+	 * where time_t holds it.
+	 */
 	if (sizeof(time_t) >= 8) {
 		uint64_t wraps = 18446744073709552ULL;
 		struct zsock_timeval tv = { .tv_sec = (time_t)wraps, .tv_usec = 0 };

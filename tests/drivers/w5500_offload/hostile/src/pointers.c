@@ -30,7 +30,8 @@ ZTEST(hostile_pointers, test_null_address_is_efault_and_short_length_einval)
 	zassert_errno(zsock_connect(t, NULL, 0), EINVAL);
 	zassert_errno(zsock_connect(u, NULL, sizeof(a)), EFAULT);
 	/* sendto() with no address: the address length is not looked at (POSIX), and an
-	 * unconnected UDP socket has nobody to send to. */
+	 * unconnected UDP socket has nobody to send to.
+	 */
 	zassert_errno(zsock_sendto(u, "x", 1, 0, NULL, sizeof(a)), EDESTADDRREQ);
 	zassert_errno(zsock_getsockname(u, NULL, &len), EFAULT);
 	zassert_errno(zsock_getsockname(u, (w5_sockaddr_t *)&a, NULL), EFAULT);
@@ -46,7 +47,8 @@ ZTEST(hostile_pointers, test_null_address_is_efault_and_short_length_einval)
 
 /* accept() and recvfrom() take NULL for the address, or for its length: the connection and
  * the data are still delivered, the address is not stored (Linux would fail with EFAULT
- * after taking them; the driver loses nothing). */
+ * after taking them; the driver loses nothing).
+ */
 ZTEST(hostile_pointers, test_optional_address_out_pointers_may_be_null)
 {
 	w5_sockaddr_in_t a;
@@ -85,7 +87,8 @@ ZTEST(hostile_pointers, test_optional_address_out_pointers_may_be_null)
 /* A NULL data buffer with a length is EFAULT on every data path (send, sendto, recv,
  * recvfrom, and the fd vtable's read/write that POSIX read()/write() call); with length 0
  * it is an empty call. Before, send(NULL, 10) returned 0 and recv(NULL, 10) looked like
- * end of stream. */
+ * end of stream.
+ */
 ZTEST(hostile_pointers, test_null_buffer_with_a_length_is_efault)
 {
 	const struct fd_op_vtable *vt;
@@ -123,10 +126,12 @@ ZTEST(hostile_pointers, test_null_buffer_with_a_length_is_efault)
 
 /* sendmsg(): NULL msghdr, NULL iovec array with a count, NULL iov_base with a length are
  * EFAULT; more than 1024 iovecs (Linux's UIO_MAXIOV) EMSGSIZE; nothing is read through
- * them. */
+ * them.
+ */
 ZTEST(hostile_pointers, test_msghdr_null_pieces_are_efault)
 {
-	w5_iovec_t iov[2] = { { .iov_base = "ab", .iov_len = 2 }, { .iov_base = NULL, .iov_len = 5 } };
+	w5_iovec_t iov[2] = { { .iov_base = "ab", .iov_len = 2 },
+			      { .iov_base = NULL, .iov_len = 5 } };
 	w5_msghdr_t msg = { 0 };
 	w5_sockaddr_in_t echo;
 	int u = udp_bound(0, 1000);
@@ -165,7 +170,8 @@ ZTEST(hostile_pointers, test_msghdr_null_pieces_are_efault)
 
 /* ioctl(FIONREAD, NULL) is EFAULT (it crashed the image before: a write through NULL);
  * FIONBIO's int * likewise where Zephyr passes one (4.0+; 3.4 passes none and sets
- * O_NONBLOCK). */
+ * O_NONBLOCK).
+ */
 ZTEST(hostile_pointers, test_ioctl_null_argument_is_efault)
 {
 	int u = udp_bound(0, 100);
@@ -188,7 +194,8 @@ ZTEST(hostile_pointers, test_ioctl_null_argument_is_efault)
 }
 
 /* Misaligned addresses, lengths, option values and ioctl arguments work on every path that
- * reads or writes them (on Cortex-M3 too: the driver copies with memcpy). */
+ * reads or writes them (on Cortex-M3 too: the driver copies with memcpy).
+ */
 ZTEST(hostile_pointers, test_misaligned_pointers_work)
 {
 	w5_sockaddr_in_t a, got;

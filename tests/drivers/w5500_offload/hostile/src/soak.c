@@ -68,9 +68,9 @@ ZTEST(hostile_soak, test_udp_echo)
 			size_t n = 1 + (size_t)((g * 50 + i) % sizeof(out));
 
 			memset(out, g * 50 + i, n);
-			zassert_equal(zsock_sendto(u, out, n, 0, (w5_sockaddr_t *)&echo,
-						   sizeof(echo)),
-				      (ssize_t)n);
+			zassert_equal(
+				zsock_sendto(u, out, n, 0, (w5_sockaddr_t *)&echo, sizeof(echo)),
+				(ssize_t)n);
 			zassert_equal(zsock_recv(u, in, sizeof(in), 0), (ssize_t)n);
 			zassert_mem_equal(in, out, n);
 		}

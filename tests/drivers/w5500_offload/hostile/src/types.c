@@ -14,10 +14,10 @@
 
 ZTEST(hostile_types, test_socket_of_unsupported_family_type_protocol)
 {
-	const int family[] = { W5_AF_INET6, W5_AF_UNSPEC, 3, 17 /* AF_PACKET */,
-			       29 /* AF_CAN */, 12345, -1 };
-	const int type[] = { 0, 3 /* SOCK_RAW */, 4, 5 /* SOCK_SEQPACKET */, 99, -1,
-			     W5_SOCK_STREAM | 0x800 /* SOCK_NONBLOCK */ };
+	const int family[] = { W5_AF_INET6,     W5_AF_UNSPEC, 3, 17 /* AF_PACKET */,
+			       29 /* AF_CAN */, 12345,        -1 };
+	const int type[] = { 0,  3 /* SOCK_RAW */,      4, 5 /* SOCK_SEQPACKET */, 99,
+			     -1, W5_SOCK_STREAM | 0x800 /* SOCK_NONBLOCK */ };
 	const int stream_proto[] = { W5_IPPROTO_UDP, 1 /* ICMP */, 255, 258 /* TLS 1.2 */, -1 };
 	const int dgram_proto[] = { W5_IPPROTO_TCP, 1, 255, 273 /* DTLS 1.2 */, -1 };
 	int fd;
@@ -48,7 +48,8 @@ ZTEST(hostile_types, test_socket_of_unsupported_family_type_protocol)
 /* An address of another family (sa_family AF_INET6, AF_UNSPEC, made up) in bind, connect
  * and sendto is EAFNOSUPPORT (POSIX), with a length that would fit it; on a TCP socket
  * sendto()'s address is ignored (POSIX: connection-mode). AF_UNSPEC does not dissolve a UDP
- * association here (Linux would). */
+ * association here (Linux would).
+ */
 ZTEST(hostile_types, test_addresses_of_other_families)
 {
 	const int fam[] = { W5_AF_INET6, W5_AF_UNSPEC, 12345 };
@@ -78,7 +79,8 @@ ZTEST(hostile_types, test_addresses_of_other_families)
 }
 
 /* UDP has no connections: listen() and accept() are EOPNOTSUPP (POSIX; accept() was EINVAL
- * before), shutdown() of an unconnected one ENOTCONN (as Linux). */
+ * before), shutdown() of an unconnected one ENOTCONN (as Linux).
+ */
 ZTEST(hostile_types, test_stream_operations_on_udp)
 {
 	w5_sockaddr_in_t a;
@@ -100,7 +102,8 @@ ZTEST(hostile_types, test_stream_operations_on_udp)
 
 /* TCP in the wrong state (POSIX): bind twice EINVAL; send/recv/getpeername before connect
  * ENOTCONN; accept without listen EINVAL; connect on a listening socket EOPNOTSUPP; listen
- * and connect on a connected one EINVAL and EISCONN. */
+ * and connect on a connected one EINVAL and EISCONN.
+ */
 ZTEST(hostile_types, test_tcp_operations_in_the_wrong_state)
 {
 	w5_sockaddr_in_t a;

@@ -37,8 +37,7 @@ static struct net_mgmt_event_callback ipv4_cb, l4_cb;
 static atomic_t n_bound, n_add, n_del;
 static uint8_t last_added[4];
 
-static void on_ipv4(struct net_mgmt_event_callback *cb, w5_mgmt_event_t event,
-		    struct net_if *iface)
+static void on_ipv4(struct net_mgmt_event_callback *cb, w5_mgmt_event_t event, struct net_if *iface)
 {
 	ARG_UNUSED(iface);
 	if (event == NET_EVENT_IPV4_DHCP_BOUND) {
@@ -54,8 +53,7 @@ static void on_ipv4(struct net_mgmt_event_callback *cb, w5_mgmt_event_t event,
 	}
 }
 
-static void on_l4(struct net_mgmt_event_callback *cb, w5_mgmt_event_t event,
-		  struct net_if *iface)
+static void on_l4(struct net_mgmt_event_callback *cb, w5_mgmt_event_t event, struct net_if *iface)
 {
 	ARG_UNUSED(cb);
 	ARG_UNUSED(iface);
@@ -109,7 +107,8 @@ ZTEST(w5500_iface, test_1_dhcp_lifecycle)
 	int requests, discovers, adds;
 
 	/* Bound: the lease from the pool 10.77.0.100-199 on the chip, mask and router from the
-	 * server, both DNS servers in the resolver. */
+	 * server, both DNS servers in the resolver.
+	 */
 	memcpy(addr, st.ipv4.addr, 4);
 	zassert_equal(addr[0], 10);
 	zassert_equal(addr[1], 77);
@@ -140,7 +139,8 @@ ZTEST(w5500_iface, test_1_dhcp_lifecycle)
 #endif
 
 	/* Renewal at T1 (8 s): a unicast REQUEST, no DISCOVER, the same
-	 * address, NET_EVENT_IPV4_DHCP_BOUND again (as Zephyr's own client raises it). */
+	 * address, NET_EVENT_IPV4_DHCP_BOUND again (as Zephyr's own client raises it).
+	 */
 	requests = w5500_emul_dhcp_received(DHCP_REQUEST);
 	discovers = w5500_emul_dhcp_received(DHCP_DISCOVER);
 	adds = atomic_get(&n_add);
@@ -164,7 +164,8 @@ ZTEST(w5500_iface, test_1_dhcp_lifecycle)
 	zassert_equal(atomic_get(&n_del), 0);
 
 	/* Link back: carrier on, the lease re-confirmed by INIT-REBOOT (a REQUEST for the same
-	 * address, no DISCOVER), NET_EVENT_IPV4_DHCP_BOUND again. */
+	 * address, no DISCOVER), NET_EVENT_IPV4_DHCP_BOUND again.
+	 */
 	requests = w5500_emul_dhcp_received(DHCP_REQUEST);
 	k_sem_reset(&bound);
 	w5500_emul_set_link(true);
@@ -186,7 +187,8 @@ static void first_addr(const struct zsock_addrinfo *res, uint8_t out[4])
 }
 
 /* RFC 1035 through the chip with the servers from the lease: an A record, a CNAME chain
- * (alias -> www -> http, RFC 1034 §3.6.2), three A records, NXDOMAIN -> DNS_EAI_NONAME. */
+ * (alias -> www -> http, RFC 1034 §3.6.2), three A records, NXDOMAIN -> DNS_EAI_NONAME.
+ */
 ZTEST(w5500_iface, test_2_getaddrinfo_names)
 {
 	struct zsock_addrinfo hints = { .ai_family = W5_AF_INET, .ai_socktype = W5_SOCK_STREAM };
@@ -250,7 +252,8 @@ ZTEST(w5500_iface, test_3_getaddrinfo_numeric_and_hints)
 }
 
 /* Kconfig W5500_OFFLOAD_RESERVED_SOCKETS=2: applications get 6 hardware sockets (ENFILE
- * after), and a name lookup still works with all 6 in use (it takes a reserved one). */
+ * after), and a name lookup still works with all 6 in use (it takes a reserved one).
+ */
 ZTEST(w5500_iface, test_4_reserved_sockets_keep_dns_working)
 {
 	struct zsock_addrinfo hints = { .ai_family = W5_AF_INET, .ai_socktype = W5_SOCK_STREAM };

@@ -39,8 +39,7 @@ static struct net_mgmt_event_callback ipv4_cb, l4_cb;
 static atomic_t n_add, n_del;
 static uint8_t last_added[4], last_deleted[4];
 
-static void on_ipv4(struct net_mgmt_event_callback *cb, w5_mgmt_event_t event,
-		    struct net_if *iface)
+static void on_ipv4(struct net_mgmt_event_callback *cb, w5_mgmt_event_t event, struct net_if *iface)
 {
 	ARG_UNUSED(iface);
 	if (event == NET_EVENT_IPV4_ADDR_ADD) {
@@ -56,8 +55,7 @@ static void on_ipv4(struct net_mgmt_event_callback *cb, w5_mgmt_event_t event,
 	}
 }
 
-static void on_l4(struct net_mgmt_event_callback *cb, w5_mgmt_event_t event,
-		  struct net_if *iface)
+static void on_l4(struct net_mgmt_event_callback *cb, w5_mgmt_event_t event, struct net_if *iface)
 {
 	ARG_UNUSED(cb);
 	ARG_UNUSED(iface);
@@ -254,7 +252,8 @@ ZTEST(w5500_semantics, test_nic_config_mac_is_link_addr)
 }
 
 /* network: active() query, isconnected(), ipconfig('addr4'/'gw4'/'has_dhcp4'), ifconfig();
- * Adafruit ifconfig, ip_address; conn_mgr L4 connected. */
+ * Adafruit ifconfig, ip_address; conn_mgr L4 connected.
+ */
 ZTEST(w5500_semantics, test_nic_isconnected_ipconfig_ifconfig)
 {
 	struct w5500_offload_lease l = wait_dhcp();
@@ -289,7 +288,8 @@ ZTEST(w5500_semantics, test_nic_isconnected_ipconfig_ifconfig)
 }
 
 /* network.hostname(): Zephyr's hostname in DHCP option 12; a new name (Adafruit's "{}"
- * template) applies at the next connection (down/up), not at once. */
+ * template) applies at the next connection (down/up), not at once.
+ */
 ZTEST(w5500_semantics, test_nic_hostname_option12)
 {
 	char name[W5500_RS_HOSTNAME_MAX + 1], seen[80];
@@ -320,7 +320,8 @@ ZTEST(w5500_semantics, test_nic_hostname_option12)
 }
 
 /* network: active(False) / active(True): the enable hook takes the chip down (sockets
- * closed, DHCPRELEASE, PHY powered down) and up (PHY on, DHCP again). */
+ * closed, DHCPRELEASE, PHY powered down) and up (PHY on, DHCP again).
+ */
 ZTEST(w5500_semantics, test_nic_active_false_true)
 {
 	struct w5500_offload_link link;
@@ -355,7 +356,8 @@ ZTEST(w5500_semantics, test_nic_active_false_true)
 }
 
 /* network: status() (link); Adafruit link_status: PHY link, speed, duplex; carrier on the
- * net_if follows the cable; the lease is kept across a short loss. */
+ * net_if follows the cable; the lease is kept across a short loss.
+ */
 ZTEST(w5500_semantics, test_nic_status_link_speed_duplex)
 {
 	struct w5500_offload_link link;
@@ -390,7 +392,8 @@ ZTEST(w5500_semantics, test_nic_status_link_speed_duplex)
 }
 
 /* network: ipconfig(addr4=..., gw4=...): programmed into the chip, DHCP stops; removing it
- * starts DHCP again. The gateway decides what is reachable off the subnet. */
+ * starts DHCP again. The gateway decides what is reachable off the subnet.
+ */
 ZTEST(w5500_semantics, test_nic_static_addr4_gw4_stops_dhcp)
 {
 	struct w5500_offload_lease l = wait_dhcp();
@@ -514,7 +517,8 @@ ZTEST(w5500_semantics, test_nic_dns_servers)
 }
 
 /* network.ipconfig(prefer=6), AF_INET6: the chip is IPv4 only. Text conversion works for
- * both families (Zephyr's, not the driver's); an IPv6 socket does not exist. */
+ * both families (Zephyr's, not the driver's); an IPv6 socket does not exist.
+ */
 ZTEST(w5500_semantics, test_nic_prefer_ipv4_only)
 {
 	struct zsock_addrinfo hints = { .ai_family = W5_AF_INET6 };
@@ -566,7 +570,8 @@ ZTEST(w5500_semantics, test_sock_defaults)
 }
 
 /* usocket.getaddrinfo(host, port)[0][-1] for numeric hosts and names, then connect();
- * errors are a separate, negative namespace (DNS_EAI_*). */
+ * errors are a separate, negative namespace (DNS_EAI_*).
+ */
 ZTEST(w5500_semantics, test_sock_getaddrinfo_connect)
 {
 	struct zsock_addrinfo *res = NULL;
@@ -598,16 +603,18 @@ ZTEST(w5500_semantics, test_sock_inet_pton_ntop)
 
 	zassert_equal(zsock_inet_pton(W5_AF_INET, "1.2.3.4", a), 1);
 	zassert_mem_equal(a, ((uint8_t[]){ 1, 2, 3, 4 }), 4);
-	zassert_not_null(zsock_inet_ntop(W5_AF_INET, ((uint8_t[]){ 127, 0, 0, 1 }), text,
-					 sizeof(text)));
+	zassert_not_null(
+		zsock_inet_ntop(W5_AF_INET, ((uint8_t[]){ 127, 0, 0, 1 }), text, sizeof(text)));
 	assert_str(text, "127.0.0.1");
 	/* Text that is not an address is refused. (Zephyr 3.4's net_addr_pton() checks only
-	 * the characters: a short form such as "1.2.3" is not refused there; not tested.) */
+	 * the characters: a short form such as "1.2.3" is not refused there; not tested.)
+	 */
 	zassert_equal(zsock_inet_pton(W5_AF_INET, "1.2.x.4", a), 0);
 }
 
 /* usocket bind (not twice), listen(backlog) with 0, negative and over-large values, accept
- * (conn, address); Adafruit remote_ip/remote_port (getpeername). */
+ * (conn, address); Adafruit remote_ip/remote_port (getpeername).
+ */
 ZTEST(w5500_semantics, test_sock_bind_listen_backlog_accept)
 {
 	struct w5500_offload_lease l = lease();
@@ -647,7 +654,8 @@ ZTEST(w5500_semantics, test_sock_bind_listen_backlog_accept)
 }
 
 /* usocket send(): may be a short write (non-blocking); sendall()/write(): loop until all is
- * sent. */
+ * sent.
+ */
 ZTEST(w5500_semantics, test_sock_send_short_write_sendall)
 {
 	static uint8_t data[16384];
@@ -675,7 +683,8 @@ ZTEST(w5500_semantics, test_sock_send_short_write_sendall)
 }
 
 /* fd op vtable read/write (what read()/write() on the fd call, MicroPython's stream
- * read/write); recv(bufsize) returns at most bufsize. */
+ * read/write); recv(bufsize) returns at most bufsize.
+ */
 ZTEST(w5500_semantics, test_sock_recv_bufsize_read_write_fd)
 {
 	const struct fd_op_vtable *vt;
@@ -714,7 +723,8 @@ ZTEST(w5500_semantics, test_sock_recv_bufsize_read_write_fd)
 }
 
 /* usocket sendto/recvfrom (bytes, address); the chip does not fragment: 1472 bytes is the
- * largest datagram. */
+ * largest datagram.
+ */
 ZTEST(w5500_semantics, test_sock_udp_sendto_recvfrom_1472)
 {
 	static uint8_t big[1473], back[1500];
@@ -762,7 +772,8 @@ ZTEST(w5500_semantics, test_sock_setsockopt)
 }
 
 /* usocket settimeout(x) -> SO_RCVTIMEO: EAGAIN after x; settimeout(0) / setblocking(False)
- * -> O_NONBLOCK: EAGAIN at once; setblocking(True) / settimeout(None) -> waits. */
+ * -> O_NONBLOCK: EAGAIN at once; setblocking(True) / settimeout(None) -> waits.
+ */
 ZTEST(w5500_semantics, test_sock_timeout_model)
 {
 	w5_sockaddr_in_t echo;
@@ -812,7 +823,8 @@ ZTEST(w5500_semantics, test_sock_close_then_ops_fail)
 /* ---- Adafruit chip-level facts ------------------------------------------------------- */
 
 /* max_sockets / get_socket(): 8 hardware sockets, those kept for DHCP/DNS not given out,
- * ENFILE when none is left. */
+ * ENFILE when none is left.
+ */
 ZTEST(w5500_semantics, test_chip_remaining_sockets)
 {
 	int free0 = w5500_offload_free_sockets(NULL);
@@ -839,7 +851,8 @@ ZTEST(w5500_semantics, test_chip_remaining_sockets)
  * on the simulated chip's own clock what the registers decide (DS p.38 ARPTO: the ARP request
  * is sent, then retransmitted every RTR until RCR retransmissions went unanswered): rcr + 1
  * requests, rtr * 100 us apart. Wall-clock durations are not asserted: on a loaded machine
- * QEMU's clock runs on while the guest waits for a CPU. */
+ * QEMU's clock runs on while the guest waits for a CPU.
+ */
 static void check_arp_schedule(uint16_t rtr, uint8_t rcr)
 {
 	uint64_t at[8];

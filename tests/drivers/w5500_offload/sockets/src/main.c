@@ -188,7 +188,8 @@ ZTEST(w5500_sockets, test_accept_backlog_two_peers)
 	zassert_equal(peer.sin_family, W5_AF_INET);
 
 	/* Which peer each accepted socket belongs to depends on handshake timing: tell them
-	 * apart by what they send. */
+	 * apart by what they send.
+	 */
 	zassert_ok(w5500_emul_peer_send(h1, "one", 3));
 	zassert_ok(w5500_emul_peer_send(h2, "two", 3));
 	set_timeout(c1, W5_SO_RCVTIMEO, 3000);
@@ -228,7 +229,8 @@ static K_THREAD_STACK_DEFINE(blocked_stack, 16384);
 static struct k_thread blocked_thread;
 
 /* A recv() blocked without timeout must not keep the fd lock: close() from another thread
- * proceeds and wakes it with EBADF. */
+ * proceeds and wakes it with EBADF.
+ */
 ZTEST(w5500_sockets, test_close_from_another_thread)
 {
 	w5_sockaddr_in_t a;
@@ -326,7 +328,8 @@ ZTEST(w5500_sockets, test_getaddrinfo_numeric)
 	zassert_is_null(res->ai_next);
 	zsock_freeaddrinfo(res);
 	/* A few well-known service names are known without /etc/services ("echo" is 7);
-	 * others are not. */
+	 * others are not.
+	 */
 	zassert_ok(zsock_getaddrinfo(ECHO_IP, "echo", &hints, &res));
 	zassert_equal(w5_ntohs(((w5_sockaddr_in_t *)res->ai_addr)->sin_port), 7);
 	zsock_freeaddrinfo(res);
