@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 /// Additions for the driver's own services (DHCP, DNS, the address probe) and for taking the
 /// interface down; see `w5500-iface`.
 impl<SPI: SpiDevice> Stack<SPI> {
-    /// True for the hardware sockets [`StackConfig::reserved_for_services`] keeps back (the
+    /// True for the hardware sockets [`StackConfig::reserved_for_services`](super::StackConfig::reserved_for_services) keeps back (the
     /// top ones, socket 7 down). Users never get them, even after a service closed its
     /// socket on one.
     pub(super) fn is_reserved_hw(&self, s: Sn) -> bool {
@@ -19,7 +19,7 @@ impl<SPI: SpiDevice> Stack<SPI> {
     }
 
     /// `socket()` for the driver's own services: prefers a reserved hardware socket
-    /// ([`StackConfig::reserved_for_services`]), else borrows a free one, and never takes one
+    /// ([`StackConfig::reserved_for_services`](super::StackConfig::reserved_for_services)), else borrows a free one, and never takes one
     /// an application holds. [`Error::NoFreeSocket`] when neither is available. The result is
     /// an ordinary socket (bind, send, recv, close as usual); closing it returns a reserved
     /// hardware socket to the reserve.

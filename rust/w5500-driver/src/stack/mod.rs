@@ -60,6 +60,29 @@ pub enum SockType {
 
 /// A user socket: index into the table plus a generation, so a handle used after `close()`
 /// (even if the slot was reused) is [`Error::BadDescriptor`], never another socket.
+///
+/// ```
+/// # use w5500_driver::bsd::MsgFlags;
+/// # use w5500_driver::stack::{SockType, SocketId};
+/// # use w5500_driver::Error;
+/// # use w5500_sim::lan::{standard, Lan};
+/// # use w5500_sim::sim::Sim;
+/// # use w5500_testkit::{Rig, RigConfig};
+/// # let cfg = RigConfig::static_ip(standard::CHIP_STATIC.octets(), standard::GATEWAY.octets());
+/// # let rig = Rig::new(Sim::new(Lan::standard()), cfg)?;
+/// # let bsd = &rig.bsd;
+/// let old = bsd.socket(SockType::Datagram)?;
+/// // 16 bits through FFI (the C glue keeps them in Zephyr's fd table) and back.
+/// assert_eq!(SocketId::from_raw(old.to_raw()), old);
+/// bsd.close(old)?;
+///
+/// // The next socket takes the same slot, with a new generation: the old handle is dead.
+/// let new = bsd.socket(SockType::Datagram)?;
+/// assert_eq!(new.index(), old.index());
+/// assert_ne!(new, old);
+/// assert_eq!(bsd.send(old, b"x", None, MsgFlags::default()), Err(Error::BadDescriptor));
+/// # Ok::<(), w5500_driver::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct SocketId {
     index: u8,
@@ -351,6 +374,70 @@ fn is_this_host(ip: Ipv4Addr) -> bool {
 }
 
 /// The socket table over one chip.
+///
+/// Nothing here waits: a call that cannot finish yet returns [`Error::WouldBlock`] (a TCP
+/// connect [`Error::InProgress`]), and whoever drives the stack runs [`Stack::service`] when
+/// INTn asserts (or on a timer) before trying again; [`crate::bsd::Bsd`] does that for you.
+/// Driven by hand, on the simulated chip (`chip` brought up as in the crate example):
+///
+/// ```
+/// # use std::net::SocketAddrV4;
+/// # use std::time::Duration;
+/// # use w5500_driver::stack::{RecvFlags, SockType, Stack, StackConfig};
+/// # use w5500_driver::Error;
+/// # use std::sync::{Arc, Mutex};
+/// # use w5500_driver::chip::{Chip, Config};
+/// # use w5500_sim::lan::{standard, Lan};
+/// # use w5500_sim::sim::Sim;
+/// # use w5500_sim::spi::SimSpiDevice;
+/// # use w5500_testkit::SimDelay;
+/// # let sim = Arc::new(Mutex::new(Sim::new(Lan::standard())));
+/// # let mut chip = Chip::new(SimSpiDevice::new(sim.clone()));
+/// # let mut config = Config::new([0x02, 0x08, 0xdc, 0x00, 0x00, 0x01]);
+/// # config.ip = standard::CHIP_STATIC;
+/// # config.netmask = standard::NETMASK;
+/// # config.gateway = standard::GATEWAY;
+/// # chip.init(&mut SimDelay(sim.clone()), &config)?;
+/// let mut stack = Stack::new(chip, StackConfig::default())?;
+///
+/// // The OS layer's part: let time pass (1 ms of simulated time), then service the chip.
+/// let tick = |stack: &mut Stack<_>| {
+///     let now = {
+///         let mut s = sim.lock().unwrap();
+///         s.advance(Duration::from_millis(1));
+///         s.now().as_millis()
+///     };
+///     stack.service(now, true)
+/// };
+///
+/// let s = stack.socket(SockType::Stream)?;
+/// let echo = SocketAddrV4::new(standard::ECHO, 7);
+/// assert_eq!(stack.connect(s, echo), Err(Error::InProgress));
+/// for _ in 0..1_000 {
+///     if stack.connect_result(s) != Err(Error::WouldBlock) {
+///         break;
+///     }
+///     tick(&mut stack)?;
+/// }
+/// stack.connect_result(s)?;
+/// assert_eq!(stack.peer_addr(s)?, echo);
+///
+/// assert_eq!(stack.send(s, b"ping", None)?, 4);
+/// let mut buf = [0u8; 4];
+/// let mut got = Err(Error::WouldBlock);
+/// for _ in 0..1_000 {
+///     got = stack.recv(s, &mut buf, RecvFlags::default());
+///     if got != Err(Error::WouldBlock) {
+///         break;
+///     }
+///     tick(&mut stack)?;
+/// }
+/// assert_eq!(got?, (4, echo));
+/// assert_eq!(&buf, b"ping");
+/// let now = sim.lock().unwrap().now().as_millis();
+/// stack.close(s, now)?;
+/// # Ok::<(), w5500_driver::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct Stack<SPI> {
     chip: Chip<SPI>,

@@ -316,7 +316,7 @@ impl<SPI: SpiDevice> Stack<SPI> {
     }
 
     /// Everything received on `sn` has been read: until the service routine sees an event
-    /// on it, a receive need not look (INTn wired only; see [`Hw::rx_idle`]). Only in states
+    /// on it, a receive need not look (INTn wired only; see [`Hw::rx_idle`](super::Hw::rx_idle)). Only in states
     /// that end with an event (a FIN or RST sets DISCON).
     pub(super) fn mark_rx_idle(&mut self, sn: Sn) {
         let h = &mut self.hw[sn.index()];
