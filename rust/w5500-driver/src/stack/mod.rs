@@ -7,6 +7,18 @@
 //! wired); the stack acts on the chip's *state* (`Sn_SR`, sizes), not on which interrupt bits
 //! were set, so a lost or merged interrupt costs latency, never correctness.
 //!
+//! # What an application sees
+//! The sections named here are in the source files' module docs.
+//! - Hardware socket policy (`table.rs`, `listen.rs`): `socket()` takes one hardware socket
+//!   (exhaustion is `ENFILE` there), a listener keeps up to `backlog` of them listening, and
+//!   `close()` frees the descriptor at once while the FIN exchange ends in the background.
+//! - Every wait has a bound (`stall.rs`): a connect or SEND the chip never ends fails after
+//!   [`Stack::stall_limit_ms`] with [`Error::TimedOut`] (a UDP SEND with
+//!   [`Error::ChipState`]); a healthy chip always finishes first.
+//! - Chip reset (`reset.rs`): [`Stack::service`] detects a brown-out and programs the chip
+//!   again; TCP connections fail with [`Error::ConnectionReset`], UDP sockets and listeners
+//!   come back, and [`Stack::chip_resets`] counts it.
+//!
 //! # Where things are
 //! - this file: the socket types, the table ([`Stack`] and what it keeps per hardware and per
 //!   user socket);
