@@ -23,6 +23,83 @@ use crate::error::{Error, Result};
 use crate::stack::{Readiness, RecvFlags, SockOpt, SockType, SocketId, Stack};
 
 /// The OS services the blocking layer needs.
+///
+/// A binding for a single-threaded superloop (no RTOS): the stack in a `RefCell`, and a wait
+/// that lets time pass. On a board `now_ms` reads a timer and `wait` sleeps until INTn or the
+/// deadline; here the simulator's clock stands in for both.
+///
+/// ```
+/// use std::cell::{Cell, RefCell};
+/// use std::net::SocketAddrV4;
+/// use std::time::Duration;
+///
+/// use w5500_driver::bsd::{Bsd, MsgFlags, Os};
+/// use w5500_driver::stack::{SockType, SocketId, Stack, StackConfig};
+/// use w5500_sim::lan::{standard, Lan};
+/// use w5500_testkit::{SharedSim, SimSpi};
+/// # use std::sync::{Arc, Mutex};
+/// # use w5500_driver::chip::{Chip, Config};
+/// # use w5500_sim::sim::Sim;
+/// # use w5500_sim::spi::SimSpiDevice;
+/// # use w5500_testkit::SimDelay;
+///
+/// struct Superloop {
+///     stack: RefCell<Stack<SimSpi<Lan>>>,
+///     sim: SharedSim<Lan>,
+///     epoch: Cell<u32>,
+/// }
+///
+/// impl Os for Superloop {
+///     type Spi = SimSpi<Lan>;
+///
+///     fn with_stack<R>(&self, f: impl FnOnce(&mut Stack<Self::Spi>) -> R) -> R {
+///         f(&mut self.stack.borrow_mut())
+///     }
+///     fn now_ms(&self) -> u64 {
+///         self.sim.lock().unwrap().now().as_millis()
+///     }
+///     fn epoch(&self) -> u32 {
+///         self.epoch.get()
+///     }
+///     fn wait(&self, _socket: Option<SocketId>, _seen: u32, deadline_ms: u64) {
+///         // Nobody else runs to notify us: let up to 10 ms pass, never past the deadline.
+///         let mut sim = self.sim.lock().unwrap();
+///         let step = deadline_ms.saturating_sub(sim.now().as_millis()).clamp(1, 10);
+///         sim.advance(Duration::from_millis(step));
+///     }
+///     fn notify_all(&self) {
+///         self.epoch.set(self.epoch.get().wrapping_add(1));
+///     }
+///     fn has_interrupt_pin(&self) -> bool {
+///         false // every wake-up services all sockets
+///     }
+///     fn poll_interval_ms(&self) -> u64 {
+///         10
+///     }
+/// }
+///
+/// # let sim = Arc::new(Mutex::new(Sim::new(Lan::standard())));
+/// # let mut chip = Chip::new(SimSpiDevice::new(sim.clone()));
+/// # let mut config = Config::new([0x02, 0x08, 0xdc, 0x00, 0x00, 0x01]);
+/// # config.ip = standard::CHIP_STATIC;
+/// # config.netmask = standard::NETMASK;
+/// # config.gateway = standard::GATEWAY;
+/// # chip.init(&mut SimDelay(sim.clone()), &config)?;
+/// // `chip` brought up as in the crate example.
+/// let os = Superloop {
+///     stack: RefCell::new(Stack::new(chip, StackConfig::default())?),
+///     sim: sim.clone(),
+///     epoch: Cell::new(0),
+/// };
+/// let bsd = Bsd::new(os);
+/// let s = bsd.socket(SockType::Stream)?;
+/// bsd.connect(s, SocketAddrV4::new(standard::ECHO, 7))?;
+/// bsd.send(s, b"ping", None, MsgFlags::default())?;
+/// let mut buf = [0u8; 4];
+/// assert_eq!(bsd.recv(s, &mut buf, MsgFlags::default())?.0, 4);
+/// assert_eq!(&buf, b"ping");
+/// # Ok::<(), w5500_driver::Error>(())
+/// ```
 pub trait Os {
     /// The SPI device the stack runs on.
     type Spi: SpiDevice;
@@ -147,6 +224,45 @@ enum Dir {
 }
 
 /// The blocking socket API over an [`Os`].
+///
+/// Calls block as POSIX ones do, bounded by `SO_RCVTIMEO`/`SO_SNDTIMEO`; [`Bsd::poll`] waits
+/// on several sockets. UDP on the simulated chip (`w5500_testkit::Rig` is the crate
+/// example's bring-up in one call):
+///
+/// ```
+/// use std::net::{Ipv4Addr, SocketAddrV4};
+///
+/// use w5500_driver::bsd::{MsgFlags, PollFd};
+/// use w5500_driver::stack::{SockOpt, SockType};
+/// use w5500_driver::Error;
+/// use w5500_sim::lan::{standard, Lan};
+/// use w5500_sim::sim::Sim;
+/// use w5500_testkit::{Rig, RigConfig};
+///
+/// let cfg = RigConfig::static_ip(standard::CHIP_STATIC.octets(), standard::GATEWAY.octets());
+/// let rig = Rig::new(Sim::new(Lan::standard()), cfg)?;
+/// let bsd = &rig.bsd;
+///
+/// let u = bsd.socket(SockType::Datagram)?;
+/// bsd.bind(u, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 5000))?;
+/// let echo = SocketAddrV4::new(standard::ECHO, 7);
+/// bsd.send(u, b"ping", Some(echo), MsgFlags::default())?;
+///
+/// // poll(): readable within a second.
+/// let mut fds = [PollFd::new(u, true, false)];
+/// assert_eq!(bsd.poll(&mut fds, Some(1_000))?, 1);
+/// assert!(fds[0].ready.readable);
+///
+/// let mut buf = [0u8; 16];
+/// let (n, from) = bsd.recv(u, &mut buf, MsgFlags::default())?;
+/// assert_eq!((&buf[..n], from), (&b"ping"[..], echo));
+///
+/// // Nothing more comes: SO_RCVTIMEO ends the wait with EAGAIN.
+/// bsd.set_option(u, SockOpt::RcvTimeout(Some(100)))?;
+/// assert_eq!(bsd.recv(u, &mut buf, MsgFlags::default()), Err(Error::WouldBlock));
+/// bsd.close(u)?;
+/// # Ok::<(), w5500_driver::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct Bsd<O> {
     os: O,

@@ -10,6 +10,25 @@ use crate::error::{Error, Result};
 pub const STABLE_READ_TRIES: usize = 8;
 
 /// The chip at the end of an SPI device, addressed by block and offset.
+///
+/// One register read is one SPI frame: the 3-byte header (datasheet §2.2) and the data.
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+///
+/// use w5500_driver::bus::Bus;
+/// use w5500_driver::regs::{common, Block, CHIP_VERSION};
+/// use w5500_sim::lan::Lan;
+/// use w5500_sim::sim::Sim;
+/// use w5500_sim::spi::SimSpiDevice;
+///
+/// let sim = Arc::new(Mutex::new(Sim::new(Lan::standard())));
+/// let mut bus = Bus::new(SimSpiDevice::new(sim.clone()));
+/// assert_eq!(bus.read_u8(Block::Common, common::VERSIONR)?, CHIP_VERSION);
+/// // RTR (retry time, 100 µs units) after reset: 2000 = 200 ms.
+/// assert_eq!(bus.read_u16(Block::Common, common::RTR)?, 2000);
+/// # Ok::<(), w5500_driver::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct Bus<SPI> {
     spi: SPI,

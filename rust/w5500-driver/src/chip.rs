@@ -91,6 +91,34 @@ pub struct PhyStatus {
 }
 
 /// The chip: its SPI bus plus bring-up and configuration.
+///
+/// Bring-up on the simulated chip, and what it programmed read back (datasheet §3.1):
+///
+/// ```
+/// use std::net::Ipv4Addr;
+/// use std::sync::{Arc, Mutex};
+///
+/// use w5500_driver::chip::{Chip, Config};
+/// use w5500_driver::regs::CHIP_VERSION;
+/// use w5500_sim::lan::{standard, Lan};
+/// use w5500_sim::sim::Sim;
+/// use w5500_sim::spi::SimSpiDevice;
+/// use w5500_testkit::SimDelay;
+///
+/// let sim = Arc::new(Mutex::new(Sim::new(Lan::standard())));
+/// let mut chip = Chip::new(SimSpiDevice::new(sim.clone()));
+/// let mut config = Config::new([0x02, 0x08, 0xdc, 0x00, 0x00, 0x01]);
+/// config.ip = Ipv4Addr::new(10, 77, 0, 50);
+/// config.netmask = Ipv4Addr::new(255, 255, 255, 0);
+/// config.gateway = standard::GATEWAY;
+/// chip.init(&mut SimDelay(sim.clone()), &config)?;
+///
+/// assert_eq!(chip.version()?, CHIP_VERSION);
+/// assert_eq!(chip.mac()?, config.mac);
+/// assert_eq!(chip.ipv4()?, (config.ip, config.netmask, config.gateway));
+/// assert!(chip.phy_status()?.link_up);
+/// # Ok::<(), w5500_driver::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct Chip<SPI> {
     bus: Bus<SPI>,

@@ -8,6 +8,30 @@ use core::fmt;
 use w5500_regs::Sn;
 
 /// Everything that can go wrong in the driver.
+///
+/// Each variant has one errno name ([`Error::errno`]); the C glue turns names into numbers.
+/// The ninth socket on the simulated chip, for instance, is `ENFILE`:
+///
+/// ```
+/// # use w5500_driver::stack::{SockType, MAX_SOCKETS};
+/// use w5500_driver::{Errno, Error};
+/// # use w5500_sim::lan::{standard, Lan};
+/// # use w5500_sim::sim::Sim;
+/// # use w5500_testkit::{Rig, RigConfig};
+/// # let cfg = RigConfig::static_ip(standard::CHIP_STATIC.octets(), standard::GATEWAY.octets());
+/// # let rig = Rig::new(Sim::new(Lan::standard()), cfg)?;
+/// # let bsd = &rig.bsd;
+/// let held: Vec<_> = (0..MAX_SOCKETS)
+///     .map(|_| bsd.socket(SockType::Stream))
+///     .collect::<Result<_, _>>()?;
+/// let err = bsd.socket(SockType::Stream).unwrap_err();
+/// assert_eq!(err, Error::NoFreeSocket);
+/// assert_eq!(err.errno(), Errno::ENFILE);
+/// for s in held {
+///     bsd.close(s)?;
+/// }
+/// # Ok::<(), w5500_driver::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Error {
     /// The SPI transfer failed.

@@ -1,10 +1,10 @@
 //! Bring-up on the simulated chip: probe, buffer plan, PHY status (DS §3.1 common registers,
 //! §3.2 Sn_RXBUF_SIZE/Sn_TXBUF_SIZE, §3.1 PHYCFGR; DS §5.5 reset timing).
-mod common;
+mod support;
 
-use common::*;
 use std::net::SocketAddrV4;
 use std::time::{Duration, Instant as Wall};
+use support::*;
 use w5500_driver::chip::{PROBE_INTERVAL_US, PROBE_TRIES};
 use w5500_driver::regs::{sn, CHIP_VERSION};
 

@@ -1,11 +1,11 @@
 //! Many threads on one chip (8 hardware sockets, DS §1), and POSIX close() waking a thread
 //! blocked on the same socket.
-mod common;
+mod support;
 
-use common::*;
 use std::net::SocketAddrV4;
 use std::sync::mpsc;
 use std::time::Duration;
+use support::*;
 use w5500_sim::lan::util::{pattern, Fnv1a};
 
 /// Wall-clock bound for a thread to report back.

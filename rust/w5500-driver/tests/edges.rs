@@ -3,16 +3,12 @@
 //! destinations the chip cannot reach fail at once (RFC 1122 §3.2.1.3), empty datagrams are
 //! refused (DS §4.2 Sn_CR SEND sends what lies between Sn_TX_RD and Sn_TX_WR), accept() on
 //! UDP, poll() of an unconnected TCP socket, zero-length reads and option read-back.
-mod common;
+mod support;
 
-use common::*;
 use std::net::{Ipv4Addr, SocketAddrV4};
+use support::*;
 use w5500_driver::stack::Readiness;
 use w5500_driver::Errno;
-
-fn any(port: u16) -> SocketAddrV4 {
-    SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port)
-}
 
 /// Frames the chip has put on the wire since tracing began.
 fn frames_from_chip(rig: &Rig<Lan>) -> usize {

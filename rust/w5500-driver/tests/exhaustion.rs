@@ -1,9 +1,9 @@
 //! Socket exhaustion: the chip has 8 hardware sockets (DS §1); POSIX socket() reports ENFILE
 //! for the 9th, and closing gives every one back.
-mod common;
+mod support;
 
-use common::*;
 use std::net::SocketAddrV4;
+use support::*;
 
 /// The 9th socket is ENFILE; nothing leaks after closing, over several rounds of mixed use.
 #[test]

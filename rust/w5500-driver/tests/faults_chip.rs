@@ -1,18 +1,14 @@
 //! Chip and peer faults in the middle of work (research notes §1.12 reset, §1.14 traps, §4):
 //! brown-out, the chip vanishing, a command that never completes, the peer resetting or
 //! closing while we send, and a receiver that stalls for a long time.
-mod common;
+mod support;
 
-use common::*;
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::SocketAddrV4;
+use support::*;
 use w5500_driver::regs::{common as creg, Block};
 use w5500_sim::lan::util::{pattern, Fnv1a};
-use w5500_sim::lan::{TcpOptions, TcpRecorder};
+use w5500_sim::lan::TcpRecorder;
 use w5500_sim::ViolationKind;
-
-fn any(port: u16) -> SocketAddrV4 {
-    SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port)
-}
 
 /// DS §5.5.1 / research notes §1.12: a brown-out in the middle of work puts every register
 /// back to its reset value. The next service pass sees SIMR at its reset value 0, confirms
@@ -179,24 +175,7 @@ fn ds_4_2_stuck_command_on_one_socket_others_keep_working() {
 
 /// We listen, the LAN peer connects with a recorder the test drives.
 fn pair(rig: &Rig<Lan>, port: u16) -> (SocketId, ConnHandle) {
-    let bsd = &rig.bsd;
-    let l = bsd.socket(SockType::Stream).unwrap();
-    bsd.bind(l, any(port)).unwrap();
-    bsd.listen(l, 1).unwrap();
-    let peer = host(rig, standard::PEER);
-    let h = rig
-        .with_sim(|s| {
-            s.network_mut().tcp_connect(
-                peer,
-                SocketAddrV4::new(ME, port),
-                TcpOptions::default(),
-                Box::new(TcpRecorder::default()),
-            )
-        })
-        .unwrap();
-    let (c, _) = bsd.accept(l).unwrap();
-    bsd.close(l).unwrap();
-    (c, h)
+    accepted_pair(rig, port, TcpRecorder::default())
 }
 
 /// The peer resets the connection while we are in the middle of a large send (its window is
@@ -238,10 +217,7 @@ fn rfc793_peer_fin_while_we_send_half_close_then_reset() {
     assert_eq!(bsd.send(c, &data, None, nf()).unwrap(), data.len());
     let mut b = [0u8; 8];
     assert_eq!(bsd.recv(c, &mut b, nf()).map(|(n, _)| n), Ok(0), "EOF");
-    for _ in 0..100 {
-        idle(&rig, 20);
-        service(&rig);
-    }
+    run_for(&rig, 100, 20);
     let got = rig.with_sim(|s| s.network().tcp_received(h).unwrap().to_vec());
     assert_eq!(got.len(), 40_000);
     assert_eq!(Fnv1a::of(&got), Fnv1a::of(&pattern(0, 40_000)));
@@ -279,10 +255,7 @@ fn ds_5_2_rx_buffer_full_for_a_long_time_nothing_lost() {
     got += n;
     // Ten minutes without reading, in 1 s steps, servicing the chip as the interrupt
     // thread would.
-    for _ in 0..600 {
-        idle(&rig, 1_000);
-        service(&rig);
-    }
+    run_for(&rig, 600, 1_000);
     assert_eq!(
         bsd.bytes_available(s).unwrap(),
         2048,

@@ -9,16 +9,20 @@
 //! timeout is set; for those the test shows the wait is interruptible (close() from another
 //! thread ends it at once) and bounded with SO_RCVTIMEO.
 
+mod support;
+
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use embedded_hal::spi::{ErrorType, Operation, SpiDevice};
-use w5500_driver::bsd::{Bsd, MsgFlags, Os, PollFd};
+use w5500_driver::bsd::{Bsd, Os, PollFd};
 use w5500_driver::chip::{Chip, Config};
 use w5500_driver::stack::{SockOpt, SockType, SocketId, Stack, StackConfig};
 use w5500_driver::Error;
+
+use support::{any, nf};
 
 /// What the frozen chip's registers read (shared, so a test can change the picture between
 /// steps, as a chip that froze at some moment would).
@@ -189,14 +193,6 @@ fn bounded<T>(rig: &Rig, what: &str, f: impl FnOnce(&Bsd<ManualOs>) -> T) -> T {
     assert!(dn <= MAX_TRANSACTIONS, "{what}: took {dn} SPI transactions");
     println!("{what}: {dt} ms, {dn} SPI transactions");
     r
-}
-
-fn nf() -> MsgFlags {
-    MsgFlags::default()
-}
-
-fn any(port: u16) -> SocketAddrV4 {
-    SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port)
 }
 
 const PEER: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(10, 77, 0, 11), 7);

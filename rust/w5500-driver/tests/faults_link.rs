@@ -3,11 +3,10 @@
 //! TCP (the chip retransmits), a long one ends the connection with ETIMEDOUT after the chip's
 //! retransmission timeout (DS §4.2 RTR/RCR: 31.8 s with the reset values), and a connect
 //! while the link is down is ENETDOWN at once (see bringup.rs `ds_3_1_link_down_connect_is_enetdown`).
-mod common;
+mod support;
 
-use common::*;
 use std::net::SocketAddrV4;
-use w5500_sim::lan::apps::ByteSink;
+use support::*;
 use w5500_sim::lan::util::{pattern, Fnv1a};
 
 fn link(rig: &Rig<Lan>, up: bool) {
@@ -53,19 +52,7 @@ fn upload_with_outage(
     if err.is_none() {
         bsd.close(s).unwrap();
         // Let the sink see everything and our FIN.
-        let bulk = host(rig, standard::BULK);
-        for _ in 0..2_000 {
-            idle(rig, 50);
-            service(rig);
-            let fin = rig.with_sim(|sim| {
-                let lan = sim.network();
-                let h = *lan.tcp_handles_on_port(bulk, 9).last().unwrap();
-                lan.tcp_app::<ByteSink>(h).unwrap().peer_fin_at.is_some()
-            });
-            if fin {
-                break;
-            }
-        }
+        run_until(rig, 2_000, 50, sink_saw_fin);
     } else {
         bsd.close(s).unwrap();
     }
@@ -73,13 +60,8 @@ fn upload_with_outage(
 }
 
 fn sink(rig: &Rig<Lan>) -> (u64, u64, bool) {
-    let bulk = host(rig, standard::BULK);
-    rig.with_sim(|sim| {
-        let lan = sim.network();
-        let h = *lan.tcp_handles_on_port(bulk, 9).last().unwrap();
-        let a = lan.tcp_app::<ByteSink>(h).unwrap();
-        (a.received, a.hash.0, a.matches_pattern)
-    })
+    let (received, hash, matches, _) = sink_view(rig);
+    (received, hash, matches)
 }
 
 /// A 5 s outage in the middle of a 256 KiB upload: the chip retransmits, TCP survives, every

@@ -4,13 +4,12 @@
 //!
 //! The default run moves 1 MiB each way per plan; `cargo test --release -- --ignored` runs the
 //! 16 MiB versions.
-mod common;
+mod support;
 
-use common::*;
 use std::net::SocketAddrV4;
-use w5500_sim::lan::apps::{AfterSend, ByteSink, ByteSource};
+use support::*;
+use w5500_sim::lan::apps::{AfterSend, ByteSource};
 use w5500_sim::lan::util::{pattern, Fnv1a};
-use w5500_sim::lan::TcpOptions;
 
 const SOURCE_PORT: u16 = 1900;
 
@@ -28,7 +27,7 @@ fn lan_with_source(total: u64) -> Lan {
 
 /// Upload `total` bytes to the byte sink; the sink's checksum must match ours.
 fn upload(kb: BufferSize, total: usize) {
-    let rig = Rig::new(Sim::new(Lan::standard()), cfg_buffers(kb)).unwrap();
+    let rig = rig_with(cfg_buffers(kb));
     let bsd = &rig.bsd;
     let s = tcp_connect(bsd, standard::BULK, 9);
     let mut hash = Fnv1a::new();
@@ -43,25 +42,8 @@ fn upload(kb: BufferSize, total: usize) {
     }
     bsd.close(s).unwrap();
     // Let the FIN exchange finish.
-    let bulk = host(&rig, standard::BULK);
-    for _ in 0..200 {
-        idle(&rig, 50);
-        service(&rig);
-        let done = rig.with_sim(|sim| {
-            let lan = sim.network();
-            let h = *lan.tcp_handles_on_port(bulk, 9).last().unwrap();
-            lan.tcp_app::<ByteSink>(h).unwrap().peer_fin_at.is_some()
-        });
-        if done {
-            break;
-        }
-    }
-    let (received, sink_hash, matches) = rig.with_sim(|sim| {
-        let lan = sim.network();
-        let h = *lan.tcp_handles_on_port(bulk, 9).last().unwrap();
-        let a = lan.tcp_app::<ByteSink>(h).unwrap();
-        (a.received, a.hash.0, a.matches_pattern)
-    });
+    run_until(&rig, 200, 50, sink_saw_fin);
+    let (received, sink_hash, matches, _) = sink_view(&rig);
     assert_eq!(received, total as u64, "{kb:?}");
     assert!(matches, "{kb:?}: sink saw bytes out of pattern");
     assert_eq!(sink_hash, hash.0, "{kb:?}");
@@ -71,7 +53,7 @@ fn upload(kb: BufferSize, total: usize) {
 
 /// Download `total` bytes from a byte source; every byte must equal the pattern.
 fn download(kb: BufferSize, total: u64) {
-    let rig = Rig::new(Sim::new(lan_with_source(total)), cfg_buffers(kb)).unwrap();
+    let rig = rig_on(lan_with_source(total), cfg_buffers(kb));
     let bsd = &rig.bsd;
     let s = bsd.socket(SockType::Stream).unwrap();
     bsd.connect(s, SocketAddrV4::new(standard::BULK, SOURCE_PORT))

@@ -1,10 +1,10 @@
 //! INTn handling (DS §3.1 IR/SIR/SIMR, §4.2 Sn_IR/Sn_IMR; INTn is a level): polling without a
 //! pin, spurious interrupts, INTn stuck asserted and never asserted must not hang anything.
-mod common;
+mod support;
 
-use common::*;
 use std::net::SocketAddrV4;
 use std::time::{Duration, Instant as Wall};
+use support::*;
 
 /// A workload touching every wait: TCP connect + echo, UDP echo, listen/accept, recv timeout.
 fn workload(rig: &Rig<Lan>) {

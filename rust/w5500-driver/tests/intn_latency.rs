@@ -6,10 +6,10 @@
 //! of the 50 ms run are asserted exactly too (the simulator is deterministic): they change
 //! only when the driver's SPI sequence changes, which then has to be looked at and the
 //! figure updated in the same commit.
-mod common;
+mod support;
 
-use common::*;
 use std::net::{Ipv4Addr, SocketAddrV4};
+use support::*;
 
 /// (simulated µs, SPI transactions) of one measured step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

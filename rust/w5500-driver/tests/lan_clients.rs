@@ -2,23 +2,13 @@
 //! driver: hosts on the simulated LAN connect *to* the chip on a schedule, as Zephyr's
 //! `echo_server` and `dumb_http_server` samples would be driven inside an image. The accept
 //! path (DS §4.2 `Sn_CR` LISTEN, `SOCK_LISTEN` → `SOCK_ESTABLISHED`) is what they exercise.
-mod common;
+mod support;
 
-use common::*;
 use std::net::SocketAddrV4;
 use std::time::Duration;
+use support::*;
 use w5500_sim::lan::clients::{Outcome, Proto};
 use w5500_sim::lan::ClientReport;
-
-fn listener(bsd: &LanBsd, ty: SockType, port: u16, backlog: u32) -> SocketId {
-    let l = bsd.socket(ty).unwrap();
-    bsd.bind(l, SocketAddrV4::new(std::net::Ipv4Addr::UNSPECIFIED, port))
-        .unwrap();
-    if ty == SockType::Stream {
-        bsd.listen(l, backlog).unwrap();
-    }
-    l
-}
 
 fn add(rig: &Rig<Lan>, spec: &str) {
     rig.with_sim(|s| s.network_mut().add_clients(spec)).unwrap();

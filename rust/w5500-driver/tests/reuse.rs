@@ -3,10 +3,10 @@
 //! when none is free, `socket()` takes that one over with CLOSE (DS §4.2 Sn_CR CLOSE: no
 //! segment is sent) instead of failing with ENFILE. What that costs the peer is measured here
 //! on the simulated LAN, and written in docs/SEMANTICS.md and docs/RELIABILITY.md.
-mod common;
+mod support;
 
-use common::*;
 use std::net::{Ipv4Addr, SocketAddrV4};
+use support::*;
 use w5500_sim::lan::{TcpOptions, TcpRecorder, TcpState};
 
 const PORT: u16 = 7300;

@@ -2,10 +2,10 @@
 //! the simulator's heap peaked ~30 cycles into a connect/echo/close soak and the image died).
 //! These count what the LAN holds ([`Lan::footprint`]) with the bounds an image uses
 //! ([`LanLimits::EMBEDDED`]); `rust/w5500-zephyr` checks the heap bytes themselves.
-mod common;
+mod support;
 
-use common::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use support::*;
 use w5500_sim::lan::clients::Outcome;
 use w5500_sim::lan::limits::{STREAM_CHUNK, STREAM_QUEUE};
 use w5500_sim::lan::{Footprint, HeapUse, LanLimits, MemoryGuard};
@@ -13,7 +13,7 @@ use w5500_sim::lan::{Footprint, HeapUse, LanLimits, MemoryGuard};
 fn embedded_rig() -> Rig<Lan> {
     let mut lan = Lan::standard();
     lan.set_limits(LanLimits::EMBEDDED);
-    Rig::new(Sim::new(lan), cfg()).unwrap()
+    rig_on(lan, cfg())
 }
 
 fn footprint(rig: &Rig<Lan>) -> Footprint {
@@ -140,7 +140,7 @@ fn rfc9293_3_10_7_1_heap_short_refuses_the_one_exchange_and_the_lan_lives_on() {
         probe,
         reserve: 32 * 1024,
     }));
-    let rig = Rig::new(Sim::new(lan), cfg()).unwrap();
+    let rig = rig_on(lan, cfg());
     let bsd = &rig.bsd;
     USED.store(240 * 1024, Ordering::SeqCst);
     let s = bsd.socket(SockType::Stream).unwrap();

@@ -2,12 +2,12 @@
 //! §1.14 traps): many threads at once with checksummed data, and thousands of
 //! connect/transfer/close cycles after which every resource is back where it started
 //! (hardware sockets, the socket table, background closes, the chip's sockets).
-mod common;
+mod support;
 
-use common::*;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::mpsc;
 use std::time::{Duration, Instant as Wall};
+use support::*;
 use w5500_sim::lan::util::{pattern, Fnv1a};
 
 /// Rounds per client thread.

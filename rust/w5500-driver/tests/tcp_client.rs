@@ -1,9 +1,9 @@
 //! TCP active open through the chip (DS §4.2 Sn_SR SOCK_SYNSENT -> ESTABLISHED / CLOSED,
 //! Sn_IR CON/TIMEOUT, DS §3.1 RTR/RCR timeouts) with POSIX connect() semantics.
-mod common;
+mod support;
 
-use common::*;
 use std::net::{Ipv4Addr, SocketAddrV4};
+use support::*;
 use w5500_driver::Errno;
 
 /// POSIX connect(): success; getsockname has an ephemeral port, getpeername the peer.

@@ -1,38 +1,23 @@
 //! TCP data transfer with POSIX send()/recv() semantics on the chip's rings (DS §5.2.1 TCP
 //! data path, §4.2 Sn_TX_FSR / Sn_RX_RSR, Sn_SR CLOSE_WAIT, Sn_CR DISCON/CLOSE).
-mod common;
+mod support;
 
-use common::*;
-use std::net::SocketAddrV4;
-use w5500_sim::lan::{TcpOptions, TcpRecorder, TcpState};
+use support::*;
+use w5500_sim::lan::{TcpRecorder, TcpState};
 
 const PORT: u16 = 7100;
 
 /// We listen, the LAN peer connects (a recorder the test drives by hand); returns our
 /// connected socket and the peer's handle.
 fn pair(rig: &Rig<Lan>, close_on_fin: bool) -> (SocketId, ConnHandle) {
-    let bsd = &rig.bsd;
-    let l = bsd.socket(SockType::Stream).unwrap();
-    bsd.bind(l, SocketAddrV4::new(std::net::Ipv4Addr::UNSPECIFIED, PORT))
-        .unwrap();
-    bsd.listen(l, 1).unwrap();
-    let peer = host(rig, standard::PEER);
-    let h = rig
-        .with_sim(|s| {
-            s.network_mut().tcp_connect(
-                peer,
-                SocketAddrV4::new(ME, PORT),
-                TcpOptions::default(),
-                Box::new(TcpRecorder {
-                    close_on_peer_fin: close_on_fin,
-                    ..TcpRecorder::default()
-                }),
-            )
-        })
-        .unwrap();
-    let (c, _) = bsd.accept(l).unwrap();
-    bsd.close(l).unwrap();
-    (c, h)
+    accepted_pair(
+        rig,
+        PORT,
+        TcpRecorder {
+            close_on_peer_fin: close_on_fin,
+            ..TcpRecorder::default()
+        },
+    )
 }
 
 fn peer_send(rig: &Rig<Lan>, h: ConnHandle, data: &[u8]) {

@@ -1,35 +1,26 @@
 //! TCP passive open (DS §4.2 Sn_CR LISTEN, Sn_SR SOCK_LISTEN -> SOCK_ESTABLISHED: the listening
 //! socket itself becomes the connection) with POSIX listen()/accept() semantics: a backlog of
 //! hardware sockets kept in LISTEN, FIFO accept, the listener still listening after accept.
-mod common;
+mod support;
 
-use common::*;
 use std::net::SocketAddrV4;
-use w5500_sim::lan::{TcpOptions, TcpRecorder, TcpState};
+use support::*;
+use w5500_sim::lan::{TcpRecorder, TcpState};
 
-fn listener(bsd: &LanBsd, port: u16, backlog: u32) -> SocketId {
-    let l = bsd.socket(SockType::Stream).unwrap();
-    bsd.bind(l, SocketAddrV4::new(std::net::Ipv4Addr::UNSPECIFIED, port))
-        .unwrap();
-    bsd.listen(l, backlog).unwrap();
-    l
+fn tcp_listener(bsd: &LanBsd, port: u16, backlog: u32) -> SocketId {
+    listener(bsd, SockType::Stream, port, backlog)
 }
 
 /// The peer host connects to our `port`; it closes its side when we close ours.
 fn peer_connect(rig: &Rig<Lan>, port: u16) -> ConnHandle {
-    let peer = host(rig, standard::PEER);
-    rig.with_sim(|s| {
-        s.network_mut().tcp_connect(
-            peer,
-            SocketAddrV4::new(ME, port),
-            TcpOptions::default(),
-            Box::new(TcpRecorder {
-                close_on_peer_fin: true,
-                ..TcpRecorder::default()
-            }),
-        )
-    })
-    .unwrap()
+    peer_connect_with(
+        rig,
+        port,
+        TcpRecorder {
+            close_on_peer_fin: true,
+            ..TcpRecorder::default()
+        },
+    )
 }
 
 fn peer_port(rig: &Rig<Lan>, h: ConnHandle) -> u16 {
@@ -46,7 +37,7 @@ fn backlog_case(backlog: u32, clients: usize) {
     let rig = rig();
     let bsd = &rig.bsd;
     let port = 5000 + backlog as u16;
-    let l = listener(bsd, port, backlog);
+    let l = tcp_listener(bsd, port, backlog);
     let hs: Vec<ConnHandle> = (0..clients).map(|_| peer_connect(&rig, port)).collect();
     let mut accepted = Vec::new();
     for (i, h) in hs.iter().enumerate() {
@@ -116,7 +107,7 @@ fn posix_listen_backlog_20_seven_clients_at_once() {
 fn posix_listener_keeps_listening_after_each_accept() {
     let rig = rig();
     let bsd = &rig.bsd;
-    let l = listener(bsd, 6000, 1);
+    let l = tcp_listener(bsd, 6000, 1);
     for round in 0..5 {
         let h = peer_connect(&rig, 6000);
         let (c, addr) = bsd.accept(l).unwrap();
@@ -141,7 +132,7 @@ fn posix_listener_keeps_listening_after_each_accept() {
 fn posix_accept_order_is_arrival_order() {
     let rig = rig();
     let bsd = &rig.bsd;
-    let l = listener(bsd, 6001, 4);
+    let l = tcp_listener(bsd, 6001, 4);
     let mut hs = Vec::new();
     for _ in 0..4 {
         hs.push(peer_connect(&rig, 6001));
@@ -161,7 +152,7 @@ fn posix_accept_order_is_arrival_order() {
 fn posix_accept_nonblocking_eagain_then_poll_readable() {
     let rig = rig();
     let bsd = &rig.bsd;
-    let l = listener(bsd, 6002, 2);
+    let l = tcp_listener(bsd, 6002, 2);
     bsd.set_option(l, SockOpt::NonBlocking(true)).unwrap();
     let t0 = now_ms(&rig);
     assert_eq!(bsd.accept(l).unwrap_err(), Error::WouldBlock);
@@ -183,7 +174,7 @@ fn posix_accept_nonblocking_eagain_then_poll_readable() {
 fn posix_connection_reset_before_accept_is_skipped() {
     let rig = rig();
     let bsd = &rig.bsd;
-    let l = listener(bsd, 6003, 2);
+    let l = tcp_listener(bsd, 6003, 2);
     bsd.set_option(l, SockOpt::NonBlocking(true)).unwrap();
     let h = peer_connect(&rig, 6003);
     idle(&rig, 2);
@@ -215,7 +206,7 @@ fn posix_connection_reset_before_accept_is_skipped() {
 fn posix_bind_same_port_twice_is_eaddrinuse() {
     let rig = rig();
     let bsd = &rig.bsd;
-    let l = listener(bsd, 6004, 1);
+    let l = tcp_listener(bsd, 6004, 1);
     assert_eq!(bsd.local_addr(l).unwrap(), SocketAddrV4::new(ME, 6004));
     let l2 = bsd.socket(SockType::Stream).unwrap();
     assert_eq!(
@@ -232,7 +223,7 @@ fn posix_bind_same_port_twice_is_eaddrinuse() {
 fn posix_listener_rearms_when_a_hardware_socket_frees_up() {
     let rig = rig();
     let bsd = &rig.bsd;
-    let l = listener(bsd, 6005, 1);
+    let l = tcp_listener(bsd, 6005, 1);
     let peer = host(&rig, standard::PEER);
     // Peers that never close: our closes linger in FIN_WAIT.
     let mut conns = Vec::new();
@@ -252,10 +243,7 @@ fn posix_listener_rearms_when_a_hardware_socket_frees_up() {
     }
     // Let the lingering closes expire; the listener must be listening again.
     let linger = w5500_driver::stack::CLOSE_LINGER_MS;
-    for _ in 0..(linger / 50 + 20) {
-        idle(&rig, 50);
-        service(&rig);
-    }
+    run_for(&rig, linger / 50 + 20, 50);
     let h = peer_connect(&rig, 6005);
     let (_, addr) = bsd.accept(l).unwrap();
     assert_eq!(addr.port(), peer_port(&rig, h));
@@ -268,7 +256,7 @@ fn posix_listener_rearms_when_a_hardware_socket_frees_up() {
 fn posix_close_linger_is_bounded_when_the_peer_never_closes() {
     let rig = rig();
     let bsd = &rig.bsd;
-    let l = listener(bsd, 6006, 1);
+    let l = tcp_listener(bsd, 6006, 1);
     let peer = host(&rig, standard::PEER);
     let h = rig
         .with_sim(|s| {
@@ -280,13 +268,7 @@ fn posix_close_linger_is_bounded_when_the_peer_never_closes() {
     bsd.close(l).unwrap();
     bsd.close(c).unwrap();
     let t0 = now_ms(&rig);
-    for _ in 0..200 {
-        idle(&rig, 50);
-        service(&rig);
-        if free_hw(bsd) == 8 {
-            break;
-        }
-    }
+    run_until(&rig, 200, 50, |r| free_hw(&r.bsd) == 8);
     let dt = now_ms(&rig) - t0;
     assert_eq!(free_hw(bsd), 8);
     assert!(dt <= w5500_driver::stack::CLOSE_LINGER_MS + 300, "{dt} ms");

@@ -1,14 +1,10 @@
 //! UDP through the chip (DS §4.2 Sn_MR UDP/MULTI, §5.2.2 UDP data path with the 8-byte RX
 //! header, Sn_IR TIMEOUT on ARP failure, Sn_MSSR 1472) with POSIX datagram semantics.
-mod common;
+mod support;
 
-use common::*;
 use std::net::{Ipv4Addr, SocketAddrV4};
+use support::*;
 use w5500_sim::net::Igmp;
-
-fn any(port: u16) -> SocketAddrV4 {
-    SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port)
-}
 
 fn udp_bound(bsd: &LanBsd, port: u16) -> SocketId {
     let u = bsd.socket(SockType::Datagram).unwrap();

@@ -10,6 +10,24 @@
 //! - Value registers are enums with an `Unknown(u8)` arm: nothing read from the chip fails to
 //!   decode, and nothing here panics on any input.
 //! - Multi-byte registers are big-endian.
+//!
+//! # Example
+//!
+//! The frame that reads `VERSIONR`, and decoding what a socket's status register said:
+//!
+//! ```
+//! use w5500_regs::{common, header, sn, Access, Block, Sn, SocketStatus};
+//!
+//! // §2.2: 16-bit offset, then BSB (common block = 0), RWB (read = 0), OM (VDM = 00).
+//! assert_eq!(header(common::VERSIONR, Block::Common, Access::Read), [0x00, 0x39, 0x00]);
+//!
+//! // Socket 1's registers are block 4n+1; writing sets RWB (bit 2).
+//! assert_eq!(header(sn::CR, Block::Socket(Sn::Sn1), Access::Write), [0x00, 0x01, 0x2c]);
+//!
+//! // Nothing read from the chip fails to decode.
+//! assert_eq!(SocketStatus::from_u8(0x17), SocketStatus::Established);
+//! assert_eq!(SocketStatus::from_u8(0x99), SocketStatus::Unknown(0x99));
+//! ```
 #![no_std]
 #![cfg_attr(
     not(test),
@@ -40,6 +58,17 @@ pub const UDP_RX_HEADER_LEN: usize = 8;
 pub const MACRAW_RX_HEADER_LEN: usize = 2;
 
 /// One of the chip's 8 hardware sockets.
+///
+/// ```
+/// use w5500_regs::{Block, Sn};
+///
+/// let s = Sn::new(3).unwrap();
+/// assert_eq!(s, Sn::Sn3);
+/// assert_eq!(Sn::new(8), None);
+/// assert_eq!(s.bit().bits(), 0b0000_1000); // its bit in SIR/SIMR
+/// assert_eq!(Block::RxBuf(s).bsb(), 4 * 3 + 3);
+/// assert_eq!(s.to_string(), "S3");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[repr(u8)]
 #[allow(missing_docs)]
@@ -398,6 +427,16 @@ impl Protocol {
 }
 
 /// `Sn_MR`: protocol plus mode flags whose meaning depends on the protocol (§3.2).
+///
+/// ```
+/// use w5500_regs::{Protocol, SocketMode};
+///
+/// // TCP with no delayed ACK.
+/// let mr = SocketMode::new(Protocol::Tcp).with(SocketMode::ND_MC_MMB, true);
+/// assert_eq!(mr.0, 0x21);
+/// assert_eq!(mr.protocol(), Protocol::Tcp);
+/// assert!(mr.has(SocketMode::ND_MC_MMB));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct SocketMode(pub u8);
 
@@ -575,6 +614,18 @@ impl PhyMode {
 
 /// `PHYCFGR`: PHY configuration and status (§3.1).
 ///
+/// ```
+/// use w5500_regs::{PhyCfg, PhyMode};
+///
+/// let read = PhyCfg(0b1011_1111); // reset configuration, link up, 100 Mbit/s, full duplex
+/// assert!(read.link_up() && read.speed_100() && read.full_duplex());
+///
+/// // Writing a mode keeps RST (bit 7) at 1; only `with_reset` clears it.
+/// let w = PhyCfg::configure(PhyMode::Auto);
+/// assert_eq!(w.0 & 0x80, 0x80);
+/// assert_eq!(w.with_reset().0 & 0x80, 0);
+/// ```
+///
 /// Bit 7 (`RST`) resets the PHY when written 0: every value built here keeps it at 1 unless
 /// [`PhyCfg::with_reset`] asks for the reset, so a careless write never resets the PHY.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -622,6 +673,22 @@ impl PhyCfg {
 }
 
 /// A socket buffer size: one of the values `Sn_RXBUF_SIZE`/`Sn_TXBUF_SIZE` accept (§3.2).
+///
+/// ```
+/// use w5500_regs::{check_buffer_plan, BufferSize};
+///
+/// assert_eq!(BufferSize::from_kb(4), Some(BufferSize::K4));
+/// assert_eq!(BufferSize::from_kb(3), None);
+/// assert_eq!(BufferSize::K4.bytes(), 4096);
+///
+/// // Two sockets with 8 KB each fill the chip's 16 KB; a third would not fit.
+/// let mut plan = [BufferSize::K0; 8];
+/// plan[0] = BufferSize::K8;
+/// plan[1] = BufferSize::K8;
+/// assert_eq!(check_buffer_plan(&plan), Some(16));
+/// plan[2] = BufferSize::K1;
+/// assert_eq!(check_buffer_plan(&plan), None);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[repr(u8)]
 #[allow(missing_docs)]

@@ -1,4 +1,9 @@
-//! Shared helpers for the driver's tests on the simulated chip and the in-memory LAN.
+//! Shared set-up for the driver's integration tests on the simulated chip and the in-memory
+//! LAN: rigs (simulator + LAN + the stack brought up under the blocking API), listeners and
+//! accepted connections with a recording peer, the byte sink's view, and bounded pump loops
+//! (simulated time passes, the chip is serviced as the interrupt thread would).
+//!
+//! Each test file includes it with `mod support;`; not every file uses every helper.
 #![allow(dead_code, unused_imports)]
 
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -8,7 +13,8 @@ pub use w5500_driver::bsd::{Bsd, MsgFlags, Os, PollFd};
 pub use w5500_driver::regs::BufferSize;
 pub use w5500_driver::stack::{SockOpt, SockType, SocketId};
 pub use w5500_driver::Error;
-pub use w5500_sim::lan::{standard, ConnHandle, HostId, Lan};
+pub use w5500_sim::lan::apps::ByteSink;
+pub use w5500_sim::lan::{standard, ConnHandle, HostId, Lan, TcpOptions, TcpRecorder};
 pub use w5500_sim::sim::Sim;
 pub use w5500_testkit::{Rig, RigConfig, SimOs};
 
@@ -48,7 +54,12 @@ pub fn rig() -> Rig<Lan> {
 
 /// A rig on the standard LAN with `c`.
 pub fn rig_with(c: RigConfig) -> Rig<Lan> {
-    Rig::new(Sim::new(Lan::standard()), c).unwrap()
+    rig_on(Lan::standard(), c)
+}
+
+/// A rig on `lan` (a standard LAN the test added hosts, services or limits to) with `c`.
+pub fn rig_on(lan: Lan, c: RigConfig) -> Rig<Lan> {
+    Rig::new(Sim::new(lan), c).unwrap()
 }
 
 /// Simulated time in ms.
@@ -133,4 +144,91 @@ pub fn recv_exact(bsd: &LanBsd, s: SocketId, n: usize) -> Vec<u8> {
 /// Keep the rig's bsd handle for threads.
 pub fn bsd(rig: &Rig<Lan>) -> Arc<LanBsd> {
     rig.bsd.clone()
+}
+
+/// The wildcard address on `port` (`INADDR_ANY`), for `bind()`.
+pub fn any(port: u16) -> SocketAddrV4 {
+    SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port)
+}
+
+/// `socket()` + `bind()` on `port`, and for TCP `listen()` with `backlog`.
+pub fn listener(bsd: &LanBsd, ty: SockType, port: u16, backlog: u32) -> SocketId {
+    let l = bsd.socket(ty).unwrap();
+    bsd.bind(l, any(port)).unwrap();
+    if ty == SockType::Stream {
+        bsd.listen(l, backlog).unwrap();
+    }
+    l
+}
+
+/// The LAN's peer host connects to our `port` with `app` (a recorder the test drives).
+pub fn peer_connect_with(rig: &Rig<Lan>, port: u16, app: TcpRecorder) -> ConnHandle {
+    let peer = host(rig, standard::PEER);
+    rig.with_sim(|s| {
+        s.network_mut().tcp_connect(
+            peer,
+            SocketAddrV4::new(ME, port),
+            TcpOptions::default(),
+            Box::new(app),
+        )
+    })
+    .unwrap()
+}
+
+/// We listen on `port` (backlog 1), the LAN's peer connects with `app`; returns our accepted
+/// socket (the listener closed again) and the peer's handle.
+pub fn accepted_pair(rig: &Rig<Lan>, port: u16, app: TcpRecorder) -> (SocketId, ConnHandle) {
+    let bsd = &rig.bsd;
+    let l = listener(bsd, SockType::Stream, port, 1);
+    let h = peer_connect_with(rig, port, app);
+    let (c, _) = bsd.accept(l).unwrap();
+    bsd.close(l).unwrap();
+    (c, h)
+}
+
+/// Let `steps` × `step_ms` of simulated time pass, servicing the chip after each step.
+pub fn run_for(rig: &Rig<Lan>, steps: u64, step_ms: u64) {
+    for _ in 0..steps {
+        idle(rig, step_ms);
+        service(rig);
+    }
+}
+
+/// Like [`run_for`], but stop after the first step where `done` holds; returns whether it did.
+pub fn run_until(
+    rig: &Rig<Lan>,
+    steps: u64,
+    step_ms: u64,
+    mut done: impl FnMut(&Rig<Lan>) -> bool,
+) -> bool {
+    for _ in 0..steps {
+        idle(rig, step_ms);
+        service(rig);
+        if done(rig) {
+            return true;
+        }
+    }
+    false
+}
+
+/// The byte sink on the standard LAN's bulk host (TCP port 9), latest connection: bytes
+/// received, their FNV-1a hash, whether they followed the pattern, and whether our FIN came.
+pub fn sink_view(rig: &Rig<Lan>) -> (u64, u64, bool, bool) {
+    let bulk = host(rig, standard::BULK);
+    rig.with_sim(|sim| {
+        let lan = sim.network();
+        let h = *lan.tcp_handles_on_port(bulk, 9).last().unwrap();
+        let a = lan.tcp_app::<ByteSink>(h).unwrap();
+        (
+            a.received,
+            a.hash.0,
+            a.matches_pattern,
+            a.peer_fin_at.is_some(),
+        )
+    })
+}
+
+/// The bulk host's byte sink has seen our FIN.
+pub fn sink_saw_fin(rig: &Rig<Lan>) -> bool {
+    sink_view(rig).3
 }
