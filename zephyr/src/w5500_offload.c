@@ -247,6 +247,14 @@ static void w5500_worker(void *p1, void *p2, void *p3)
 		struct w5500_call *init = p2;
 		int r = w5500_rs_init(init->rc);
 
+		if (r >= 0) {
+			const uint8_t *m = init->rc->mac;
+
+			/* Here, not in Rust: bytes printed with %02x (no Rust formatting). Before
+			 * the give: the config lives on the waiting caller's stack. */
+			LOG_INF("W5500 up, MAC %02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3],
+				m[4], m[5]);
+		}
 		init->ret = r;
 		k_sem_give(&init->done);
 		if (r < 0) {

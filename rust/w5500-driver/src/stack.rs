@@ -680,7 +680,7 @@ impl<SPI: SpiDevice> Stack<SPI> {
             }
         }
         if let Some((sn, _)) = victim {
-            log::debug!("stack: hardware socket taken over from a background close");
+            w5500_log::debug!("stack: hardware socket taken over from a background close");
             self.chip.close_socket(sn)?;
             self.hw[sn.index()] = Hw::FREE;
             self.takeovers = self.takeovers.wrapping_add(1);
@@ -2241,7 +2241,10 @@ impl<SPI: SpiDevice> Stack<SPI> {
                 continue;
             };
             if slot.phase == Phase::Connecting {
-                log::warn!("stack: connect on {s} not ended by the chip; giving up");
+                w5500_log::warn!(
+                    "stack: connect not ended by the chip, giving up; socket",
+                    s.index()
+                );
                 self.chip.close_socket(s)?;
                 self.hw[s.index()].status = SocketStatus::Closed;
                 self.hw[s.index()].send_in_flight = false;
@@ -2250,7 +2253,7 @@ impl<SPI: SpiDevice> Stack<SPI> {
                     sl.error = Some(Error::TimedOut);
                 }
             } else if slot.ty == SockType::Datagram {
-                log::warn!("stack: UDP SEND on {s} never completed");
+                w5500_log::warn!("stack: UDP SEND never completed; socket", s.index());
                 self.hw[s.index()].send_in_flight = false;
                 if let Some(sl) = self.slots.get_mut(index) {
                     sl.error = Some(Error::ChipState);
@@ -2264,7 +2267,10 @@ impl<SPI: SpiDevice> Stack<SPI> {
                     h.stall_since_ms = Stamp::at(now_ms);
                     continue;
                 }
-                log::warn!("stack: TCP SEND on {s} made no progress; dropping the connection");
+                w5500_log::warn!(
+                    "stack: TCP SEND made no progress, dropping the connection; socket",
+                    s.index()
+                );
                 self.chip.close_socket(s)?;
                 self.hw[s.index()].status = SocketStatus::Closed;
                 self.hw[s.index()].send_in_flight = false;
@@ -2294,9 +2300,9 @@ impl<SPI: SpiDevice> Stack<SPI> {
         if simr == self.simr && imr.is_empty() {
             return Ok(false);
         }
-        log::warn!(
-            "stack: chip reset detected (SIMR {:#04x}); re-initialising",
-            simr.bits()
+        w5500_log::warn!(
+            "stack: chip reset detected, re-initialising; SIMR",
+            w5500_log::Arg::Hex(simr.bits().into())
         );
         self.chip_resets = self.chip_resets.wrapping_add(1);
         // Sn_IMR and Sn_KPALVTR are back at their reset values (0xFF, 0).
@@ -2349,7 +2355,11 @@ impl<SPI: SpiDevice> Stack<SPI> {
                 generation: slot.generation,
             };
             if let Err(e) = self.open_udp(id) {
-                log::warn!("stack: re-opening UDP socket {i} after a chip reset failed: {e}");
+                w5500_log::warn!(
+                    "stack: re-opening a UDP socket after a chip reset failed:",
+                    i,
+                    e
+                );
                 self.slots[i].error = Some(e);
             }
         }

@@ -429,7 +429,7 @@ impl<O: Os, const C: usize> Iface<O, C> {
 
     fn emit(&mut self, e: IfaceEvent) {
         if self.events.is_full() {
-            log::warn!("iface: event queue full, dropping the oldest");
+            w5500_log::warn!("iface: event queue full, dropping the oldest");
             let _ = self.events.pop_front();
         }
         let _ = self.events.push_back(e);
@@ -514,7 +514,7 @@ impl<O: Os, const C: usize> Iface<O, C> {
     fn program(&self, ip: Ipv4Addr, mask: Ipv4Addr, gw: Option<Ipv4Addr>) {
         let gw = gw.unwrap_or(Ipv4Addr::UNSPECIFIED);
         if let Err(e) = self.with_stack(|s| s.set_ipv4(ip, mask, gw)) {
-            log::error!("iface: programming {ip}/{mask} via {gw} failed: {e}");
+            w5500_log::error!("iface: programming the address failed:", ip, e);
         }
     }
 
@@ -759,7 +759,7 @@ impl<O: Os, const C: usize> Iface<O, C> {
             None => self.open_dhcp_socket().ok(),
         };
         let Some(sock) = sock else {
-            log::warn!("iface: no socket free for DHCPRELEASE; the lease will time out");
+            w5500_log::warn!("iface: no socket free for DHCPRELEASE; the lease will time out");
             while self.dhcp.poll_event().is_some() {}
             return;
         };
@@ -801,13 +801,13 @@ impl<O: Os, const C: usize> Iface<O, C> {
         let failed = match self.with_stack(|s| s.service(now, poll_all)) {
             Ok(()) => {
                 if core::mem::take(&mut self.service_failing) {
-                    log::info!("iface: the chip answers again");
+                    w5500_log::info!("iface: the chip answers again");
                 }
                 false
             }
             Err(e) => {
                 if !core::mem::replace(&mut self.service_failing, true) {
-                    log::warn!("iface: service failed: {e}");
+                    w5500_log::warn!("iface: service failed:", e);
                 }
                 true
             }
@@ -908,7 +908,7 @@ impl<O: Os, const C: usize> Iface<O, C> {
                         self.socket_wait_until = None;
                     }
                     Err(e) => {
-                        log::debug!("iface: no socket for DHCP ({e}), waiting");
+                        w5500_log::debug!("iface: no socket for DHCP, waiting:", e);
                         self.socket_wait_until = Some(now.saturating_add(SOCKET_RETRY_MS));
                     }
                 }
@@ -935,7 +935,7 @@ impl<O: Os, const C: usize> Iface<O, C> {
                 }
                 Err(Error::WouldBlock) => break,
                 Err(e) => {
-                    log::debug!("iface: DHCP socket: {e}");
+                    w5500_log::debug!("iface: DHCP socket:", e);
                     break;
                 }
             }
@@ -947,9 +947,17 @@ impl<O: Os, const C: usize> Iface<O, C> {
             let data = self.buf.get(..t.len).unwrap_or(&[]);
             let r = self.bsd.os().with_stack(|s| s.send(id, data, Some(t.dst)));
             match r {
-                Ok(_) => log::debug!("iface: DHCP {:?} to {}", t.message_type, t.dst),
+                Ok(_) => w5500_log::debug!(
+                    "iface: DHCP message sent; type, to",
+                    t.message_type as u8,
+                    *t.dst.ip()
+                ),
                 // Lost like a datagram on the wire: the client retransmits.
-                Err(e) => log::debug!("iface: DHCP {:?} not sent: {e}", t.message_type),
+                Err(e) => w5500_log::debug!(
+                    "iface: DHCP message not sent; type",
+                    t.message_type as u8,
+                    e
+                ),
             }
         }
     }
@@ -1012,7 +1020,11 @@ impl<O: Os, const C: usize> Iface<O, C> {
                         }
                     }
                     Err(e) => {
-                        log::warn!("iface: probe of {ip} failed to start ({e}): taking it as free");
+                        w5500_log::warn!(
+                            "iface: probe failed to start, taking the address as free:",
+                            ip,
+                            e
+                        );
                         self.pending_probe = None;
                         self.dhcp.probe_result(false, now);
                     }
@@ -1028,7 +1040,7 @@ impl<O: Os, const C: usize> Iface<O, C> {
             // TIMEOUT (ARPTO): nobody has the address.
             Err(Error::HostUnreachable) => Some(false),
             Err(e) => {
-                log::warn!("iface: probe error {e}: taking the address as free");
+                w5500_log::warn!("iface: probe error, taking the address as free:", e);
                 Some(false)
             }
         };
@@ -1071,7 +1083,7 @@ impl<O: Os, const C: usize> Iface<O, C> {
         if let Some(p) = self.probe.take() {
             let (t, c) = p.saved_retry;
             if let Err(e) = self.with_stack(|s| s.set_retry(t, c)) {
-                log::error!("iface: restoring RTR/RCR failed: {e}");
+                w5500_log::error!("iface: restoring RTR/RCR failed:", e);
             }
             let _ = self.bsd.close(p.sock);
         }

@@ -710,7 +710,7 @@ impl Client {
         if self.state != State::Stopped {
             if let Some(exp) = self.lease.as_ref().and_then(Lease::expires_at_ms) {
                 if now >= exp {
-                    log::warn!("dhcp: lease expired");
+                    w5500_log::warn!("dhcp: lease expired");
                     self.lose();
                     if self.state != State::LinkDown {
                         self.enter_init(now, 0);
@@ -723,7 +723,7 @@ impl Client {
             State::Bound => {
                 let t1 = self.lease.as_ref().and_then(Lease::renew_at_ms);
                 if t1.is_some_and(|t| now >= t) {
-                    log::info!("dhcp: T1, renewing");
+                    w5500_log::info!("dhcp: T1, renewing");
                     self.state = State::Renewing;
                     self.new_exchange(now);
                     self.queue(Pending::Request, now);
@@ -733,7 +733,7 @@ impl Client {
             State::Renewing => {
                 let t2 = self.lease.as_ref().and_then(Lease::rebind_at_ms);
                 if t2.is_some_and(|t| now >= t) {
-                    log::info!("dhcp: T2, rebinding");
+                    w5500_log::info!("dhcp: T2, rebinding");
                     self.state = State::Rebinding;
                     self.new_exchange(now);
                     self.queue(Pending::Request, now);
@@ -765,7 +765,7 @@ impl Client {
             State::Requesting => {
                 if self.deadline_due(now) {
                     if self.tx_count >= MAX_REQUEST_TRANSMISSIONS {
-                        log::warn!("dhcp: no answer to REQUEST, restarting");
+                        w5500_log::warn!("dhcp: no answer to REQUEST, restarting");
                         self.offer = None;
                         self.enter_init(now, 0);
                     } else {
@@ -780,7 +780,7 @@ impl Client {
                         self.reboot_ip = None;
                         if self.lease.is_some() {
                             // RFC 2131 §3.2: keep using the unexpired lease.
-                            log::warn!("dhcp: no answer to INIT-REBOOT, keeping the lease");
+                            w5500_log::warn!("dhcp: no answer to INIT-REBOOT, keeping the lease");
                             self.deadline = None;
                             self.state = State::Bound;
                         } else {
@@ -794,7 +794,7 @@ impl Client {
             }
             State::Probing if PROBE => {
                 if self.deadline_due(now) {
-                    log::warn!("dhcp: no probe result, assuming the address is free");
+                    w5500_log::warn!("dhcp: no probe result, assuming the address is free");
                     if let Some(c) = self.candidate.take() {
                         self.bind(c, now);
                     } else {
@@ -816,7 +816,7 @@ impl Client {
 
     fn emit(&mut self, e: Event) {
         if self.events.is_full() {
-            log::warn!("dhcp: event queue full, dropping the oldest");
+            w5500_log::warn!("dhcp: event queue full, dropping the oldest");
             let _ = self.events.pop_front();
         }
         let _ = self.events.push_back(e);
@@ -877,7 +877,7 @@ impl Client {
     }
 
     fn decline(&mut self, cand: Lease, now: u64) {
-        log::warn!("dhcp: {} is in use, declining", cand.address);
+        w5500_log::warn!("dhcp: address in use, declining:", cand.address);
         self.remembered = None;
         self.emit(Event::Declined(cand.address));
         self.offer = None;
@@ -899,7 +899,7 @@ impl Client {
     }
 
     fn bind(&mut self, lease: Lease, _now: u64) {
-        log::info!("dhcp: bound to {}", lease.address);
+        w5500_log::info!("dhcp: bound to", lease.address);
         self.remembered = Some(lease.address);
         self.lease = Some(lease);
         self.naks = 0;
@@ -927,13 +927,13 @@ impl Client {
             Some((req, dst)) => (wire::build(&req, buf), dst, req.message_type),
             None => {
                 // Inconsistent state (cannot happen); start over rather than stall.
-                log::error!("dhcp: nothing to build a {:?} from, restarting", p);
+                w5500_log::error!("dhcp: nothing to build the message from, restarting");
                 self.enter_init(now_ms, 0);
                 return None;
             }
         };
         if len.is_none() {
-            log::error!("dhcp: transmit buffer too small ({} bytes)", buf.len());
+            w5500_log::error!("dhcp: transmit buffer too small; bytes", buf.len());
         }
         self.sent(p, now_ms);
         Some(Transmit {
@@ -1092,7 +1092,7 @@ impl Client {
             return false;
         };
         let Some(server) = r.server_id else {
-            log::debug!("dhcp: reply without server identifier ignored");
+            w5500_log::debug!("dhcp: reply without server identifier ignored");
             return false;
         };
         let now = now_ms;
@@ -1101,7 +1101,7 @@ impl Client {
                 if !is_unicast(r.yiaddr) || !is_unicast(server) {
                     return false;
                 }
-                log::info!("dhcp: offer of {} from {}", r.yiaddr, server);
+                w5500_log::info!("dhcp: offer of", r.yiaddr, "from", server);
                 self.offer = Some(Offer {
                     ip: r.yiaddr,
                     server,
@@ -1160,7 +1160,7 @@ impl Client {
                     return true;
                 }
                 if r.yiaddr != ip && !r.yiaddr.is_unspecified() {
-                    log::warn!("dhcp: renewal ACK for another address ignored");
+                    w5500_log::warn!("dhcp: renewal ACK for another address ignored");
                     return false;
                 }
                 let lease = self.lease_from(&r, ip, None);
@@ -1177,7 +1177,7 @@ impl Client {
     }
 
     fn nak(&mut self, now: u64) {
-        log::warn!("dhcp: NAK in {:?}", self.state);
+        w5500_log::warn!("dhcp: NAK");
         self.lose();
         self.remembered = None;
         self.naks = self.naks.saturating_add(1);
@@ -1207,7 +1207,7 @@ impl Client {
 
     /// The current lease was extended.
     fn extended(&mut self, lease: Lease, ev: Event) {
-        log::info!("dhcp: lease of {} extended", lease.address);
+        w5500_log::info!("dhcp: lease extended:", lease.address);
         self.remembered = Some(lease.address);
         self.lease = Some(lease);
         self.naks = 0;
