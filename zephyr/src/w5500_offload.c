@@ -580,6 +580,7 @@ static int w5500_offload_init(const struct device *dev)
 	/* The Rust initialisation runs first thing on the worker (see struct w5500_call). */
 	call.rc = &rc;
 	k_sem_init(&call.done, 0, 1);
+	d->worker = &w5500_worker_thread;
 	k_thread_create(&w5500_worker_thread, w5500_worker_stack,
 			K_KERNEL_STACK_SIZEOF(w5500_worker_stack), w5500_worker, d, &call, NULL,
 			CONFIG_W5500_OFFLOAD_WORKER_PRIORITY, 0, K_NO_WAIT);

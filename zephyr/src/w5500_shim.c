@@ -128,6 +128,22 @@ void w5500_shim_wait(void *ctx, int32_t socket_index, uint32_t seen, uint64_t de
 	struct w5500_offload_data *d = ctx;
 	struct k_mutex *fd_lock = NULL;
 
+	/* On the worker (a getaddrinfo handed over to it: the lookup waits for its reply here)
+	 * the news is the chip's: INTn and kicks give irq_sem, and no one else takes it while
+	 * the worker is in a call. The epoch would not do: the INTn handler only gives irq_sem,
+	 * and the thread that would service the chip and bump the epoch is this one, so the
+	 * reply waited for the deadline (the safety poll, CONFIG_W5500_OFFLOAD_SAFETY_POLL_MS).
+	 */
+	if (k_current_get() == d->worker) {
+		int64_t now = k_uptime_get();
+
+		if ((uint32_t)atomic_get(&d->epoch) == seen && now >= 0 &&
+		    (uint64_t)now < deadline_ms) {
+			(void)k_sem_take(&d->irq_sem,
+					 K_MSEC(MIN(deadline_ms - (uint64_t)now, (uint64_t)INT32_MAX)));
+		}
+		return;
+	}
 	if (socket_index >= 0 && socket_index < W5500_OFFLOAD_SOCKETS) {
 		struct k_mutex *l = d->socks[socket_index].fd_lock;
 
