@@ -139,8 +139,8 @@ void w5500_shim_wait(void *ctx, int32_t socket_index, uint32_t seen, uint64_t de
 
 		if ((uint32_t)atomic_get(&d->epoch) == seen && now >= 0 &&
 		    (uint64_t)now < deadline_ms) {
-			(void)k_sem_take(&d->irq_sem,
-					 K_MSEC(MIN(deadline_ms - (uint64_t)now, (uint64_t)INT32_MAX)));
+			(void)k_sem_take(&d->irq_sem, K_MSEC(MIN(deadline_ms - (uint64_t)now,
+								 (uint64_t)INT32_MAX)));
 		}
 		return;
 	}

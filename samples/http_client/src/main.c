@@ -67,8 +67,8 @@ int main(void)
 	{
 		const uint8_t *a = (const uint8_t *)&((w5_sockaddr_in_t *)res->ai_addr)->sin_addr;
 
-		printf("%s is %u.%u.%u.%u (lookup %u ms)\n", CONFIG_SAMPLE_HTTP_HOST, a[0], a[1], a[2],
-		       a[3], (unsigned int)t0);
+		printf("%s is %u.%u.%u.%u (lookup %u ms)\n", CONFIG_SAMPLE_HTTP_HOST, a[0], a[1],
+		       a[2], a[3], (unsigned int)t0);
 	}
 	fd = zsock_socket(res->ai_family, res->ai_socktype, res->ai_protocol);
 	if (fd < 0 || zsock_connect(fd, res->ai_addr, res->ai_addrlen) < 0) {
