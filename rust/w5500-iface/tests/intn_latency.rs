@@ -16,7 +16,10 @@ use w5500_driver::chip::Config;
 use w5500_driver::stack::StackConfig;
 use w5500_iface::dns::SockType as GaiSockType;
 use w5500_iface::{Hints, IfaceEvent, Ipv4Config};
-use w5500_sim::lan::dhcp::{msg, DhcpServer, LogDir, RequestKind};
+#[cfg(feature = "dhcp-probe")]
+use w5500_sim::lan::dhcp::DhcpServer;
+use w5500_sim::lan::dhcp::{msg, LogDir, RequestKind};
+#[cfg(feature = "dns-tcp")]
 use w5500_sim::lan::dns::{install, DnsFault};
 use w5500_sim::lan::{standard, Lan};
 use w5500_sim::sim::Sim;
@@ -194,6 +197,8 @@ fn rfc1035_getaddrinfo_ends_on_the_reply() {
 
 /// RFC 7766 §5: a truncated UDP reply, then the TCP try (connect, send, the length-prefixed
 /// reply, RFC 1035 §4.2.2): each step ends on its event (CON, RECV, SEND_OK).
+// Needs DNS over TCP: feature `dns-tcp`.
+#[cfg(feature = "dns-tcp")]
 #[test]
 fn rfc7766_tcp_retry_steps_end_on_their_events() {
     let c = exact_with_any_poll(|rig| {
@@ -216,6 +221,8 @@ fn rfc7766_tcp_retry_steps_end_on_their_events() {
 /// interrupt: PHYCFGR every LINK_POLL_MS), DISCOVER/OFFER, REQUEST/ACK, the address probe's
 /// ARP timeout. Every reply is acted on when it arrives: OFFER → REQUEST and the probe's
 /// TIMEOUT → bound take no poll period.
+// Needs the address-conflict probe (its ARP steps are in the timeline): feature `dhcp-probe`.
+#[cfg(feature = "dhcp-probe")]
 #[test]
 fn rfc2131_lease_steps_end_on_their_events() {
     let [offer_to_request, ack_to_bound, total] = close_with_any_poll(|rig| {
@@ -293,6 +300,8 @@ fn rfc2131_init_reboot_ends_on_the_ack() {
 
 /// RFC 2131 §4.4.6: `down()` sends DHCPRELEASE and waits (bounded) until it left the chip:
 /// SEND_OK ends that wait.
+// Needs the address-conflict probe (its ARP steps are in the timeline): feature `dhcp-probe`.
+#[cfg(feature = "dhcp-probe")]
 #[test]
 fn rfc2131_release_on_down_ends_on_send_ok() {
     let c = exact_with_any_poll(|rig| {
@@ -332,6 +341,8 @@ fn rfc793_s3_5_down_linger_ends_on_discon() {
 
 /// RFC 2131 §4.4.1: the probe is answered (the address is taken): SEND_OK ends the probe,
 /// DECLINE goes out, and the next lease is taken; no step waits for the poll.
+// Needs the address-conflict probe (its ARP steps are in the timeline): feature `dhcp-probe`.
+#[cfg(feature = "dhcp-probe")]
 #[test]
 fn rfc2131_declined_probe_ends_on_send_ok() {
     let run = |poll| {
