@@ -75,8 +75,19 @@ function(w5500_rust_staticlib lib)
   if(NOT W5500_RUST_TARGET)
     w5500_rust_map_target(W5500_RUST_TARGET)
   endif()
-  # Exactly the crate features the Kconfig asks for (no cargo defaults).
-  set(feature_list panic-handler)
+  # Exactly the crate features the Kconfig asks for (no cargo defaults). `c-log`: the Rust
+  # crates' log records reach Zephyr's logging as static strings and integers (no Rust
+  # formatting in the image); records below CONFIG_W5500_OFFLOAD_LOG_LEVEL are compiled out.
+  set(feature_list panic-handler c-log)
+  if(NOT CONFIG_LOG OR CONFIG_W5500_OFFLOAD_LOG_LEVEL EQUAL 0)
+    list(APPEND feature_list log-level-off)
+  elseif(CONFIG_W5500_OFFLOAD_LOG_LEVEL EQUAL 1)
+    list(APPEND feature_list log-level-err)
+  elseif(CONFIG_W5500_OFFLOAD_LOG_LEVEL EQUAL 2)
+    list(APPEND feature_list log-level-wrn)
+  elseif(CONFIG_W5500_OFFLOAD_LOG_LEVEL EQUAL 3)
+    list(APPEND feature_list log-level-inf)
+  endif()
   if(CONFIG_W5500_OFFLOAD_EMUL AND NOT CONFIG_W5500_OFFLOAD_EMUL_BRIDGE)
     # The in-image simulator; with the bridge it runs in the w5500-sim process instead.
     list(APPEND feature_list emul)

@@ -10,7 +10,9 @@
  * registers, buffer memory and TCP/IP engine on the standard in-memory LAN. The simulator's
  * clock follows k_uptime (advanced on every frame and from a periodic work item).
  *
- * INTn is not emulated: nodes on this bus have no int-gpios and the driver polls.
+ * INTn: when the node has int-gpios on a zephyr,gpio-emul controller (tests' and samples'
+ * emul-intn.overlay), its input follows the simulator's INTn after every frame and tick, so
+ * the driver runs interrupt-driven as on hardware; without int-gpios the driver polls.
  *
  * The simulator runs on a work queue of its own (CONFIG_W5500_OFFLOAD_EMUL_STACK_SIZE): a
  * transfer is handed to it and the calling thread waits. So the stacks of the driver's
@@ -34,6 +36,35 @@
 #include <w5500_offload/w5500_rs.h>
 
 static K_MUTEX_DEFINE(emul_lock);
+
+#if DT_INST_NODE_HAS_PROP(0, int_gpios)
+#include <zephyr/drivers/gpio.h>
+#include <zephyr/drivers/gpio/gpio_emul.h>
+
+static const struct gpio_dt_spec emul_int = GPIO_DT_SPEC_INST_GET(0, int_gpios);
+
+/* Drive the emulated INTn from the simulator (emul_lock held), once the driver has made the
+ * pin an input (gpio_emul refuses it before). Set every time: only a change makes an edge.
+ * Active-low: asserted is the low level. */
+static void emul_update_int(void)
+{
+	gpio_flags_t flags = 0;
+	bool asserted;
+	int active_low;
+
+	if (gpio_emul_flags_get(emul_int.port, emul_int.pin, &flags) < 0 ||
+	    (flags & GPIO_INPUT) == 0) {
+		return;
+	}
+	asserted = w5500_rs_emul_int_asserted();
+	active_low = (emul_int.dt_flags & GPIO_ACTIVE_LOW) != 0;
+	(void)gpio_emul_input_set(emul_int.port, emul_int.pin, asserted ? !active_low : active_low);
+}
+#else
+static void emul_update_int(void)
+{
+}
+#endif
 static struct k_work_delayable emul_tick;
 static K_THREAD_STACK_DEFINE(emul_stack, CONFIG_W5500_OFFLOAD_EMUL_STACK_SIZE);
 static struct k_work_q emul_q;
@@ -48,6 +79,7 @@ static void emul_tick_fn(struct k_work *work)
 	ARG_UNUSED(work);
 	k_mutex_lock(&emul_lock, K_FOREVER);
 	w5500_rs_emul_tick(now_us());
+	emul_update_int();
 	k_mutex_unlock(&emul_lock);
 	k_work_reschedule_for_queue(&emul_q, &emul_tick, K_MSEC(CONFIG_W5500_OFFLOAD_EMUL_TICK_MS));
 }
@@ -106,6 +138,7 @@ static int emul_frame(const struct spi_buf_set *tx_bufs, const struct spi_buf_se
 		}
 	}
 	w5500_rs_emul_deselect();
+	emul_update_int();
 	k_mutex_unlock(&emul_lock);
 	return 0;
 }

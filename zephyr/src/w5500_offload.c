@@ -250,6 +250,14 @@ static void w5500_worker(void *p1, void *p2, void *p3)
 		struct w5500_call *init = p2;
 		int r = w5500_rs_init(init->rc);
 
+		if (r >= 0) {
+			const uint8_t *m = init->rc->mac;
+
+			/* Here, not in Rust: bytes printed with %02x (no Rust formatting). Before
+			 * the give: the config lives on the waiting caller's stack. */
+			LOG_INF("W5500 up, MAC %02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3],
+				m[4], m[5]);
+		}
 		init->ret = r;
 		k_sem_give(&init->done);
 		if (r < 0) {
@@ -596,6 +604,7 @@ static int w5500_offload_init(const struct device *dev)
 	/* The Rust initialisation runs first thing on the worker (see struct w5500_call). */
 	call.rc = &rc;
 	k_sem_init(&call.done, 0, 1);
+	d->worker = &w5500_worker_thread;
 	k_thread_create(&w5500_worker_thread, w5500_worker_stack,
 			K_KERNEL_STACK_SIZEOF(w5500_worker_stack), w5500_worker, d, &call, NULL,
 			CONFIG_W5500_OFFLOAD_WORKER_PRIORITY, 0, K_NO_WAIT);

@@ -66,6 +66,8 @@ struct w5500_offload_data {
 	/** INTn callback and the worker's wake-up. */
 	struct gpio_callback int_cb;
 	struct k_sem irq_sem;
+	/** The worker thread (its waits take irq_sem, see w5500_shim_wait). */
+	k_tid_t worker;
 	/** A call handed to the worker (struct w5500_call in w5500_offload.c), or NULL. */
 	atomic_ptr_t call;
 	/** The socket table. */

@@ -11,6 +11,8 @@
 
 #include <zephyr/kernel.h>
 #include <zephyr/logging/log.h>
+#include <zephyr/sys/printk.h>
+#include <zephyr/sys/util.h>
 #include <zephyr/sys/sys_heap.h>
 
 #include <w5500_offload/w5500_shim.h>
@@ -126,6 +128,22 @@ void w5500_shim_wait(void *ctx, int32_t socket_index, uint32_t seen, uint64_t de
 	struct w5500_offload_data *d = ctx;
 	struct k_mutex *fd_lock = NULL;
 
+	/* On the worker (a getaddrinfo handed over to it: the lookup waits for its reply here)
+	 * the news is the chip's: INTn and kicks give irq_sem, and no one else takes it while
+	 * the worker is in a call. The epoch would not do: the INTn handler only gives irq_sem,
+	 * and the thread that would service the chip and bump the epoch is this one, so the
+	 * reply waited for the deadline (the safety poll, CONFIG_W5500_OFFLOAD_SAFETY_POLL_MS).
+	 */
+	if (k_current_get() == d->worker) {
+		int64_t now = k_uptime_get();
+
+		if ((uint32_t)atomic_get(&d->epoch) == seen && now >= 0 &&
+		    (uint64_t)now < deadline_ms) {
+			(void)k_sem_take(&d->irq_sem, K_MSEC(MIN(deadline_ms - (uint64_t)now,
+								 (uint64_t)INT32_MAX)));
+		}
+		return;
+	}
 	if (socket_index >= 0 && socket_index < W5500_OFFLOAD_SOCKETS) {
 		struct k_mutex *l = d->socks[socket_index].fd_lock;
 
@@ -182,6 +200,63 @@ void w5500_shim_log(uint8_t level, const char *msg)
 		break;
 	default:
 		LOG_DBG("%s", msg);
+		break;
+	}
+}
+
+/* One log record of the Rust crates (w5500-log's c-sink): a static message and up to three
+ * arguments, printed here so that no Rust formatting code is in the image. The arguments are
+ * printed into a stack buffer before logging (text arguments need not outlive the call).
+ */
+void w5500_shim_log_rec(uint8_t level, const char *msg, const struct W5500RsLogArg *args, size_t n)
+{
+	char text[64];
+	size_t len = 0;
+
+	text[0] = '\0';
+	for (size_t i = 0; i < n && len < sizeof(text) - 1; i++) {
+		const struct W5500RsLogArg *a = &args[i];
+		char *at = text + len;
+		size_t room = sizeof(text) - len;
+		int r;
+
+		switch (a->kind) {
+		case W5500_RS_LOG_ARG_KIND_U32:
+			r = snprintk(at, room, " %u", (unsigned int)a->value);
+			break;
+		case W5500_RS_LOG_ARG_KIND_I32:
+			r = snprintk(at, room, " %d", (int)(int32_t)a->value);
+			break;
+		case W5500_RS_LOG_ARG_KIND_HEX:
+			r = snprintk(at, room, " 0x%x", (unsigned int)a->value);
+			break;
+		case W5500_RS_LOG_ARG_KIND_IPV4:
+			r = snprintk(at, room, " %u.%u.%u.%u", (unsigned int)(a->value & 0xff),
+				     (unsigned int)((a->value >> 8) & 0xff),
+				     (unsigned int)((a->value >> 16) & 0xff),
+				     (unsigned int)(a->value >> 24));
+			break;
+		case W5500_RS_LOG_ARG_KIND_STR:
+			r = snprintk(at, room, " %.*s", (int)MIN(a->value, (uint32_t)room), a->str);
+			break;
+		default:
+			r = 0;
+			break;
+		}
+		len += (r < 0) ? 0 : MIN((size_t)r, room - 1);
+	}
+	switch (level) {
+	case 1:
+		LOG_ERR("%s%s", msg, text);
+		break;
+	case 2:
+		LOG_WRN("%s%s", msg, text);
+		break;
+	case 3:
+		LOG_INF("%s%s", msg, text);
+		break;
+	default:
+		LOG_DBG("%s%s", msg, text);
 		break;
 	}
 }

@@ -239,6 +239,7 @@ pub fn markdown(rows: &[Row], works: &[Work], x: &Extra) -> String {
     let _ = writeln!(s, "\n{}\n", include_str!("../METHOD.md"));
     let _ = writeln!(s, "{}\n", include_str!("../BASELINE.md"));
     let _ = writeln!(s, "{}\n", include_str!("../ANALYSIS.md"));
+    let _ = writeln!(s, "{}\n", include_str!("../WHOLE-IMAGE.md"));
     let _ = writeln!(s, "{}\n", include_str!("../NOTDONE.md"));
     let _ = writeln!(s, "## SPI efficiency and modeled throughput\n");
     let _ = writeln!(

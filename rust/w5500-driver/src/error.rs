@@ -191,6 +191,51 @@ impl Error {
     }
 }
 
+impl Errno {
+    /// The errno's name (`"EIO"`), for log records (no `Debug` formatting on the target).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Errno::EIO => "EIO",
+            Errno::ENODEV => "ENODEV",
+            Errno::EAGAIN => "EAGAIN",
+            Errno::ETIMEDOUT => "ETIMEDOUT",
+            Errno::ECONNREFUSED => "ECONNREFUSED",
+            Errno::ECONNRESET => "ECONNRESET",
+            Errno::ECONNABORTED => "ECONNABORTED",
+            Errno::ENOTCONN => "ENOTCONN",
+            Errno::EISCONN => "EISCONN",
+            Errno::EINPROGRESS => "EINPROGRESS",
+            Errno::EALREADY => "EALREADY",
+            Errno::ENFILE => "ENFILE",
+            Errno::EADDRINUSE => "EADDRINUSE",
+            Errno::EADDRNOTAVAIL => "EADDRNOTAVAIL",
+            Errno::EINVAL => "EINVAL",
+            Errno::EBADF => "EBADF",
+            Errno::EMSGSIZE => "EMSGSIZE",
+            Errno::ENETDOWN => "ENETDOWN",
+            Errno::ENETUNREACH => "ENETUNREACH",
+            Errno::EHOSTUNREACH => "EHOSTUNREACH",
+            Errno::EOPNOTSUPP => "EOPNOTSUPP",
+            Errno::EPROTONOSUPPORT => "EPROTONOSUPPORT",
+            Errno::EAFNOSUPPORT => "EAFNOSUPPORT",
+            Errno::EPROTOTYPE => "EPROTOTYPE",
+            Errno::ENOPROTOOPT => "ENOPROTOOPT",
+            Errno::EPIPE => "EPIPE",
+            Errno::EDESTADDRREQ => "EDESTADDRREQ",
+            Errno::EACCES => "EACCES",
+            Errno::ENOBUFS => "ENOBUFS",
+            Errno::EFAULT => "EFAULT",
+        }
+    }
+}
+
+/// An error in a log record: its errno's name.
+impl From<Error> for w5500_log::Arg<'static> {
+    fn from(e: Error) -> Self {
+        w5500_log::Arg::Str(e.errno().name())
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -248,5 +293,17 @@ mod tests {
         for (e, n) in cases {
             assert_eq!(e.errno(), n, "{e:?}");
         }
+    }
+
+    /// Log records name the errno as `Debug` would, without formatting.
+    #[test]
+    fn errno_names_match_their_variants() {
+        for n in [Errno::EIO, Errno::ENODEV, Errno::ETIMEDOUT, Errno::EFAULT] {
+            assert_eq!(n.name(), format!("{n:?}"));
+        }
+        assert_eq!(
+            w5500_log::Arg::from(Error::TimedOut),
+            w5500_log::Arg::Str("ETIMEDOUT")
+        );
     }
 }

@@ -11,7 +11,7 @@ impl<O: Os, const C: usize> Iface<O, C> {
     fn program(&self, ip: Ipv4Addr, mask: Ipv4Addr, gw: Option<Ipv4Addr>) {
         let gw = gw.unwrap_or(Ipv4Addr::UNSPECIFIED);
         if let Err(e) = self.with_stack(|s| s.set_ipv4(ip, mask, gw)) {
-            log::error!("iface: programming {ip}/{mask} via {gw} failed: {e}");
+            w5500_log::error!("iface: programming the address failed:", ip, e);
         }
     }
 

@@ -46,7 +46,7 @@ impl<O: Os, const C: usize> Iface<O, C> {
                         self.socket_wait_until = None;
                     }
                     Err(e) => {
-                        log::debug!("iface: no socket for DHCP ({e}), waiting");
+                        w5500_log::debug!("iface: no socket for DHCP, waiting:", e);
                         self.socket_wait_until = Some(now.saturating_add(SOCKET_RETRY_MS));
                     }
                 }
@@ -73,7 +73,7 @@ impl<O: Os, const C: usize> Iface<O, C> {
                 }
                 Err(Error::WouldBlock) => break,
                 Err(e) => {
-                    log::debug!("iface: DHCP socket: {e}");
+                    w5500_log::debug!("iface: DHCP socket:", e);
                     break;
                 }
             }
@@ -85,9 +85,17 @@ impl<O: Os, const C: usize> Iface<O, C> {
             let data = self.buf.get(..t.len).unwrap_or(&[]);
             let r = self.bsd.os().with_stack(|s| s.send(id, data, Some(t.dst)));
             match r {
-                Ok(_) => log::debug!("iface: DHCP {:?} to {}", t.message_type, t.dst),
+                Ok(_) => w5500_log::debug!(
+                    "iface: DHCP message sent; type, to",
+                    t.message_type as u8,
+                    *t.dst.ip()
+                ),
                 // Lost like a datagram on the wire: the client retransmits.
-                Err(e) => log::debug!("iface: DHCP {:?} not sent: {e}", t.message_type),
+                Err(e) => w5500_log::debug!(
+                    "iface: DHCP message not sent; type",
+                    t.message_type as u8,
+                    e
+                ),
             }
         }
     }

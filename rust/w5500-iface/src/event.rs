@@ -63,7 +63,7 @@ impl<O: Os, const C: usize> Iface<O, C> {
 
     pub(crate) fn emit(&mut self, e: IfaceEvent) {
         if self.events.is_full() {
-            log::warn!("iface: event queue full, dropping the oldest");
+            w5500_log::warn!("iface: event queue full, dropping the oldest");
             let _ = self.events.pop_front();
         }
         let _ = self.events.push_back(e);

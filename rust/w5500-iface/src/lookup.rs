@@ -167,7 +167,7 @@ impl<O: Os, const C: usize> Iface<O, C> {
                 match self.open_transport(tx) {
                     Ok(n) => t = n,
                     Err(OpenError::NoSocket) => {
-                        log::debug!("iface: no socket free for DNS");
+                        w5500_log::debug!("iface: no socket free for DNS");
                         self.resolver.cancel();
                         return Err(DnsError::Busy);
                     }
@@ -246,7 +246,7 @@ impl<O: Os, const C: usize> Iface<O, C> {
                 }),
         };
         r.map_err(|e| {
-            log::debug!("iface: DNS try failed to start: {e}");
+            w5500_log::debug!("iface: DNS try failed to start:", e);
             let _ = self.bsd.close(id);
             OpenError::Other
         })
@@ -287,7 +287,7 @@ impl<O: Os, const C: usize> Iface<O, C> {
                         Err(Error::WouldBlock) => break,
                         Err(e) => {
                             // e.g. EHOSTUNREACH: the server's ARP timed out.
-                            log::debug!("iface: DNS over UDP: {e}");
+                            w5500_log::debug!("iface: DNS over UDP:", e);
                             self.resolver.handle_transport_error(now);
                             self.close_transport(t);
                             return true;
@@ -309,7 +309,7 @@ impl<O: Os, const C: usize> Iface<O, C> {
                         Ok(()) => *connected = true,
                         Err(Error::WouldBlock) => return false,
                         Err(e) => {
-                            log::debug!("iface: DNS over TCP: connect: {e}");
+                            w5500_log::debug!("iface: DNS over TCP: connect:", e);
                             self.resolver.handle_transport_error(now);
                             self.close_transport(t);
                             return true;
@@ -326,7 +326,7 @@ impl<O: Os, const C: usize> Iface<O, C> {
                         }
                         Err(Error::WouldBlock) => return false,
                         Err(e) => {
-                            log::debug!("iface: DNS over TCP: send: {e}");
+                            w5500_log::debug!("iface: DNS over TCP: send:", e);
                             self.resolver.handle_transport_error(now);
                             self.close_transport(t);
                             return true;
@@ -374,7 +374,7 @@ impl<O: Os, const C: usize> Iface<O, C> {
                         true
                     }
                     Err(e) => {
-                        log::debug!("iface: DNS over TCP: recv: {e}");
+                        w5500_log::debug!("iface: DNS over TCP: recv:", e);
                         self.resolver.handle_transport_error(now);
                         self.close_transport(t);
                         true

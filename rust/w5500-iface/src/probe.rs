@@ -37,7 +37,11 @@ impl<O: Os, const C: usize> Iface<O, C> {
                         }
                     }
                     Err(e) => {
-                        log::warn!("iface: probe of {ip} failed to start ({e}): taking it as free");
+                        w5500_log::warn!(
+                            "iface: probe failed to start, taking the address as free:",
+                            ip,
+                            e
+                        );
                         self.pending_probe = None;
                         self.dhcp.probe_result(false, now);
                     }
@@ -53,7 +57,7 @@ impl<O: Os, const C: usize> Iface<O, C> {
             // TIMEOUT (ARPTO): nobody has the address.
             Err(Error::HostUnreachable) => Some(false),
             Err(e) => {
-                log::warn!("iface: probe error {e}: taking the address as free");
+                w5500_log::warn!("iface: probe error, taking the address as free:", e);
                 Some(false)
             }
         };
@@ -96,7 +100,7 @@ impl<O: Os, const C: usize> Iface<O, C> {
         if let Some(p) = self.probe.take() {
             let (t, c) = p.saved_retry;
             if let Err(e) = self.with_stack(|s| s.set_retry(t, c)) {
-                log::error!("iface: restoring RTR/RCR failed: {e}");
+                w5500_log::error!("iface: restoring RTR/RCR failed:", e);
             }
             let _ = self.bsd.close(p.sock);
         }

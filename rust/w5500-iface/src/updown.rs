@@ -113,7 +113,7 @@ impl<O: Os, const C: usize> Iface<O, C> {
             None => self.open_dhcp_socket().ok(),
         };
         let Some(sock) = sock else {
-            log::warn!("iface: no socket free for DHCPRELEASE; the lease will time out");
+            w5500_log::warn!("iface: no socket free for DHCPRELEASE; the lease will time out");
             while self.dhcp.poll_event().is_some() {}
             return;
         };

@@ -69,13 +69,13 @@ impl<O: Os, const C: usize> Iface<O, C> {
         let failed = match self.with_stack(|s| s.service(now, poll_all)) {
             Ok(()) => {
                 if core::mem::take(&mut self.service_failing) {
-                    log::info!("iface: the chip answers again");
+                    w5500_log::info!("iface: the chip answers again");
                 }
                 false
             }
             Err(e) => {
                 if !core::mem::replace(&mut self.service_failing, true) {
-                    log::warn!("iface: service failed: {e}");
+                    w5500_log::warn!("iface: service failed:", e);
                 }
                 true
             }

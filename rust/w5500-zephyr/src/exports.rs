@@ -105,7 +105,7 @@ pub unsafe extern "C" fn w5500_rs_init(cfg: *const W5500RsConfig) -> i32 {
     match unsafe { instance::init(cfg) } {
         Ok(()) => 0,
         Err(e) => {
-            log::error!("W5500 init failed: {e}");
+            w5500_log::error!("W5500 init failed:", e);
             err(e)
         }
     }

@@ -237,8 +237,15 @@ pub unsafe fn init(cfg: &W5500RsConfig) -> Result<()> {
     if OS.get().is_some() {
         return Err(Error::AlreadyConnected);
     }
+    // The `log` crate's logger: for the driver's records when they go to `log` (no `c-log`:
+    // host builds) and for the in-image simulator's (w5500-sim logs through `log`). With
+    // `c-log` and no simulator nothing in the image logs through `log`: no logger, and no
+    // `core::fmt`, is linked.
+    #[cfg(any(w5500_emul, not(feature = "c-log")))]
     // SAFETY: forwarded from this function's contract.
-    unsafe { crate::logger::install(cfg.log_level) };
+    unsafe {
+        crate::logger::install(cfg.log_level)
+    };
     let ctx = Ctx(cfg.ctx);
     let mut delay = ZephyrDelay;
     let mut chip = Chip::new(ZephyrSpi::new(ctx));
@@ -293,18 +300,11 @@ pub unsafe fn init(cfg: &W5500RsConfig) -> Result<()> {
     };
     driver.iface.with(|i| {
         if let Some(h) = i.hostname() {
-            log::info!("DHCP host name {h}");
+            w5500_log::info!("DHCP host name", h);
         }
     });
-    log::info!(
-        "W5500 up, MAC {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-        cfg.mac[0],
-        cfg.mac[1],
-        cfg.mac[2],
-        cfg.mac[3],
-        cfg.mac[4],
-        cfg.mac[5]
-    );
+    // "W5500 up, MAC ..." is logged by the C caller (w5500_offload.c), which prints bytes
+    // with %02x.
     Ok(())
 }
 
@@ -389,7 +389,7 @@ impl Driver {
                     next
                 }
                 Some(at) if now >= at => {
-                    log::warn!("DHCP: no lease in time; using the static configuration");
+                    w5500_log::warn!("DHCP: no lease in time; using the static configuration");
                     x.fallback_at = None;
                     x.fell_back = true;
                     i.dhcp_stop();

@@ -1,5 +1,12 @@
 //! Rust `log` records into Zephyr logging, and who owns the image's one `log` logger.
 //!
+//! The driver crates log through `w5500-log`. In the C application's static library (feature
+//! `c-log`) their records go straight to the C shim as static strings and integers and never
+//! reach this logger; there it serves only the in-image simulator (w5500-sim logs through
+//! `log`), and without the simulator it is not installed and not linked, so the image has no
+//! `core::fmt`. Without `c-log` (host builds, zephyr-lang-rust applications) `w5500-log`
+//! forwards to `log`, and what follows applies to every record.
+//!
 //! The `log` facade holds one logger per image, and only the first `set_logger` wins.
 //! - **C application**: the driver is the image's only Rust code, so at device init it
 //!   installs its forwarding logger (each record formatted into a fixed stack

@@ -1,5 +1,6 @@
-//! The one `#[panic_handler]` of a C application's image (feature `panic-handler`): log the
-//! message, then `k_panic()`. The driver is written so that this is dead code.
+//! The one `#[panic_handler]` of a C application's image (feature `panic-handler`): log where
+//! it happened (file and line, no message: formatting it would link `core::fmt`), then
+//! `k_panic()`. The driver is written so that this is dead code.
 
 use core::panic::PanicInfo;
 
@@ -7,7 +8,10 @@ use crate::sys;
 
 #[panic_handler]
 fn panic(info: &PanicInfo<'_>) -> ! {
-    crate::logger::emit(1, format_args!("Rust panic: {info}"));
+    match info.location() {
+        Some(at) => w5500_log::error!("Rust panic at", at.file(), at.line()),
+        None => w5500_log::error!("Rust panic"),
+    }
     // SAFETY: `w5500_shim_panic` calls `k_panic()` and does not return.
     unsafe { sys::w5500_shim_panic() }
 }

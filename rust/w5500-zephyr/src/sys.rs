@@ -45,6 +45,15 @@ mod imports {
         pub fn w5500_shim_notify_all(ctx: *mut c_void);
         /// Log `msg` (NUL-terminated) at `level` (1 error .. 4 debug) in the driver's log module.
         pub fn w5500_shim_log(level: u8, msg: *const c_char);
+        /// Log `msg` (NUL-terminated, static) followed by the `n` arguments (each printed by
+        /// C after a blank) at `level` (1 error .. 4 debug) in the driver's log module. Called
+        /// by w5500-log's `c-sink` (feature `c-log`): no Rust formatting on the target.
+        pub fn w5500_shim_log_rec(
+            level: u8,
+            msg: *const c_char,
+            args: *const w5500_log::LogArg,
+            n: usize,
+        );
         /// `k_panic()`; never returns.
         pub fn w5500_shim_panic() -> !;
         /// `k_aligned_alloc(align, size)`.

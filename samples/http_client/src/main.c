@@ -47,6 +47,7 @@ int main(void)
 	static char buf[512];
 	struct zsock_addrinfo hints = { 0 }, *res = NULL;
 	int fd, r, len, total = 0;
+	int64_t t0;
 
 	if (wait_for_network() < 0) {
 		printf("no network (cable, chip, DHCP?)\n");
@@ -55,7 +56,9 @@ int main(void)
 	printf("network up\n");
 	hints.ai_family = W5_AF_INET;
 	hints.ai_socktype = W5_SOCK_STREAM;
+	t0 = k_uptime_get();
 	r = zsock_getaddrinfo(CONFIG_SAMPLE_HTTP_HOST, CONFIG_SAMPLE_HTTP_PORT, &hints, &res);
+	t0 = k_uptime_get() - t0;
 	if (r != 0) {
 		printf("getaddrinfo(%s): %d\n", CONFIG_SAMPLE_HTTP_HOST, r);
 		return 0;
@@ -63,7 +66,8 @@ int main(void)
 	{
 		const uint8_t *a = (const uint8_t *)&((w5_sockaddr_in_t *)res->ai_addr)->sin_addr;
 
-		printf("%s is %u.%u.%u.%u\n", CONFIG_SAMPLE_HTTP_HOST, a[0], a[1], a[2], a[3]);
+		printf("%s is %u.%u.%u.%u (lookup %u ms)\n", CONFIG_SAMPLE_HTTP_HOST, a[0], a[1],
+		       a[2], a[3], (unsigned int)t0);
 	}
 	fd = zsock_socket(res->ai_family, res->ai_socktype, res->ai_protocol);
 	if (fd < 0 || zsock_connect(fd, res->ai_addr, res->ai_addrlen) < 0) {

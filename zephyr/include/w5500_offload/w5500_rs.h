@@ -147,6 +147,31 @@ typedef uint32_t W5500RsOpt;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// How C prints a log argument (`W5500RsLogArgKind` in `w5500_rs.h`, feature `c-sink`).
+enum W5500RsLogArgKind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // `%u` of `value`.
+  W5500_RS_LOG_ARG_KIND_U32 = 1,
+  // `%d` of `value` as a signed number.
+  W5500_RS_LOG_ARG_KIND_I32,
+  // `0x%x` of `value`.
+  W5500_RS_LOG_ARG_KIND_HEX,
+  // `value` as an IPv4 address, first octet in the low byte.
+  W5500_RS_LOG_ARG_KIND_IPV4,
+  // `value` bytes of text at `str` (not NUL-terminated).
+  W5500_RS_LOG_ARG_KIND_STR,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum W5500RsLogArgKind W5500RsLogArgKind;
+#else
+typedef uint32_t W5500RsLogArgKind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // Socket type across the ABI.
 enum W5500RsSockType
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -452,6 +477,16 @@ typedef struct W5500RsSpiBuf {
   // Length in bytes.
   size_t len;
 } W5500RsSpiBuf;
+
+// One log argument as C receives it (`W5500RsLogArg` in `w5500_rs.h`, feature `c-sink`).
+typedef struct W5500RsLogArg {
+  // How to print it.
+  W5500RsLogArgKind kind;
+  // The number, or the text's length.
+  uint32_t value;
+  // The text (kind `Str`), else null.
+  const char *str;
+} W5500RsLogArg;
 
 #ifdef __cplusplus
 extern "C" {
@@ -910,6 +945,16 @@ extern void w5500_shim_notify_all(void *ctx);
 #if !defined(W5500_RS_HOST_TEST)
 // Log `msg` (NUL-terminated) at `level` (1 error .. 4 debug) in the driver's log module.
 extern void w5500_shim_log(uint8_t level, const char *msg);
+#endif
+
+#if !defined(W5500_RS_HOST_TEST)
+// Log `msg` (NUL-terminated, static) followed by the `n` arguments (each printed by
+// C after a blank) at `level` (1 error .. 4 debug) in the driver's log module. Called
+// by w5500-log's `c-sink` (feature `c-log`): no Rust formatting on the target.
+extern void w5500_shim_log_rec(uint8_t level,
+                               const char *msg,
+                               const struct W5500RsLogArg *args,
+                               size_t n);
 #endif
 
 #if !defined(W5500_RS_HOST_TEST)

@@ -42,9 +42,9 @@ impl<SPI: SpiDevice> Stack<SPI> {
         if simr == self.simr && imr.is_empty() {
             return Ok(false);
         }
-        log::warn!(
-            "stack: chip reset detected (SIMR {:#04x}); re-initialising",
-            simr.bits()
+        w5500_log::warn!(
+            "stack: chip reset detected, re-initialising; SIMR",
+            w5500_log::Arg::Hex(simr.bits().into())
         );
         self.chip_resets = self.chip_resets.wrapping_add(1);
         // Sn_IMR and Sn_KPALVTR are back at their reset values (0xFF, 0).
@@ -97,7 +97,11 @@ impl<SPI: SpiDevice> Stack<SPI> {
                 generation: slot.generation,
             };
             if let Err(e) = self.open_udp(id) {
-                log::warn!("stack: re-opening UDP socket {i} after a chip reset failed: {e}");
+                w5500_log::warn!(
+                    "stack: re-opening a UDP socket after a chip reset failed:",
+                    i,
+                    e
+                );
                 self.slots[i].error = Some(e);
             }
         }

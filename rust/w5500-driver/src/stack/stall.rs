@@ -97,7 +97,10 @@ impl<SPI: SpiDevice> Stack<SPI> {
                 continue;
             };
             if slot.phase == Phase::Connecting {
-                log::warn!("stack: connect on {s} not ended by the chip; giving up");
+                w5500_log::warn!(
+                    "stack: connect not ended by the chip, giving up; socket",
+                    s.index()
+                );
                 self.chip.close_socket(s)?;
                 self.hw[s.index()].status = SocketStatus::Closed;
                 self.hw[s.index()].send_in_flight = false;
@@ -106,7 +109,7 @@ impl<SPI: SpiDevice> Stack<SPI> {
                     sl.error = Some(Error::TimedOut);
                 }
             } else if slot.ty == SockType::Datagram {
-                log::warn!("stack: UDP SEND on {s} never completed");
+                w5500_log::warn!("stack: UDP SEND never completed; socket", s.index());
                 self.hw[s.index()].send_in_flight = false;
                 if let Some(sl) = self.slots.get_mut(index) {
                     sl.error = Some(Error::ChipState);
@@ -120,7 +123,10 @@ impl<SPI: SpiDevice> Stack<SPI> {
                     h.stall_since_ms = Stamp::at(now_ms);
                     continue;
                 }
-                log::warn!("stack: TCP SEND on {s} made no progress; dropping the connection");
+                w5500_log::warn!(
+                    "stack: TCP SEND made no progress, dropping the connection; socket",
+                    s.index()
+                );
                 self.chip.close_socket(s)?;
                 self.hw[s.index()].status = SocketStatus::Closed;
                 self.hw[s.index()].send_in_flight = false;

@@ -248,7 +248,7 @@ impl<SPI: SpiDevice> Stack<SPI> {
             }
         }
         if let Some((sn, _)) = victim {
-            log::debug!("stack: hardware socket taken over from a background close");
+            w5500_log::debug!("stack: hardware socket taken over from a background close");
             self.chip.close_socket(sn)?;
             self.hw[sn.index()] = Hw::FREE;
             self.takeovers = self.takeovers.wrapping_add(1);

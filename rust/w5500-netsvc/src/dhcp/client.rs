@@ -376,7 +376,7 @@ impl Client {
 
     fn emit(&mut self, e: Event) {
         if self.events.is_full() {
-            log::warn!("dhcp: event queue full, dropping the oldest");
+            w5500_log::warn!("dhcp: event queue full, dropping the oldest");
             let _ = self.events.pop_front();
         }
         let _ = self.events.push_back(e);
@@ -437,7 +437,7 @@ impl Client {
     }
 
     fn decline(&mut self, cand: Lease, now: u64) {
-        log::warn!("dhcp: {} is in use, declining", cand.address);
+        w5500_log::warn!("dhcp: address in use, declining:", cand.address);
         self.remembered = None;
         self.emit(Event::Declined(cand.address));
         self.offer = None;
@@ -459,7 +459,7 @@ impl Client {
     }
 
     fn bind(&mut self, lease: Lease, _now: u64) {
-        log::info!("dhcp: bound to {}", lease.address);
+        w5500_log::info!("dhcp: bound to", lease.address);
         self.remembered = Some(lease.address);
         self.lease = Some(lease);
         self.naks = 0;

@@ -600,8 +600,8 @@ impl<const C: usize, const T: usize> Resolver<C, T> {
                 self.on_reply(&hdr, data, now_ms);
                 true
             }
-            Err(e) => {
-                log::debug!("dns: ignored datagram from {from}: {e:?}");
+            Err(_) => {
+                w5500_log::debug!("dns: ignored datagram from", *from.ip(), from.port());
                 false
             }
         }
@@ -714,8 +714,8 @@ impl<const C: usize, const T: usize> Resolver<C, T> {
                 self.finish(Err(DnsError::TooManyCnames), now_ms, None);
                 return;
             }
-            Err(ExtractError::Parse(e)) => {
-                log::debug!("dns: malformed answer: {e:?}");
+            Err(ExtractError::Parse(_)) => {
+                w5500_log::debug!("dns: malformed answer");
                 self.query = Some(q);
                 self.fail_try(TryFail::Refused, now_ms);
                 return;

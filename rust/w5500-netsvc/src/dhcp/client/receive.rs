@@ -38,7 +38,7 @@ impl Client {
             return false;
         };
         let Some(server) = r.server_id else {
-            log::debug!("dhcp: reply without server identifier ignored");
+            w5500_log::debug!("dhcp: reply without server identifier ignored");
             return false;
         };
         let now = now_ms;
@@ -47,7 +47,7 @@ impl Client {
                 if !is_unicast(r.yiaddr) || !is_unicast(server) {
                     return false;
                 }
-                log::info!("dhcp: offer of {} from {}", r.yiaddr, server);
+                w5500_log::info!("dhcp: offer of", r.yiaddr, "from", server);
                 self.offer = Some(Offer {
                     ip: r.yiaddr,
                     server,
@@ -106,7 +106,7 @@ impl Client {
                     return true;
                 }
                 if r.yiaddr != ip && !r.yiaddr.is_unspecified() {
-                    log::warn!("dhcp: renewal ACK for another address ignored");
+                    w5500_log::warn!("dhcp: renewal ACK for another address ignored");
                     return false;
                 }
                 let lease = self.lease_from(&r, ip, None);
@@ -123,7 +123,7 @@ impl Client {
     }
 
     fn nak(&mut self, now: u64) {
-        log::warn!("dhcp: NAK in {:?}", self.state);
+        w5500_log::warn!("dhcp: NAK");
         self.lose();
         self.remembered = None;
         self.naks = self.naks.saturating_add(1);
@@ -153,7 +153,7 @@ impl Client {
 
     /// The current lease was extended.
     fn extended(&mut self, lease: Lease, ev: Event) {
-        log::info!("dhcp: lease of {} extended", lease.address);
+        w5500_log::info!("dhcp: lease extended:", lease.address);
         self.remembered = Some(lease.address);
         self.lease = Some(lease);
         self.naks = 0;

@@ -51,7 +51,7 @@ impl Client {
         if self.state != State::Stopped {
             if let Some(exp) = self.lease.as_ref().and_then(Lease::expires_at_ms) {
                 if now >= exp {
-                    log::warn!("dhcp: lease expired");
+                    w5500_log::warn!("dhcp: lease expired");
                     self.lose();
                     if self.state != State::LinkDown {
                         self.enter_init(now, 0);
@@ -64,7 +64,7 @@ impl Client {
             State::Bound => {
                 let t1 = self.lease.as_ref().and_then(Lease::renew_at_ms);
                 if t1.is_some_and(|t| now >= t) {
-                    log::info!("dhcp: T1, renewing");
+                    w5500_log::info!("dhcp: T1, renewing");
                     self.state = State::Renewing;
                     self.new_exchange(now);
                     self.queue(Pending::Request, now);
@@ -74,7 +74,7 @@ impl Client {
             State::Renewing => {
                 let t2 = self.lease.as_ref().and_then(Lease::rebind_at_ms);
                 if t2.is_some_and(|t| now >= t) {
-                    log::info!("dhcp: T2, rebinding");
+                    w5500_log::info!("dhcp: T2, rebinding");
                     self.state = State::Rebinding;
                     self.new_exchange(now);
                     self.queue(Pending::Request, now);
@@ -106,7 +106,7 @@ impl Client {
             State::Requesting => {
                 if self.deadline_due(now) {
                     if self.tx_count >= MAX_REQUEST_TRANSMISSIONS {
-                        log::warn!("dhcp: no answer to REQUEST, restarting");
+                        w5500_log::warn!("dhcp: no answer to REQUEST, restarting");
                         self.offer = None;
                         self.enter_init(now, 0);
                     } else {
@@ -121,7 +121,7 @@ impl Client {
                         self.reboot_ip = None;
                         if self.lease.is_some() {
                             // RFC 2131 §3.2: keep using the unexpired lease.
-                            log::warn!("dhcp: no answer to INIT-REBOOT, keeping the lease");
+                            w5500_log::warn!("dhcp: no answer to INIT-REBOOT, keeping the lease");
                             self.deadline = None;
                             self.state = State::Bound;
                         } else {
@@ -135,7 +135,7 @@ impl Client {
             }
             State::Probing if PROBE => {
                 if self.deadline_due(now) {
-                    log::warn!("dhcp: no probe result, assuming the address is free");
+                    w5500_log::warn!("dhcp: no probe result, assuming the address is free");
                     if let Some(c) = self.candidate.take() {
                         self.bind(c, now);
                     } else {

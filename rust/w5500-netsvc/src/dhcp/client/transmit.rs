@@ -23,13 +23,13 @@ impl Client {
             Some((req, dst)) => (wire::build(&req, buf), dst, req.message_type),
             None => {
                 // Inconsistent state (cannot happen); start over rather than stall.
-                log::error!("dhcp: nothing to build a {:?} from, restarting", p);
+                w5500_log::error!("dhcp: nothing to build the message from, restarting");
                 self.enter_init(now_ms, 0);
                 return None;
             }
         };
         if len.is_none() {
-            log::error!("dhcp: transmit buffer too small ({} bytes)", buf.len());
+            w5500_log::error!("dhcp: transmit buffer too small; bytes", buf.len());
         }
         self.sent(p, now_ms);
         Some(Transmit {
