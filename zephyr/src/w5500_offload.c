@@ -255,8 +255,8 @@ static void w5500_worker(void *p1, void *p2, void *p3)
 
 			/* Here, not in Rust: bytes printed with %02x (no Rust formatting). Before
 			 * the give: the config lives on the waiting caller's stack. */
-			LOG_INF("W5500 up, MAC %02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3],
-				m[4], m[5]);
+			LOG_INF("W5500 up, MAC %02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2],
+				m[3], m[4], m[5]);
 		}
 		init->ret = r;
 		k_sem_give(&init->done);
