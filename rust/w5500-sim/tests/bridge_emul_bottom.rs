@@ -5,22 +5,13 @@
 //! late, silent, stalling, hanging up, not a bridge, wrong version, refusing). Skips when
 //! python3 or a C compiler is missing.
 
+mod support;
+
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn have(cmd: &str, arg: &str) -> bool {
-    let ok = Command::new(cmd)
-        .arg(arg)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!("skipped: {cmd} not found");
-    }
-    ok
-}
+use support::process::have;
 
 #[test]
 fn c_bridge_client_against_w5500_sim_and_fake_bridges() {

@@ -1,7 +1,7 @@
 //! INTn level, injected faults and the wall clock (DS §3.1 IR/IMR/SIR/SIMR, research notes §1.10).
 
-mod chip_common;
-use chip_common::*;
+mod support;
+use support::chip::*;
 
 use core::net::Ipv4Addr;
 use core::time::Duration;

@@ -1,8 +1,8 @@
 //! ICMP (RFC 792, DS §3.1 MR.PB, IR.UNREACH, UIPR/UPORTR), IGMP (RFC 1112/2236, DS §3.2
 //! Sn_MR.MULTI/MC) and MACRAW (DS §3.2 Sn_MR P=0100, MFEN).
 
-mod chip_common;
-use chip_common::*;
+mod support;
+use support::chip::*;
 
 use core::net::Ipv4Addr;
 

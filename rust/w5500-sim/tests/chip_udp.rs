@@ -1,7 +1,7 @@
 //! Commands, ARP and UDP (DS §3.2 Sn_CR/Sn_SR/Sn_IR, DS p.38 ARPTO; RFC 826, RFC 768).
 
-mod chip_common;
-use chip_common::*;
+mod support;
+use support::chip::*;
 
 use core::net::Ipv4Addr;
 use core::time::Duration;

@@ -13,6 +13,8 @@ use w5500_sim::net::{
 };
 use w5500_sim::time::Instant;
 
+pub use super::frames::{arp_of, ipv4_of, tcp_of};
+
 /// A hand-played chip in front of a HostNet.
 pub struct Chip {
     pub net: HostNet,
@@ -161,30 +163,9 @@ impl Chip {
     }
 }
 
-pub fn ipv4_of(f: &Frame) -> Option<&Ipv4Packet> {
-    match &f.body {
-        Body::Ipv4(p) => Some(p),
-        _ => None,
-    }
-}
-
-pub fn tcp_of(f: &Frame) -> Option<&TcpSegment> {
-    match &ipv4_of(f)?.payload {
-        IpPayload::Tcp(s) => Some(s),
-        _ => None,
-    }
-}
-
 pub fn udp_of(f: &Frame) -> Option<&UdpDatagram> {
     match &ipv4_of(f)?.payload {
         IpPayload::Udp(d) => Some(d),
-        _ => None,
-    }
-}
-
-pub fn arp_of(f: &Frame) -> Option<&Arp> {
-    match &f.body {
-        Body::Arp(a) => Some(a),
         _ => None,
     }
 }
