@@ -14,7 +14,6 @@ use w5500_sim::net::{ArpOp, MacAddr, TcpFlags};
 
 const CHIP_IP: Ipv4Addr = Ipv4Addr::new(10, 77, 9, 50);
 const LO: Ipv4Addr = Ipv4Addr::LOCALHOST;
-const T: Duration = Duration::from_secs(5);
 
 fn chip_with(cfg: HostNetConfig) -> Chip {
     Chip::new(HostNet::new(cfg), CHIP_IP)

@@ -15,7 +15,6 @@ use w5500_sim::hostnet::{HostNet, HostNetConfig};
 use w5500_sim::net::{ArpOp, MacAddr, TcpFlags};
 
 const CHIP_IP: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 50);
-const T: Duration = Duration::from_secs(5);
 
 struct Env {
     dut_if: String,
