@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use support::bridge::*;
-use support::process::have;
+use support::process::{have, wait_for_file};
 use w5500_sim::bridge::{ClockMode, ListenAddr};
 
 fn script() -> PathBuf {
@@ -63,12 +63,7 @@ fn python_client_against_binary() {
         ])
         .spawn()
         .unwrap();
-    for _ in 0..200 {
-        if path.exists() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for_file(&path, Duration::from_secs(2));
     python_reads_versionr(&ListenAddr::Unix(path.clone()));
     let status = child.wait().unwrap();
     assert!(status.success());
@@ -93,12 +88,7 @@ fn python_client_drives_an_inbound_lan_connection() {
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    for _ in 0..200 {
-        if path.exists() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for_file(&path, Duration::from_secs(2));
     let out = Command::new("python3")
         .arg(script())
         .args([listen.as_str(), "inbound", "5000"])

@@ -1,8 +1,11 @@
-//! Child processes in tests: whether a tool is there to run (else the test skips, saying so)
-//! and a guard that kills a child by PID when the test ends, also on a failed assertion
-//! (bridge_*, hostnet_realpeer).
+//! Child processes in tests: whether a tool is there to run (else the test skips, saying so),
+//! a guard that kills a child by PID when the test ends, also on a failed assertion, and
+//! bounded waits for a child to exit or to create its socket file (bridge_*,
+//! hostnet_realpeer).
 
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
 
 /// Kills the child it holds (by PID) when dropped.
 pub struct Reap(pub Child);
@@ -27,4 +30,31 @@ pub fn have(cmd: &str, arg: &str) -> bool {
         eprintln!("skipped: {cmd} not found");
     }
     ok
+}
+
+/// Wait at most `within` for `child` to exit; past that, kill it (by PID), reap it and
+/// return `None`.
+pub fn wait_bounded(child: &mut Child, within: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Wait at most `within` (polling every 10 ms) for `path` to exist, e.g. the Unix socket a
+/// bridge binary binds; returns whether it does.
+pub fn wait_for_file(path: &Path, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    while !path.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    path.exists()
 }
