@@ -6,8 +6,6 @@ use support::chip::*;
 use core::net::Ipv4Addr;
 use core::time::Duration;
 
-use w5500_sim::net::*;
-use w5500_sim::regs::{cmd, common, sn};
 use w5500_sim::sim::{Sim, SimConfig};
 
 #[test]

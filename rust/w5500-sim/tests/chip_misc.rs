@@ -6,9 +6,6 @@ use support::chip::*;
 
 use core::net::Ipv4Addr;
 
-use w5500_sim::net::*;
-use w5500_sim::regs::{cmd, common, sn};
-
 fn ping() -> Frame {
     ip_frame(
         PEER_MAC,

@@ -7,8 +7,6 @@ use support::chip::*;
 use core::time::Duration;
 
 use w5500_sim::chip::ViolationKind;
-use w5500_sim::net::*;
-use w5500_sim::regs::{cmd, common, sn};
 
 const PEER_ISS: u32 = 0x5000_0000;
 const A: TcpFlags = TcpFlags::ACK;

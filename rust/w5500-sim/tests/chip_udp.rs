@@ -7,8 +7,6 @@ use core::net::Ipv4Addr;
 use core::time::Duration;
 
 use w5500_sim::chip::ViolationKind;
-use w5500_sim::net::*;
-use w5500_sim::regs::{cmd, common, sn};
 use w5500_sim::time::Instant;
 
 fn udp_socket(port: u16) -> S {

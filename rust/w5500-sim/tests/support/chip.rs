@@ -1,16 +1,17 @@
 //! Shared helpers for the chip tests: a tiny register-level driver written from the datasheet
-//! and frame builders for a scripted peer.
+//! and frame builders for a scripted peer. Re-exports what every chip test names: the frame
+//! types (`w5500_sim::net`) and the register maps (`cmd`, `common`, `sn`).
 #![allow(dead_code)]
 
 use core::net::Ipv4Addr;
 use core::time::Duration;
 
-use w5500_sim::net::*;
-use w5500_sim::regs::{cmd, common, sn};
 use w5500_sim::sim::Sim;
 use w5500_sim::time::Instant;
 
 pub use super::frames::{arp_of, ipv4_of, tcp_of};
+pub use w5500_sim::net::*;
+pub use w5500_sim::regs::{cmd, common, sn};
 
 pub const MAC: MacAddr = MacAddr([0x02, 0, 0, 0, 0, 0x01]);
 pub const IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
