@@ -1,8 +1,12 @@
 //! The `w5500-sim` command line (hand-parsed) and the binary itself.
 
+mod support;
+
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::process::Command as Proc;
+
+use support::process::{wait_bounded, wait_for_file};
 
 use w5500_sim::bridge::{
     parse_args, Backend, ClockMode, Command, HostNetOptions, ListenAddr, Options,
@@ -111,7 +115,7 @@ fn cli_refuses_bad_input() {
 #[test]
 fn binary_removes_its_socket_file_when_stopped_by_a_signal() {
     use std::os::unix::process::ExitStatusExt;
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
     let dir = std::env::temp_dir().join(format!("w5500-sim-signal-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     for (name, number) in [("TERM", 15), ("INT", 2), ("HUP", 1)] {
@@ -121,29 +125,16 @@ fn binary_removes_its_socket_file_when_stopped_by_a_signal() {
             .stdout(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while !path.exists() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        assert!(path.exists(), "SIG{name}: no socket file within 5 s");
+        assert!(
+            wait_for_file(&path, Duration::from_secs(5)),
+            "SIG{name}: no socket file within 5 s"
+        );
         let sent = Proc::new("kill")
             .args(["-s", name, &child.id().to_string()])
             .status()
             .unwrap();
         assert!(sent.success(), "kill -s {name}");
-        let deadline = Instant::now() + Duration::from_secs(5);
-        let status = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break Some(status);
-            }
-            if Instant::now() >= deadline {
-                break None;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        };
-        let Some(status) = status else {
-            let _ = child.kill();
-            let _ = child.wait();
+        let Some(status) = wait_bounded(&mut child, Duration::from_secs(5)) else {
             panic!("SIG{name}: the bridge still ran 5 s after the signal");
         };
         assert_eq!(status.signal(), Some(number), "SIG{name}: {status:?}");

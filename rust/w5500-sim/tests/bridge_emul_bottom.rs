@@ -5,22 +5,13 @@
 //! late, silent, stalling, hanging up, not a bridge, wrong version, refusing). Skips when
 //! python3 or a C compiler is missing.
 
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+mod support;
 
-fn have(cmd: &str, arg: &str) -> bool {
-    let ok = Command::new(cmd)
-        .arg(arg)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!("skipped: {cmd} not found");
-    }
-    ok
-}
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use support::process::{have, wait_bounded};
 
 #[test]
 fn c_bridge_client_against_w5500_sim_and_fake_bridges() {
@@ -44,18 +35,7 @@ fn c_bridge_client_against_w5500_sim_and_fake_bridges() {
         .unwrap();
     // Every wait inside the script is bounded; this bound only keeps a broken build from
     // stalling the test run.
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break Some(s);
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = wait_bounded(&mut child, Duration::from_secs(120));
     let text = std::fs::read_to_string(&out_path).unwrap_or_default();
     let _ = std::fs::remove_dir_all(&scratch);
     println!("{text}");

@@ -3,60 +3,20 @@
 //! socket. Only loopback is used (a listener on 127.0.0.1 in this test), so no namespace or
 //! root is needed; the runs in network namespaces are in `scripts/realpeer-test.sh`.
 
+mod support;
+
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use support::bridge::{sock_path, start_binary, wait_sr};
 use w5500_hl::io::{Read as _, Write as _};
 use w5500_hl::ll::eh1::vdm::W5500;
 use w5500_hl::ll::net::{Eui48Addr, Ipv4Addr, SocketAddrV4};
 use w5500_hl::ll::{Registers, Sn, SocketStatus};
 use w5500_hl::Tcp;
-use w5500_sim::bridge::{Client, ClockMode, ListenAddr};
-
-/// Kills the server it holds (by PID) when dropped.
-struct Reap(Child);
-impl Drop for Reap {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn sock_path(tag: &str) -> PathBuf {
-    std::env::temp_dir().join(format!("w5k-hn-{tag}-{}.sock", std::process::id()))
-}
-
-/// Start the binary with `args` on a fresh Unix socket and connect to it (bounded wait).
-fn start(tag: &str, args: &[&str]) -> (Reap, Client) {
-    let path = sock_path(tag);
-    let listen = format!("unix:{}", path.display());
-    let child = Command::new(env!("CARGO_BIN_EXE_w5500-sim"))
-        .args(["--listen", &listen, "--max-clients", "1"])
-        .args(args)
-        .spawn()
-        .unwrap();
-    let reap = Reap(child);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Ok(c) = Client::connect(&ListenAddr::Unix(path.clone())) {
-            return (reap, c);
-        }
-        assert!(Instant::now() < deadline, "w5500-sim did not start");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// Poll (bounded, in real time: the chip runs on the wall clock) until `Sn_SR` is `want`.
-fn wait_sr(w: &mut W5500<Client>, sn: Sn, want: SocketStatus) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while w.sn_sr(sn).unwrap() != Ok(want) {
-        assert!(Instant::now() < deadline, "{sn:?} never reached {want:?}");
-        std::thread::sleep(Duration::from_millis(2));
-    }
-}
+use w5500_sim::bridge::ClockMode;
 
 /// RFC 9293 through HostNet: the chip connects out (to 127.0.0.1, via the synthetic gateway
 /// HostNet answers ARP for), sends, and gets the host peer's reply; the HELLO reply says the
@@ -74,7 +34,7 @@ fn hostnet_backend_carries_a_tcp_exchange_to_a_loopback_peer() {
         s.write_all(b"HELLO BACK").unwrap();
     });
 
-    let (_reap, client) = start("tcp", &["--backend", "hostnet", "--chip-ip", "10.77.9.50"]);
+    let (_reap, client) = start_binary("tcp", &["--backend", "hostnet", "--chip-ip", "10.77.9.50"]);
     assert_eq!(client.info().clock, ClockMode::Wall);
     let mut w = W5500::new(client);
     assert_eq!(w.version().unwrap(), 0x04, "DS §3.1 VERSIONR");

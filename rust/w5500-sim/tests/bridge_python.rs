@@ -1,28 +1,18 @@
 //! `scripts/bridge_client.py` (standard library only) reads VERSIONR through the bridge: against
 //! an in-process server and against the `w5500-sim` binary. Skips when python3 is missing.
 
-mod bridge_support;
+mod support;
 
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use bridge_support::*;
+use support::bridge::*;
+use support::process::{have, wait_for_file};
 use w5500_sim::bridge::{ClockMode, ListenAddr};
 
 fn script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/bridge_client.py")
-}
-
-fn have_python() -> bool {
-    let ok = Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        eprintln!("skipped: python3 not found");
-    }
-    ok
 }
 
 fn python_reads_versionr(at: &ListenAddr) {
@@ -42,7 +32,7 @@ fn python_reads_versionr(at: &ListenAddr) {
 
 #[test]
 fn python_client_reads_versionr_unix_and_tcp() {
-    if !have_python() {
+    if !have("python3", "--version") {
         return;
     }
     for addr in [unix_addr(), tcp_addr()] {
@@ -56,7 +46,7 @@ fn python_client_reads_versionr_unix_and_tcp() {
 
 #[test]
 fn python_client_against_binary() {
-    if !have_python() {
+    if !have("python3", "--version") {
         return;
     }
     let ListenAddr::Unix(path) = unix_addr() else {
@@ -73,12 +63,7 @@ fn python_client_against_binary() {
         ])
         .spawn()
         .unwrap();
-    for _ in 0..200 {
-        if path.exists() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for_file(&path, Duration::from_secs(2));
     python_reads_versionr(&ListenAddr::Unix(path.clone()));
     let status = child.wait().unwrap();
     assert!(status.success());
@@ -91,7 +76,7 @@ fn python_client_against_binary() {
 /// the LAN's report back with LAN_REPORTS; the server is the `w5500-sim` binary.
 #[test]
 fn python_client_drives_an_inbound_lan_connection() {
-    if !have_python() {
+    if !have("python3", "--version") {
         return;
     }
     let ListenAddr::Unix(path) = unix_addr() else {
@@ -103,12 +88,7 @@ fn python_client_drives_an_inbound_lan_connection() {
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    for _ in 0..200 {
-        if path.exists() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for_file(&path, Duration::from_secs(2));
     let out = Command::new("python3")
         .arg(script())
         .args([listen.as_str(), "inbound", "5000"])

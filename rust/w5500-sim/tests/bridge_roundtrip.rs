@@ -1,15 +1,15 @@
 //! Bridge server + Rust client over a Unix socket and loopback TCP, with the register-file
 //! target: framing, multi-transfer transactions, reset, INTn, time, errors and disconnects.
 
-mod bridge_support;
+mod support;
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
-use bridge_support::*;
 use embedded_hal::digital::{InputPin, OutputPin};
 use embedded_hal::spi::{Operation, SpiDevice};
+use support::bridge::*;
 use w5500_sim::bridge::{op, status, Client, ClientError, ClockMode, ListenAddr, MAX_PAYLOAD};
 
 /// DS §2.2 frame: read `n` bytes of block `bsb` at `addr` as one transaction with two

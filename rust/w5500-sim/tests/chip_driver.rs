@@ -2,8 +2,8 @@
 //! dependency) runs unchanged on the simulator through embedded-hal 1.0: VDM over `SpiDevice`
 //! and FDM over `SpiBus` with chip select held low (DS §2.2).
 
-mod chip_common;
-use chip_common::*;
+mod support;
+use support::chip::*;
 
 use core::cell::RefCell;
 use core::net::{Ipv4Addr, SocketAddrV4};

@@ -1,13 +1,11 @@
 //! INTn level, injected faults and the wall clock (DS §3.1 IR/IMR/SIR/SIMR, research notes §1.10).
 
-mod chip_common;
-use chip_common::*;
+mod support;
+use support::chip::*;
 
 use core::net::Ipv4Addr;
 use core::time::Duration;
 
-use w5500_sim::net::*;
-use w5500_sim::regs::{cmd, common, sn};
 use w5500_sim::sim::{Sim, SimConfig};
 
 #[test]

@@ -1,13 +1,10 @@
 //! ICMP (RFC 792, DS §3.1 MR.PB, IR.UNREACH, UIPR/UPORTR), IGMP (RFC 1112/2236, DS §3.2
 //! Sn_MR.MULTI/MC) and MACRAW (DS §3.2 Sn_MR P=0100, MFEN).
 
-mod chip_common;
-use chip_common::*;
+mod support;
+use support::chip::*;
 
 use core::net::Ipv4Addr;
-
-use w5500_sim::net::*;
-use w5500_sim::regs::{cmd, common, sn};
 
 fn ping() -> Frame {
     ip_frame(

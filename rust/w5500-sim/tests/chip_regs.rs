@@ -1,7 +1,7 @@
 //! Register map and access rules (DS §3.1 common registers, §3.2 socket registers).
 
-mod chip_common;
-use chip_common::*;
+mod support;
+use support::chip::*;
 
 use core::time::Duration;
 use w5500_sim::chip::ViolationKind;

@@ -1,7 +1,7 @@
 //! SPI framing (DS §2.2), embedded-hal front ends, accounting, clock and torn reads.
 
-mod chip_common;
-use chip_common::*;
+mod support;
+use support::chip::*;
 
 use core::cell::RefCell;
 use core::time::Duration;

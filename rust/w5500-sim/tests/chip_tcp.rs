@@ -1,24 +1,15 @@
 //! The hardwired TCP engine (DS §3.2 Sn_CR/Sn_SR/Sn_IR, DS p.38–39 timeouts) against a
 //! scripted peer (RFC 9293 on the wire).
 
-mod chip_common;
-use chip_common::*;
+mod support;
+use support::chip::*;
 
 use core::time::Duration;
 
 use w5500_sim::chip::ViolationKind;
-use w5500_sim::net::*;
-use w5500_sim::regs::{cmd, common, sn};
 
 const PEER_ISS: u32 = 0x5000_0000;
 const A: TcpFlags = TcpFlags::ACK;
-
-fn segs(s: &mut S) -> Vec<TcpSegment> {
-    take_sent(s)
-        .iter()
-        .filter_map(|f| tcp_of(f).cloned())
-        .collect()
-}
 
 /// Socket 1 connected to PEER_IP:80 from port 3000. Returns (sim, our ISS).
 fn connected(mode: u8, peer_mss: u16, peer_wnd: u16) -> (S, u32) {

@@ -1,14 +1,12 @@
 //! Commands, ARP and UDP (DS §3.2 Sn_CR/Sn_SR/Sn_IR, DS p.38 ARPTO; RFC 826, RFC 768).
 
-mod chip_common;
-use chip_common::*;
+mod support;
+use support::chip::*;
 
 use core::net::Ipv4Addr;
 use core::time::Duration;
 
 use w5500_sim::chip::ViolationKind;
-use w5500_sim::net::*;
-use w5500_sim::regs::{cmd, common, sn};
 use w5500_sim::time::Instant;
 
 fn udp_socket(port: u16) -> S {

@@ -1,20 +1,19 @@
 //! HostNet against real host sockets on loopback (no namespace, no root needed): the test
 //! plays the chip through the `Network` trait and real peers run in threads.
 
-mod hostnet_support;
+mod support;
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream, UdpSocket};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use hostnet_support::*;
+use support::hostnet::*;
 use w5500_sim::hostnet::{HostNet, HostNetConfig, DEFAULT_PEER_MAC};
 use w5500_sim::net::{ArpOp, MacAddr, TcpFlags};
 
 const CHIP_IP: Ipv4Addr = Ipv4Addr::new(10, 77, 9, 50);
 const LO: Ipv4Addr = Ipv4Addr::LOCALHOST;
-const T: Duration = Duration::from_secs(5);
 
 fn chip_with(cfg: HostNetConfig) -> Chip {
     Chip::new(HostNet::new(cfg), CHIP_IP)

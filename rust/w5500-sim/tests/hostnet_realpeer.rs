@@ -3,18 +3,18 @@
 //! http.server, a UDP echo, dnsmasq) and runs this binary inside the dut namespace with
 //! `W5K_REALPEER=1`. Otherwise every test prints why it skipped and passes.
 
-mod hostnet_support;
+mod support;
 
 use std::net::{Ipv4Addr, SocketAddrV4};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use hostnet_support::*;
+use support::hostnet::*;
+use support::process::Reap;
 use w5500_sim::hostnet::{HostNet, HostNetConfig};
 use w5500_sim::net::{ArpOp, MacAddr, TcpFlags};
 
 const CHIP_IP: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 50);
-const T: Duration = Duration::from_secs(5);
 
 struct Env {
     dut_if: String,
@@ -43,15 +43,6 @@ fn chip(e: &Env, chip_ip: Option<Ipv4Addr>) -> Chip {
         ..HostNetConfig::default()
     };
     Chip::new(HostNet::new(cfg), CHIP_IP)
-}
-
-/// Kills the child it holds (by PID) when dropped.
-struct Reap(Child);
-impl Drop for Reap {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// RFC 9293 + RFC 1945: the chip (10.77.0.50, a small 1024-byte window) fetches a page from

@@ -1,11 +1,11 @@
 //! HTTP, echo, byte source and sink fixtures, and the standard topology.
 
-mod lan_support;
+mod support;
 
 use std::net::SocketAddrV4;
 use std::time::Duration;
 
-use lan_support::*;
+use support::lan::*;
 use w5500_sim::lan::apps::TcpEcho;
 use w5500_sim::lan::apps::{ByteSink, ByteSource, HttpServer};
 use w5500_sim::lan::standard as s;

@@ -1,12 +1,12 @@
 //! The LAN's link layer, ARP, ICMP, UDP, broadcast, multicast, timing and faults, driven
 //! through the `Network` trait as the chip would.
 
-mod lan_support;
+mod support;
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
-use lan_support::*;
+use support::lan::*;
 use w5500_sim::lan::{standard as s, Lan, UdpRecorder};
 use w5500_sim::net::{ArpOp, Body, Icmp, Igmp, IpPayload, MacAddr, Network, UdpDatagram};
 use w5500_sim::time::Instant;

@@ -1,13 +1,13 @@
-//! LAN clients and the LAN's bounds, with a test-side stand-in for the chip (`lan_support`):
+//! LAN clients and the LAN's bounds, with a test-side stand-in for the chip (`support::lan`):
 //! where clients aim, what they do without an address, how the hosts bound what they hold.
 //! The clients against a real server on the simulated chip are in
 //! `rust/w5500-driver/tests/lan_clients.rs`.
-mod lan_support;
+mod support;
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
-use lan_support::*;
+use support::lan::*;
 use w5500_sim::lan::clients::{ClientSpec, Expect, Outcome, Proto, Script};
 use w5500_sim::lan::{standard as s, LanLimits, TcpState};
 

@@ -1,11 +1,11 @@
 //! The DHCP server fixture (RFC 2131, RFC 2132) driven by hand-built client messages.
 
-mod lan_support;
+mod support;
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
-use lan_support::*;
+use support::lan::*;
 use w5500_sim::lan::dhcp::{
     msg, opt, DhcpConfig, DhcpFault, DhcpMessage, DhcpServer, LogDir, RequestKind, CLIENT_PORT,
     FLAG_BROADCAST, SERVER_PORT,

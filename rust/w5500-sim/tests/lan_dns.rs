@@ -1,11 +1,11 @@
 //! The DNS server fixture (RFC 1035) over UDP and TCP, with its fault modes.
 
-mod lan_support;
+mod support;
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
-use lan_support::*;
+use support::lan::*;
 use w5500_sim::lan::dns::{
     self, build_query, parse_response, DnsFault, DnsServer, RecordData, Zone, RCODE_NXDOMAIN,
     RCODE_SERVFAIL, TYPE_A, TYPE_AAAA,

@@ -1,12 +1,12 @@
 //! Hostile input: random TCP segments, random UDP payloads to the DHCP/DNS/HTTP servers and
 //! random ARP, at random times. Nothing may panic, and the LAN must go quiet (bounded work).
 
-mod lan_support;
+mod support;
 
 use std::net::SocketAddrV4;
 use std::time::Duration;
 
-use lan_support::*;
+use support::lan::*;
 use w5500_sim::lan::standard as s;
 use w5500_sim::lan::util::XorShift;
 use w5500_sim::net::{IpPayload, Network, TcpFlags, TcpSegment};

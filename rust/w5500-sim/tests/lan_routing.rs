@@ -1,12 +1,12 @@
 //! The remote subnet behind the gateway (RFC 1812 forwarding): reachable only through the
 //! router's MAC, so a chip that got its gateway (GAR) wrong cannot reach it.
 
-mod lan_support;
+mod support;
 
 use std::net::SocketAddrV4;
 use std::time::Duration;
 
-use lan_support::*;
+use support::lan::*;
 use w5500_sim::lan::standard as s;
 use w5500_sim::net::{ArpOp, Body, IpPayload};
 

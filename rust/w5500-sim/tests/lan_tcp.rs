@@ -1,24 +1,16 @@
 //! Host TCP (RFC 9293) as the chip sees it: handshakes, MSS, flow control in both directions,
 //! zero-window probes, duplicates, half-close, RST, and the host's own retransmission.
 
-mod lan_support;
+mod support;
 
 use std::net::SocketAddrV4;
 use std::time::Duration;
 
-use lan_support::*;
+use support::lan::*;
 use w5500_sim::lan::apps::{ByteSink, TcpEcho};
 use w5500_sim::lan::util::{pattern, Fnv1a};
 use w5500_sim::lan::{standard as s, Lan, TcpOptions, TcpRecorder, TcpState};
-use w5500_sim::net::{TcpFlags, TcpSegment};
-
-fn segs_from(chip: &FakeChip, port: u16) -> Vec<TcpSegment> {
-    chip.tcp_received()
-        .into_iter()
-        .filter(|(_, _, s)| s.src_port == port)
-        .map(|(_, _, s)| s)
-        .collect()
-}
+use w5500_sim::net::TcpFlags;
 
 #[test]
 fn rfc9293_3_5_passive_open_syn_ack_carries_mss_then_echo_and_close() {

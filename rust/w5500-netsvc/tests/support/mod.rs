@@ -11,5 +11,5 @@
 pub mod dhcp;
 pub mod dns;
 pub mod dns_lan;
-#[path = "../../../w5500-sim/tests/lan_support/mod.rs"]
+#[path = "../../../w5500-sim/tests/support/lan.rs"]
 pub mod lan;

@@ -1,14 +1,17 @@
 //! Shared helpers for the chip tests: a tiny register-level driver written from the datasheet
-//! and frame builders for a scripted peer.
+//! and frame builders for a scripted peer. Re-exports what every chip test names: the frame
+//! types (`w5500_sim::net`) and the register maps (`cmd`, `common`, `sn`).
 #![allow(dead_code)]
 
 use core::net::Ipv4Addr;
 use core::time::Duration;
 
-use w5500_sim::net::*;
-use w5500_sim::regs::{cmd, common, sn};
 use w5500_sim::sim::Sim;
 use w5500_sim::time::Instant;
+
+pub use super::frames::{arp_of, ipv4_of, tcp_of};
+pub use w5500_sim::net::*;
+pub use w5500_sim::regs::{cmd, common, sn};
 
 pub const MAC: MacAddr = MacAddr([0x02, 0, 0, 0, 0, 0x01]);
 pub const IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
@@ -117,6 +120,14 @@ pub fn take_sent(s: &mut S) -> Vec<Frame> {
         .collect()
 }
 
+/// The TCP segments the chip sent since the last call (other frames dropped).
+pub fn segs(s: &mut S) -> Vec<TcpSegment> {
+    take_sent(s)
+        .iter()
+        .filter_map(|f| tcp_of(f).cloned())
+        .collect()
+}
+
 pub fn deliver(s: &mut S, f: Frame) {
     let now = s.now();
     s.network_mut().deliver_at(now, f);
@@ -214,23 +225,6 @@ pub fn udp_of(f: &Frame) -> Option<(&Ipv4Packet, &UdpDatagram)> {
             IpPayload::Udp(d) => Some((p, d)),
             _ => None,
         },
-        _ => None,
-    }
-}
-
-pub fn tcp_of(f: &Frame) -> Option<&TcpSegment> {
-    match &f.body {
-        Body::Ipv4(p) => match &p.payload {
-            IpPayload::Tcp(t) => Some(t),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-pub fn arp_of(f: &Frame) -> Option<&Arp> {
-    match &f.body {
-        Body::Arp(a) => Some(a),
         _ => None,
     }
 }

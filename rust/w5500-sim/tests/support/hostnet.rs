@@ -13,6 +13,11 @@ use w5500_sim::net::{
 };
 use w5500_sim::time::Instant;
 
+pub use super::frames::{arp_of, ipv4_of, tcp_of};
+
+/// The wall-clock bound on each wait for a frame from the host's stack (bounded loops only).
+pub const T: Duration = Duration::from_secs(5);
+
 /// A hand-played chip in front of a HostNet.
 pub struct Chip {
     pub net: HostNet,
@@ -161,30 +166,9 @@ impl Chip {
     }
 }
 
-pub fn ipv4_of(f: &Frame) -> Option<&Ipv4Packet> {
-    match &f.body {
-        Body::Ipv4(p) => Some(p),
-        _ => None,
-    }
-}
-
-pub fn tcp_of(f: &Frame) -> Option<&TcpSegment> {
-    match &ipv4_of(f)?.payload {
-        IpPayload::Tcp(s) => Some(s),
-        _ => None,
-    }
-}
-
 pub fn udp_of(f: &Frame) -> Option<&UdpDatagram> {
     match &ipv4_of(f)?.payload {
         IpPayload::Udp(d) => Some(d),
-        _ => None,
-    }
-}
-
-pub fn arp_of(f: &Frame) -> Option<&Arp> {
-    match &f.body {
-        Body::Arp(a) => Some(a),
         _ => None,
     }
 }
@@ -211,9 +195,7 @@ pub fn chip_connect(
     let isn = 0x1000_0000u32;
     chip.send_arp_request(*remote.ip());
     chip.send_tcp(sport, remote, isn, 0, TcpFlags::SYN, window, &[]);
-    let (_, synack) = chip
-        .wait_tcp(sport, Duration::from_secs(5))
-        .expect("an answer to SYN");
+    let (_, synack) = chip.wait_tcp(sport, T).expect("an answer to SYN");
     if synack.flags.contains(TcpFlags::RST) {
         return Err(synack);
     }

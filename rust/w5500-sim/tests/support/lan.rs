@@ -469,3 +469,12 @@ impl FakeChip {
         self.tcp_seg(idx, TcpFlags::FIN | TcpFlags::ACK, Vec::new());
     }
 }
+
+/// The TCP segments the chip received from source port `port`, oldest first.
+pub fn segs_from(chip: &FakeChip, port: u16) -> Vec<TcpSegment> {
+    chip.tcp_received()
+        .into_iter()
+        .filter(|(_, _, s)| s.src_port == port)
+        .map(|(_, _, s)| s)
+        .collect()
+}
